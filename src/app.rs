@@ -1,0 +1,176 @@
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+use axum::{Extension, Router as AxumRouter};
+use loco_rs::{
+    app::{AppContext, Hooks},
+    bgworker::Queue,
+    boot::{create_app, BootResult, StartMode},
+    config::Config,
+    controller::{
+        views::{engines, ViewEngine},
+        AppRoutes,
+    },
+    db::truncate_table,
+    environment::Environment,
+    task::Tasks,
+    Error, Result,
+};
+use migration::Migrator;
+
+use crate::{
+    controllers, logging, middleware,
+    models::_entities::users,
+    settings::{FileSettings, ProcessEnv, Purpose, Settings},
+    tasks,
+};
+
+/// Tera templates live here (admin pages, emails).
+pub const TEMPLATES_DIR: &str = "templates";
+
+pub struct App;
+
+impl App {
+    /// The checked settings, read once at boot (see [`Hooks::after_context`]).
+    ///
+    /// # Errors
+    /// Never after a normal boot; a context built by hand without settings.
+    pub fn settings(ctx: &AppContext) -> Result<Arc<Settings>> {
+        ctx.shared_store
+            .get::<Arc<Settings>>()
+            .ok_or_else(|| Error::string("settings are not loaded"))
+    }
+}
+
+/// Puts the checked settings where Loco reads its own: the database URL and
+/// pool size, the JWT secret, and `config.settings` for the app.
+fn apply_settings(config: &mut Config, settings: &Settings) -> Result<()> {
+    if let Some(url) = &settings.database_url {
+        config.database.uri.clone_from(url);
+    }
+    if let Some(max) = settings.db_pool_max {
+        config.database.max_connections = max;
+    }
+    if let Some(jwt) = config.auth.as_mut().and_then(|a| a.jwt.as_mut()) {
+        jwt.secret.clone_from(&settings.secret_key);
+    }
+    config.settings = Some(serde_json::to_value(settings)?);
+    Ok(())
+}
+
+/// Installs the process's logger (`logging.rs`) from the config: JSON when
+/// `logger.format` is json (production), text otherwise; nothing when disabled.
+///
+/// # Errors
+/// The settings in the config are unreadable.
+pub fn init_logger(config: &Config) -> Result<()> {
+    let logger = &config.logger;
+    if !logger.enable {
+        return Ok(());
+    }
+    let settings: Settings = config.settings()?;
+    let format = match logger.format {
+        loco_rs::logger::Format::Json => logging::Format::Json,
+        _ => logging::Format::Text,
+    };
+    // A second init in the same process (tests) keeps the first subscriber.
+    let _ = logging::init(
+        format,
+        &logger.level.to_string(),
+        settings.gs_project_id.clone(),
+        logging::Redactor::new(&settings.secrets),
+    );
+    Ok(())
+}
+
+#[async_trait]
+impl Hooks for App {
+    fn app_name() -> &'static str {
+        env!("CARGO_CRATE_NAME")
+    }
+
+    fn app_version() -> String {
+        format!(
+            "{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("BUILD_SHA").unwrap_or("dev")
+        )
+    }
+
+    /// Loco's config plus the deployment's variables, checked: a bad one stops
+    /// the process here, before any connection is attempted, with one line.
+    async fn load_config(env: &Environment) -> Result<Config> {
+        let mut config = env.load()?;
+        let file: FileSettings = match config.settings.clone() {
+            Some(value) => serde_json::from_value(value)?,
+            None => FileSettings::default(),
+        };
+        let settings = Settings::from_vars(
+            &ProcessEnv,
+            *env == Environment::Production,
+            Purpose::from_args(std::env::args()),
+            &file,
+        )
+        .map_err(|e| Error::Message(e.to_string()))?;
+        apply_settings(&mut config, &settings)?;
+        Ok(config)
+    }
+
+    async fn boot(
+        mode: StartMode,
+        environment: &Environment,
+        config: Config,
+    ) -> Result<BootResult> {
+        create_app::<Self, Migrator>(mode, environment, config).await
+    }
+
+    fn init_logger(ctx: &AppContext) -> Result<bool> {
+        init_logger(&ctx.config)?;
+        Ok(true)
+    }
+
+    async fn after_context(ctx: AppContext) -> Result<AppContext> {
+        let settings: Settings = ctx.config.settings()?;
+        ctx.shared_store.insert(Arc::new(settings));
+        Ok(ctx)
+    }
+
+    /// The site map. `/healthz` is also answered ahead of every middleware
+    /// (`middleware::healthz`).
+    fn routes(ctx: &AppContext) -> AppRoutes {
+        let routes = AppRoutes::with_default_routes().add_route(controllers::health::routes());
+        // A deliberately slow endpoint for the graceful-shutdown test; it exists
+        // in the test environment only.
+        if ctx.environment == Environment::Test {
+            routes.add_route(controllers::health::test_routes())
+        } else {
+            routes
+        }
+    }
+
+    async fn after_routes(router: AxumRouter, ctx: &AppContext) -> Result<AxumRouter> {
+        // Tera templates from `templates/` (admin pages, emails).
+        let tera = engines::TeraView::from_custom_dir(&TEMPLATES_DIR, |_| Ok(()))?;
+        let router = router.layer(Extension(ViewEngine::from(tera)));
+        Ok(middleware::apply(router, &Self::settings(ctx)?))
+    }
+
+    async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {
+        Ok(())
+    }
+
+    fn register_tasks(tasks: &mut Tasks) {
+        // tasks-inject (do not remove)
+        tasks.register(tasks::migrate::Migrate);
+        tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
+    }
+
+    async fn truncate(ctx: &AppContext) -> Result<()> {
+        truncate_table(&ctx.db, users::Entity).await?;
+        Ok(())
+    }
+
+    async fn seed(_ctx: &AppContext, _base: &Path) -> Result<()> {
+        Ok(())
+    }
+}

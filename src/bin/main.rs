@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+
+use loco_rs::{
+    app::Hooks,
+    boot::{create_app, start, ServeParams, StartMode},
+    cli,
+    environment::Environment,
+};
+use migration::Migrator;
+use tuki_backend::{
+    app::{init_logger, App},
+    logging::Redactor,
+};
+
+/// `start` in production, exactly as the image runs it (`LOCO_ENV=production`,
+/// `tuki_backend-cli start`). It boots once, with no banner on stdout, where
+/// every line must be a Cloud Logging JSON object (Loco's own CLI prints its
+/// banner and opens a second database pool before booting).
+fn is_production_start(args: &[String]) -> bool {
+    let env_var = std::env::var("LOCO_ENV").ok();
+    match args.get(1..).unwrap_or_default() {
+        [cmd] => cmd == "start" && env_var.as_deref() == Some("production"),
+        [flag, env, cmd] => {
+            (flag == "-e" || flag == "--environment") && env == "production" && cmd == "start"
+        }
+        _ => false,
+    }
+}
+
+async fn start_production() -> loco_rs::Result<()> {
+    let environment = Environment::Production;
+    let config = App::load_config(&environment).await?;
+    init_logger(&config)?;
+    let boot = create_app::<App, Migrator>(StartMode::ServerOnly, &environment, config).await?;
+    let serve = ServeParams {
+        port: boot.app_context.config.server.port,
+        binding: boot.app_context.config.server.binding.clone(),
+    };
+    tracing::info!(
+        port = serve.port,
+        version = %App::app_version(),
+        "listening on {}:{}",
+        serve.binding,
+        serve.port
+    );
+    start::<App>(boot, serve, true).await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let outcome = if is_production_start(&args) {
+        start_production().await
+    } else {
+        cli::main::<App, Migrator>().await
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line an operator can act on (a missing variable, an unreachable
+            // database), never a config dump, a panic trace or a password.
+            let line = err.to_string().replace(['\n', '\r'], " ");
+            eprintln!("{}", Redactor::default().redact(line.trim()));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,9 @@
+pub mod app;
+pub mod controllers;
+pub mod logging;
+pub mod middleware;
+pub mod models;
+pub mod passwords;
+pub mod settings;
+pub mod tasks;
+pub mod views;

@@ -1,0 +1,39 @@
+//! CORS for the web and mobile frontends (`CORS_ALLOWED_ORIGINS`), with
+//! credentials, as django-cors-headers answered them.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, Method};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::settings::Settings;
+
+pub fn layer(settings: &Settings) -> CorsLayer {
+    let origins = &settings.cors_allowed_origins;
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        // Development only (production refuses `*` at boot). With credentials a
+        // literal `*` is invalid, so the request's origin is echoed.
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(Duration::from_secs(86_400))
+}

@@ -1,0 +1,45 @@
+//! Behind Google's front end the scheme comes from `X-Forwarded-Proto`; a plain
+//! HTTP request is sent to HTTPS with a 301, as Django's `SECURE_SSL_REDIRECT`
+//! did. Runs after the host check, so the Location never names a forged host.
+
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::hosts::request_host;
+
+/// The scheme the client used: `X-Forwarded-Proto`'s first value, else `http`.
+#[must_use]
+pub fn request_scheme(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map_or("http", str::trim)
+}
+
+pub async fn redirect_plain_http(req: Request, next: Next) -> Response {
+    let forwarded_http = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|_| request_scheme(req.headers()).eq_ignore_ascii_case("http"));
+    if !forwarded_http {
+        return next.run(req).await;
+    }
+    let host = request_host(&req).unwrap_or_default();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    match HeaderValue::from_str(&format!("https://{host}{path}")) {
+        Ok(location) => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}

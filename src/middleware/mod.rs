@@ -1,0 +1,45 @@
+//! The request guards the Django `cloudrun` settings gave the old deployment,
+//! as tower layers around Loco's router (see [`apply`] for their order).
+
+pub mod cors;
+pub mod headers;
+pub mod healthz;
+pub mod hosts;
+pub mod https;
+pub mod trace;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::settings::Settings;
+
+/// Wraps the router. Tower runs the layer added last first, so a request meets
+/// them in this order:
+/// 1. `/healthz` is answered at once (no host check, no redirect: Cloud Run's
+///    probes reach it by the container's address, over plain HTTP);
+/// 2. security headers are set on whatever answers below;
+/// 3. a Host outside `ALLOWED_HOSTS` gets 400 (before any redirect, so the
+///    redirect can never point at a forged host);
+/// 4. production: `X-Forwarded-Proto: http` gets a 301 to https;
+/// 5. the request span (trace id, `httpRequest`) and the optional access log;
+/// 6. CORS for the frontends' origins.
+pub fn apply(router: Router, settings: &Arc<Settings>) -> Router {
+    let router = router
+        .layer(cors::layer(settings))
+        .layer(axum::middleware::from_fn_with_state(
+            trace::TraceConfig::new(settings.access_log),
+            trace::request_span,
+        ));
+    let router = if settings.production {
+        router.layer(axum::middleware::from_fn(https::redirect_plain_http))
+    } else {
+        router
+    };
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(hosts::AllowedHosts::new(&settings.allowed_hosts)),
+        hosts::check_host,
+    ));
+    let router = headers::apply(router, settings.production);
+    router.layer(healthz::HealthzLayer)
+}

@@ -1,0 +1,188 @@
+//! Users: email is the login (unique whatever its case), username is unique too.
+
+use chrono::Utc;
+use loco_rs::prelude::*;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Func},
+    ActiveValue::Set,
+    Condition, SqlErr,
+};
+use uuid::Uuid;
+use validator::ValidateEmail;
+
+pub use super::_entities::users::{self, ActiveModel, Entity, Model};
+use crate::passwords::{self, Verified};
+
+/// An email address as the login: trimmed, syntactically valid, at most 254
+/// characters. Comparison is case-insensitive (the database index is on
+/// `lower(email)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// # Errors
+    /// When the text is not a valid email address.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim();
+        if email.len() > 254 || !email.validate_email() {
+            return Err(format!("{email:?} is not a valid email address"));
+        }
+        Ok(Self(email.to_string()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What it takes to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("a user with that email or username already exists")]
+    Exists,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("could not hash the password")]
+    Hash,
+}
+
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        let mut this = self;
+        if !insert && this.is_changed() {
+            this.updated_at = Set(Utc::now().into());
+        }
+        Ok(this)
+    }
+}
+
+impl Model {
+    /// Finds a user by email, whatever its case.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_by_email(
+        db: &DatabaseConnection,
+        email: &str,
+    ) -> Result<Option<Self>, DbErr> {
+        Entity::find()
+            .filter(
+                Expr::expr(Func::lower(Expr::col(users::Column::Email)))
+                    .eq(email.trim().to_lowercase()),
+            )
+            .one(db)
+            .await
+    }
+
+    /// Finds a user holding this email (any case) or this username.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_by_email_or_username(
+        db: &DatabaseConnection,
+        email: &str,
+        username: &str,
+    ) -> Result<Option<Self>, DbErr> {
+        Entity::find()
+            .filter(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(users::Column::Email)))
+                            .eq(email.trim().to_lowercase()),
+                    )
+                    .add(users::Column::Username.eq(username)),
+            )
+            .one(db)
+            .await
+    }
+
+    /// Checks a password against the stored hash (argon2id, or a Django
+    /// `pbkdf2_sha256` hash that should then be upgraded).
+    #[must_use]
+    pub fn verify_password(&self, password: &str) -> Verified {
+        passwords::verify(password, &self.password)
+    }
+
+    /// Creates a user with an argon2id hash. A duplicate email or username —
+    /// including one inserted concurrently — is [`CreateUserError::Exists`].
+    ///
+    /// # Errors
+    /// Duplicate, database or hashing errors.
+    pub async fn create(
+        db: &DatabaseConnection,
+        new: &NewUser<'_>,
+    ) -> Result<Self, CreateUserError> {
+        let hash = passwords::hash(new.password).map_err(|_| CreateUserError::Hash)?;
+        let now = Utc::now().into();
+        let user = ActiveModel {
+            id: Set(Uuid::new_v4()),
+            email: Set(new.email.as_str().to_string()),
+            username: Set(new.username.to_string()),
+            first_name: Set(String::new()),
+            last_name: Set(String::new()),
+            password: Set(hash),
+            is_active: Set(true),
+            is_staff: Set(new.is_staff),
+            is_superuser: Set(new.is_superuser),
+            is_organizer: Set(false),
+            is_validator: Set(false),
+            last_login: Set(None),
+            date_joined: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        user.insert(db).await.map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => CreateUserError::Exists,
+            _ => CreateUserError::Db(err),
+        })
+    }
+}
+
+impl ActiveModel {
+    /// Replaces the password hash with a fresh argon2id one.
+    ///
+    /// # Errors
+    /// Database or hashing errors.
+    pub async fn set_password(
+        mut self,
+        db: &DatabaseConnection,
+        password: &str,
+    ) -> ModelResult<Model> {
+        let hash = passwords::hash(password).map_err(|e| ModelError::Any(e.to_string().into()))?;
+        self.password = Set(hash);
+        self.updated_at = Set(Utc::now().into());
+        Ok(self.update(db).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_checked() {
+        assert_eq!(
+            Email::parse("  ana@tuki.cl ").unwrap().as_str(),
+            "ana@tuki.cl"
+        );
+        assert!(Email::parse("ana").is_err());
+        assert!(Email::parse("ana@").is_err());
+        assert!(Email::parse("").is_err());
+        assert!(Email::parse(&format!("{}@tuki.cl", "a".repeat(250))).is_err());
+    }
+}

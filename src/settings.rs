@@ -1,0 +1,758 @@
+//! The deployment's environment contract (DESIGN.md, "Environment variables"),
+//! read once at boot into a typed, checked [`Settings`].
+//!
+//! Every variable keeps its Django name so the same `cloud-run-env.yaml` drives
+//! both backends. A missing or malformed value is a [`SettingsError`] whose
+//! `Display` is one line naming the variable; `bin/main.rs` prints it and exits
+//! non-zero. In production nothing falls back silently to a development value.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Tuki's Cloud Run defaults (the Django `cloudrun` settings), used when the
+/// variable is unset in production.
+const PROD_ALLOWED_HOSTS: &str = "*.run.app,tuki.live,www.tuki.live,api.tuki.live,prop.cl";
+const PROD_CSRF_TRUSTED_ORIGINS: &str =
+    "https://*.run.app,https://tuki.live,https://www.tuki.live,https://api.tuki.live,https://prop.cl";
+const PROD_CORS_ALLOWED_ORIGINS: &str =
+    "https://tuki.live,https://www.tuki.live,https://api.tuki.live,https://prop.cl";
+const PROD_FRONTEND_URL: &str = "https://tuki.cl";
+
+const DEV_ALLOWED_HOSTS: &str = "localhost,127.0.0.1,[::1],.localhost";
+const DEV_ORIGINS: &str =
+    "http://localhost:3000,http://localhost:5173,http://127.0.0.1:3000,http://127.0.0.1:5173";
+const DEV_FRONTEND_URL: &str = "http://localhost:3000";
+/// Development and test only; production refuses to start without its own key.
+const DEV_SECRET_KEY: &str = "insecure-development-key-never-use-in-production";
+
+/// A `SECRET_KEY` shorter than this is refused in production.
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+/// Transbank's public Webpay Plus integration host.
+pub const TRANSBANK_INTEGRATION_URL: &str = "https://webpay3gint.transbank.cl";
+/// Transbank's production Webpay Plus host.
+pub const TRANSBANK_PRODUCTION_URL: &str = "https://webpay3g.transbank.cl";
+
+/// What the process was started to do: serving needs the web-facing variables,
+/// a Cloud Run Job (`task …`, `db …`) needs only the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Serve,
+    Job,
+}
+
+impl Purpose {
+    /// `tuki_backend-cli start …` serves; every other command is a job.
+    #[must_use]
+    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Self {
+        if args.into_iter().skip(1).any(|a| a == "start") {
+            Self::Serve
+        } else {
+            Self::Job
+        }
+    }
+}
+
+/// One configuration problem, named by its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}: {}", self.var, self.problem)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+type SResult<T> = Result<T, SettingsError>;
+
+/// Webpay Plus credentials and host.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Transbank {
+    pub sandbox: bool,
+    pub commerce_code: Option<String>,
+    pub api_key: Option<String>,
+    /// `TRANSBANK_API_BASE_URL`, else the integration or production host.
+    pub api_base_url: String,
+}
+
+/// The checked settings. Serialized into Loco's `config.settings` at boot and
+/// read back once into the shared store (see `app.rs`).
+#[derive(Clone, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Settings {
+    /// Production rules apply: HTTPS redirect, HSTS, strict checks.
+    pub production: bool,
+    pub secret_key: String,
+    pub allowed_hosts: Vec<String>,
+    pub csrf_trusted_origins: Vec<String>,
+    /// Empty means no cross-origin access; `["*"]` (development only) any origin.
+    pub cors_allowed_origins: Vec<String>,
+    pub use_gcp: bool,
+    pub gs_project_id: Option<String>,
+    pub gs_bucket_name: Option<String>,
+    pub use_redis: bool,
+    pub redis_url: Option<String>,
+    pub frontend_url: String,
+    pub transbank: Transbank,
+    /// The database URL composed from `DB_*`, when they are set (else the
+    /// config's `DATABASE_URL`/default stands).
+    pub database_url: Option<String>,
+    pub db_pool_max: Option<u32>,
+    /// Write one access-log line per request (config `settings.access_log`).
+    pub access_log: bool,
+    /// Values that must never appear in a log line (see `logging.rs`).
+    pub secrets: Vec<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets stay out of every Debug print.
+        f.debug_struct("Settings")
+            .field("production", &self.production)
+            .field("secret_key", &"[redacted]")
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("csrf_trusted_origins", &self.csrf_trusted_origins)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("use_gcp", &self.use_gcp)
+            .field("gs_project_id", &self.gs_project_id)
+            .field("gs_bucket_name", &self.gs_bucket_name)
+            .field("use_redis", &self.use_redis)
+            .field("frontend_url", &self.frontend_url)
+            .field("transbank_sandbox", &self.transbank.sandbox)
+            .field("db_pool_max", &self.db_pool_max)
+            .field("access_log", &self.access_log)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tunables that come from the config file's `settings:` block, not from the
+/// Django variables.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct FileSettings {
+    #[serde(default)]
+    pub access_log: bool,
+}
+
+/// Reads variables; a trait object so tests pass a map instead of the process
+/// environment.
+pub trait Vars {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Vars for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<S: std::hash::BuildHasher> Vars for std::collections::HashMap<&str, &str, S> {
+    fn get(&self, name: &str) -> Option<String> {
+        std::collections::HashMap::get(self, name).map(|v| (*v).to_string())
+    }
+}
+
+/// A variable's value with surrounding blanks removed; unset and empty are the same.
+fn var(vars: &dyn Vars, name: &str) -> Option<String> {
+    vars.get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Django-decouple's booleans.
+fn parse_bool(name: &'static str, value: &str) -> SResult<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "y" | "t" => Ok(true),
+        "false" | "0" | "no" | "off" | "n" | "f" => Ok(false),
+        _ => Err(SettingsError::new(
+            name,
+            format!("expected true or false, got {value:?}"),
+        )),
+    }
+}
+
+fn bool_var(vars: &dyn Vars, name: &'static str, default: bool) -> SResult<bool> {
+    var(vars, name).map_or(Ok(default), |v| parse_bool(name, &v))
+}
+
+/// A comma list: blanks trimmed, empty items dropped.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn list_var(vars: &dyn Vars, name: &str, default: &str) -> Vec<String> {
+    list(&var(vars, name).unwrap_or_else(|| default.to_string()))
+}
+
+/// An origin is `scheme://host[:port]` and nothing else. `*.` may open the host
+/// when `wildcard` is allowed (CSRF trusted origins).
+fn check_origin(name: &'static str, origin: &str, wildcard: bool) -> SResult<()> {
+    let bad = |why: &str| SettingsError::new(name, format!("{origin:?} {why}"));
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or_else(|| bad("is not an origin like https://example.com"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(bad("must start with http:// or https://"));
+    }
+    let host = if wildcard {
+        rest.strip_prefix("*.").unwrap_or(rest)
+    } else {
+        rest
+    };
+    let parsed = Url::parse(&format!("{scheme}://{host}"))
+        .map_err(|_| bad("is not an origin like https://example.com"))?;
+    if parsed.path() != "/" || origin.ends_with('/') || parsed.query().is_some() {
+        return Err(bad("must not have a path"));
+    }
+    Ok(())
+}
+
+fn check_host_pattern(host: &str) -> SResult<()> {
+    let valid = host == "*"
+        || host
+            .trim_start_matches("*.")
+            .trim_start_matches('.')
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(SettingsError::new(
+            "ALLOWED_HOSTS",
+            format!("{host:?} is not a host name or pattern"),
+        ))
+    }
+}
+
+fn http_url_var(vars: &dyn Vars, name: &'static str, default: &str) -> SResult<String> {
+    let value = var(vars, name).unwrap_or_else(|| default.to_string());
+    match Url::parse(&value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(value.trim_end_matches('/').to_string())
+        }
+        _ => Err(SettingsError::new(
+            name,
+            format!("{value:?} is not an http(s) URL"),
+        )),
+    }
+}
+
+/// The password part of a URL, percent-decoded, if any.
+fn url_password(url: &str) -> Option<String> {
+    let parsed = Url::parse(url).ok()?;
+    let password = parsed.password()?;
+    let decoded = percent_decode(password);
+    Some(decoded)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map_or_else(|| s.to_string(), |(_, v)| v.into_owned())
+}
+
+/// Percent-encodes one URL component (user, password, database name).
+fn encode(component: &str) -> String {
+    url::form_urlencoded::byte_serialize(component.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The PostgreSQL URL for `DB_*`: TCP for a host name, a unix-socket directory
+/// (`?host=/cloudsql/PROJECT:REGION:INSTANCE`) for a `DB_HOST` that starts with `/`.
+fn database_url_from_parts(vars: &dyn Vars) -> SResult<Option<String>> {
+    let any_set = ["DB_NAME", "DB_USER", "DB_HOST", "DB_PASSWORD"]
+        .iter()
+        .any(|n| var(vars, n).is_some());
+    if !any_set {
+        return Ok(None);
+    }
+    let required = |name: &'static str| {
+        var(vars, name).ok_or_else(|| {
+            SettingsError::new(
+                name,
+                "is not set (DB_NAME, DB_USER and DB_HOST go together)",
+            )
+        })
+    };
+    let name = required("DB_NAME")?;
+    let user = required("DB_USER")?;
+    let host = required("DB_HOST")?;
+    let password = vars.get("DB_PASSWORD").unwrap_or_default();
+    let port =
+        match var(vars, "DB_PORT") {
+            None => 5432,
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                SettingsError::new("DB_PORT", format!("{p:?} is not a port number"))
+            })?,
+        };
+    let credentials = if password.is_empty() {
+        encode(&user)
+    } else {
+        format!("{}:{}", encode(&user), encode(&password))
+    };
+    // Cloud SQL's connector exposes the instance as a unix socket; SSL is not
+    // used on a socket (Django had sslmode=disable).
+    let url = if host.starts_with('/') {
+        format!(
+            "postgres://{credentials}@localhost:{port}/{}?host={}&sslmode=disable&application_name=tuki-backend",
+            encode(&name),
+            encode(&host)
+        )
+    } else {
+        if host.contains(['/', '@', '?', '#', ' ']) {
+            return Err(SettingsError::new(
+                "DB_HOST",
+                format!("{host:?} is neither a host name nor a socket directory starting with /"),
+            ));
+        }
+        format!(
+            "postgres://{credentials}@{host}:{port}/{}?application_name=tuki-backend",
+            encode(&name)
+        )
+    };
+    Ok(Some(url))
+}
+
+/// Checks `DATABASE_URL` when it is set; `postgresql://` is normalised to
+/// `postgres://` (the scheme the tools here recognise).
+fn database_url_override(vars: &dyn Vars) -> SResult<Option<String>> {
+    let Some(url) = var(vars, "DATABASE_URL") else {
+        return Ok(None);
+    };
+    let url = url
+        .strip_prefix("postgresql://")
+        .map_or_else(|| url.clone(), |rest| format!("postgres://{rest}"));
+    if !(url.starts_with("postgres://") || url.starts_with("sqlite:")) {
+        return Err(SettingsError::new(
+            "DATABASE_URL",
+            "must start with postgres://, postgresql:// or sqlite:",
+        ));
+    }
+    if url.starts_with("postgres://") && Url::parse(&url).is_err() {
+        return Err(SettingsError::new("DATABASE_URL", "is not a valid URL"));
+    }
+    Ok(Some(url))
+}
+
+fn check_secret_key(key: &str) -> SResult<()> {
+    let distinct = key.chars().collect::<std::collections::BTreeSet<_>>().len();
+    if key.chars().count() < MIN_SECRET_KEY_LEN {
+        return Err(SettingsError::new(
+            "SECRET_KEY",
+            format!("is too short: at least {MIN_SECRET_KEY_LEN} characters are required"),
+        ));
+    }
+    if distinct < 5 || key.starts_with("django-insecure") || key == DEV_SECRET_KEY {
+        return Err(SettingsError::new(
+            "SECRET_KEY",
+            "is weak: use a long random value (e.g. openssl rand -base64 48)",
+        ));
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Reads and checks every variable.
+    ///
+    /// # Errors
+    /// The first variable that is missing (where required) or malformed.
+    #[allow(clippy::too_many_lines)]
+    pub fn from_vars(
+        vars: &dyn Vars,
+        production: bool,
+        purpose: Purpose,
+        file: &FileSettings,
+    ) -> SResult<Self> {
+        let serving = purpose == Purpose::Serve;
+        let strict = production && serving;
+
+        // Database (every purpose needs it).
+        let database_url = match database_url_override(vars)? {
+            Some(url) => Some(url),
+            None => database_url_from_parts(vars)?,
+        };
+        if production && database_url.is_none() {
+            return Err(SettingsError::new(
+                "DB_NAME",
+                "is not set: set DB_NAME, DB_USER, DB_PASSWORD and DB_HOST (or DATABASE_URL)",
+            ));
+        }
+        let db_pool_max = match var(vars, "DB_POOL_MAX") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        SettingsError::new(
+                            "DB_POOL_MAX",
+                            format!("{v:?} is not a number between 1 and 1000"),
+                        )
+                    })?,
+            ),
+        };
+
+        // Secret key.
+        let secret_key = match var(vars, "SECRET_KEY") {
+            Some(key) => {
+                if strict {
+                    check_secret_key(&key)?;
+                }
+                key
+            }
+            None if strict => {
+                return Err(SettingsError::new(
+                    "SECRET_KEY",
+                    "is not set: production needs a long random value",
+                ))
+            }
+            None => DEV_SECRET_KEY.to_string(),
+        };
+
+        // Hosts and origins.
+        let (hosts_default, csrf_default, cors_default, frontend_default) = if production {
+            (
+                PROD_ALLOWED_HOSTS,
+                PROD_CSRF_TRUSTED_ORIGINS,
+                PROD_CORS_ALLOWED_ORIGINS,
+                PROD_FRONTEND_URL,
+            )
+        } else {
+            (
+                DEV_ALLOWED_HOSTS,
+                DEV_ORIGINS,
+                DEV_ORIGINS,
+                DEV_FRONTEND_URL,
+            )
+        };
+        let allowed_hosts = list_var(vars, "ALLOWED_HOSTS", hosts_default)
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect::<Vec<_>>();
+        for host in &allowed_hosts {
+            check_host_pattern(host)?;
+        }
+        let csrf_trusted_origins = list_var(vars, "CSRF_TRUSTED_ORIGINS", csrf_default);
+        for origin in &csrf_trusted_origins {
+            check_origin("CSRF_TRUSTED_ORIGINS", origin, true)?;
+        }
+        let cors_allowed_origins = list_var(vars, "CORS_ALLOWED_ORIGINS", cors_default);
+        for origin in &cors_allowed_origins {
+            if origin == "*" {
+                if production {
+                    return Err(SettingsError::new(
+                        "CORS_ALLOWED_ORIGINS",
+                        "\"*\" is not allowed in production: list the frontend origins",
+                    ));
+                }
+                continue;
+            }
+            check_origin("CORS_ALLOWED_ORIGINS", origin, false)?;
+        }
+        let frontend_url = http_url_var(vars, "FRONTEND_URL", frontend_default)?;
+
+        // Media storage.
+        let use_gcp = bool_var(vars, "USE_GCP", false)?;
+        let gs_project_id = var(vars, "GS_PROJECT_ID");
+        let gs_bucket_name = var(vars, "GS_BUCKET_NAME");
+        if use_gcp && serving {
+            if gs_bucket_name.is_none() {
+                return Err(SettingsError::new(
+                    "GS_BUCKET_NAME",
+                    "is not set but USE_GCP=true needs it",
+                ));
+            }
+            if gs_project_id.is_none() {
+                return Err(SettingsError::new(
+                    "GS_PROJECT_ID",
+                    "is not set but USE_GCP=true needs it",
+                ));
+            }
+        }
+
+        // Cache and sessions.
+        let use_redis = bool_var(vars, "USE_REDIS", false)?;
+        let redis_url = var(vars, "REDIS_URL");
+        if let Some(url) = &redis_url {
+            let ok = Url::parse(url)
+                .is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss") && u.host().is_some());
+            if !ok {
+                return Err(SettingsError::new(
+                    "REDIS_URL",
+                    "is not a redis:// or rediss:// URL",
+                ));
+            }
+        } else if use_redis && serving {
+            return Err(SettingsError::new(
+                "REDIS_URL",
+                "is not set but USE_REDIS=true needs it",
+            ));
+        }
+
+        // Payments.
+        let sandbox = bool_var(vars, "TRANSBANK_WEBPAY_PLUS_SANDBOX", !production)?;
+        let api_base_url = match var(vars, "TRANSBANK_API_BASE_URL") {
+            Some(_) => http_url_var(vars, "TRANSBANK_API_BASE_URL", "")?,
+            None if sandbox => TRANSBANK_INTEGRATION_URL.to_string(),
+            None => TRANSBANK_PRODUCTION_URL.to_string(),
+        };
+        let transbank = Transbank {
+            sandbox,
+            commerce_code: var(vars, "TRANSBANK_COMMERCE_CODE"),
+            api_key: var(vars, "TRANSBANK_API_KEY"),
+            api_base_url,
+        };
+
+        let mut secrets = vec![secret_key.clone()];
+        secrets.extend(vars.get("DB_PASSWORD").filter(|p| !p.is_empty()));
+        secrets.extend(transbank.api_key.clone());
+        secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
+        secrets.extend(redis_url.as_deref().and_then(url_password));
+        secrets.extend(database_url.as_deref().and_then(url_password));
+        secrets.extend(var(vars, "DATABASE_URL").as_deref().and_then(url_password));
+        secrets.retain(|s| s.len() >= 4);
+        secrets.sort();
+        secrets.dedup();
+
+        Ok(Self {
+            production,
+            secret_key,
+            allowed_hosts,
+            csrf_trusted_origins,
+            cors_allowed_origins,
+            use_gcp,
+            gs_project_id,
+            gs_bucket_name,
+            use_redis,
+            redis_url,
+            frontend_url,
+            transbank,
+            database_url,
+            db_pool_max,
+            access_log: file.access_log,
+            secrets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const STRONG: &str = "k3J9x!Qm2vT8zR5wL0pN7bY4cH6dF1sA";
+
+    fn prod(vars: &[(&str, &str)]) -> SResult<Settings> {
+        let mut map: HashMap<&str, &str> = HashMap::from([
+            ("SECRET_KEY", STRONG),
+            ("DB_NAME", "tuki"),
+            ("DB_USER", "tuki"),
+            ("DB_PASSWORD", "p@ss word/1"),
+            ("DB_HOST", "/cloudsql/tukiprod:us-central1:tuki-db-prod"),
+        ]);
+        for (k, v) in vars {
+            map.insert(k, v);
+        }
+        Settings::from_vars(&map, true, Purpose::Serve, &FileSettings::default())
+    }
+
+    fn err_var(r: SResult<Settings>) -> &'static str {
+        r.expect_err("should be refused").var
+    }
+
+    #[test]
+    fn a_unix_socket_host_becomes_a_socket_url_with_the_password_encoded() {
+        let s = prod(&[]).unwrap();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some(
+                "postgres://tuki:p%40ss%20word%2F1@localhost:5432/tuki?host=%2Fcloudsql%2Ftukiprod%3Aus-central1%3Atuki-db-prod&sslmode=disable&application_name=tuki-backend"
+            )
+        );
+        assert!(s.secrets.contains(&"p@ss word/1".to_string()));
+    }
+
+    #[test]
+    fn a_tcp_host_and_port_become_a_tcp_url() {
+        let s = prod(&[("DB_HOST", "10.0.0.5"), ("DB_PORT", "6432")]).unwrap();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://tuki:p%40ss%20word%2F1@10.0.0.5:6432/tuki?application_name=tuki-backend")
+        );
+    }
+
+    #[test]
+    fn database_url_overrides_the_parts_and_postgresql_scheme_is_normalised() {
+        let s = prod(&[("DATABASE_URL", "postgresql://u:secretpw@db/x")]).unwrap();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://u:secretpw@db/x")
+        );
+        assert!(s.secrets.contains(&"secretpw".to_string()));
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_weak_secret_key() {
+        let mut vars =
+            HashMap::from([("DB_NAME", "t"), ("DB_USER", "t"), ("DB_HOST", "localhost")]);
+        let none = Settings::from_vars(&vars, true, Purpose::Serve, &FileSettings::default());
+        assert_eq!(err_var(none), "SECRET_KEY");
+        vars.insert("SECRET_KEY", "short");
+        let short = Settings::from_vars(&vars, true, Purpose::Serve, &FileSettings::default());
+        assert_eq!(err_var(short), "SECRET_KEY");
+        assert_eq!(
+            err_var(prod(&[("SECRET_KEY", &"a".repeat(40))])),
+            "SECRET_KEY"
+        );
+        assert_eq!(
+            err_var(prod(&[(
+                "SECRET_KEY",
+                "django-insecure-0123456789abcdefghijklmnop"
+            )])),
+            "SECRET_KEY"
+        );
+    }
+
+    #[test]
+    fn a_job_does_not_need_the_web_variables() {
+        let vars = HashMap::from([
+            ("DB_NAME", "t"),
+            ("DB_USER", "t"),
+            ("DB_HOST", "/cloudsql/p:r:i"),
+            ("USE_GCP", "true"),
+            ("USE_REDIS", "true"),
+        ]);
+        let s = Settings::from_vars(&vars, true, Purpose::Job, &FileSettings::default()).unwrap();
+        assert!(s.database_url.is_some());
+    }
+
+    #[test]
+    fn production_needs_a_database() {
+        let vars = HashMap::from([("SECRET_KEY", STRONG)]);
+        let r = Settings::from_vars(&vars, true, Purpose::Job, &FileSettings::default());
+        assert_eq!(err_var(r), "DB_NAME");
+        let partial = prod(&[("DB_USER", "")]);
+        assert_eq!(err_var(partial), "DB_USER");
+    }
+
+    #[test]
+    fn rules_that_span_variables_name_the_missing_one() {
+        assert_eq!(
+            err_var(prod(&[("USE_GCP", "true"), ("GS_PROJECT_ID", "p")])),
+            "GS_BUCKET_NAME"
+        );
+        assert_eq!(
+            err_var(prod(&[("USE_GCP", "true"), ("GS_BUCKET_NAME", "b")])),
+            "GS_PROJECT_ID"
+        );
+        assert_eq!(err_var(prod(&[("USE_REDIS", "true")])), "REDIS_URL");
+        assert!(prod(&[
+            ("USE_REDIS", "true"),
+            ("REDIS_URL", "redis://10.0.0.3:6379/0")
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("USE_GCP", "maybe"),
+            ("USE_REDIS", "si"),
+            ("DB_PORT", "54x"),
+            ("DB_POOL_MAX", "0"),
+            ("REDIS_URL", "localhost:6379"),
+            ("CORS_ALLOWED_ORIGINS", "https://tuki.live/path"),
+            ("CORS_ALLOWED_ORIGINS", "tuki.live"),
+            ("CSRF_TRUSTED_ORIGINS", "ftp://x.cl"),
+            ("FRONTEND_URL", "tuki.cl"),
+            ("TRANSBANK_WEBPAY_PLUS_SANDBOX", "2"),
+            ("TRANSBANK_API_BASE_URL", "nope"),
+            ("ALLOWED_HOSTS", "bad host"),
+            ("DATABASE_URL", "mysql://x"),
+        ] {
+            assert_eq!(err_var(prod(&[(name, value)])), name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn cors_wildcard_is_refused_in_production_only() {
+        assert_eq!(
+            err_var(prod(&[("CORS_ALLOWED_ORIGINS", "*")])),
+            "CORS_ALLOWED_ORIGINS"
+        );
+        let vars = HashMap::from([("CORS_ALLOWED_ORIGINS", "*")]);
+        let dev = Settings::from_vars(&vars, false, Purpose::Serve, &FileSettings::default());
+        assert_eq!(dev.unwrap().cors_allowed_origins, vec!["*"]);
+    }
+
+    #[test]
+    fn production_defaults_are_tukis_cloud_run_values() {
+        let s = prod(&[]).unwrap();
+        assert!(s.allowed_hosts.contains(&"*.run.app".to_string()));
+        assert!(s
+            .csrf_trusted_origins
+            .contains(&"https://*.run.app".to_string()));
+        assert_eq!(s.frontend_url, "https://tuki.cl");
+        assert!(!s.transbank.sandbox);
+        assert_eq!(s.transbank.api_base_url, TRANSBANK_PRODUCTION_URL);
+        assert!(!s.use_redis && !s.use_gcp);
+    }
+
+    #[test]
+    fn development_needs_nothing_set() {
+        let none: HashMap<&str, &str> = HashMap::new();
+        let s =
+            Settings::from_vars(&none, false, Purpose::Serve, &FileSettings::default()).unwrap();
+        assert!(s.database_url.is_none());
+        assert!(s.transbank.sandbox);
+        assert_eq!(s.transbank.api_base_url, TRANSBANK_INTEGRATION_URL);
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret_key() {
+        let s = prod(&[]).unwrap();
+        assert!(!format!("{s:?}").contains(STRONG));
+    }
+
+    #[test]
+    fn purpose_is_serve_only_for_start() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Purpose::from_args(args(&["cli", "-e", "production", "start"])),
+            Purpose::Serve
+        );
+        assert_eq!(
+            Purpose::from_args(args(&["cli", "task", "migrate"])),
+            Purpose::Job
+        );
+        assert_eq!(
+            Purpose::from_args(args(&["cli", "db", "migrate"])),
+            Purpose::Job
+        );
+    }
+}

@@ -1,0 +1,2 @@
+pub mod create_initial_superuser;
+pub mod migrate;

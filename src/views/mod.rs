@@ -1,0 +1,1 @@
+//! Output types: JSON responses and Tera page data (one module per resource).

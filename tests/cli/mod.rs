@@ -1,0 +1,5 @@
+mod cloudsql_socket;
+mod config_errors;
+mod deploy_files;
+mod runtime;
+mod tasks;

@@ -1,0 +1,237 @@
+//! The Cloud Run runtime contract, on the image's own start command
+//! (`Dockerfile.backend`'s ENV and CMD) in production.
+
+use std::time::Duration;
+
+use loco_rs::controller::middleware::limit_payload::DefaultBodyLimitKind;
+use serde_json::Value;
+
+use crate::support::{
+    cli, free_port, image_start_command, production_env, sqlite_url, Server, STRONG_SECRET,
+};
+
+async fn production_server(extra: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = image_start_command();
+    production_env(&mut cmd, &sqlite_url(dir.path()), port);
+    cmd.env("CORS_ALLOWED_ORIGINS", "https://tuki.live");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    (Server::start(cmd, port).await, dir)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_image_command_serves_healthz_as_plain_ok() {
+    let (server, _dir) = production_server(&[]).await;
+    let res = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(res.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn hosts_outside_allowed_hosts_get_400_except_on_healthz() {
+    let (server, _dir) = production_server(&[]).await;
+    let c = client();
+    let evil = c
+        .get(server.url("/_ping"))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 400);
+    let probe = c
+        .get(server.url("/healthz"))
+        .header("Host", "169.254.8.1:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
+    let good = c.get(server.url("/_ping")).send().await.unwrap();
+    assert_eq!(good.status(), 200);
+}
+
+#[tokio::test]
+async fn plain_http_behind_the_front_end_is_redirected_to_https() {
+    let (server, _dir) = production_server(&[]).await;
+    let c = client();
+    let res = c
+        .get(server.url("/_ping?a=1"))
+        .header("Host", "localhost")
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 301);
+    assert_eq!(res.headers()["location"], "https://localhost/_ping?a=1");
+    let https = c
+        .get(server.url("/_ping"))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(https.status(), 200);
+    let health = c
+        .get(server.url("/healthz"))
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn responses_carry_the_security_headers() {
+    let (server, _dir) = production_server(&[]).await;
+    let res = client().get(server.url("/_ping")).send().await.unwrap();
+    let h = res.headers();
+    assert_eq!(
+        h["strict-transport-security"],
+        "max-age=31536000; includeSubDomains; preload"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert!(!h.contains_key("x-powered-by"));
+}
+
+#[tokio::test]
+async fn cors_answers_listed_origins_with_credentials_and_no_one_else() {
+    let (server, _dir) = production_server(&[]).await;
+    let c = client();
+    let preflight = |origin: &'static str| {
+        c.request(reqwest::Method::OPTIONS, server.url("/_ping"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,authorization",
+            )
+            .send()
+    };
+    let ok = preflight("https://tuki.live").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://tuki.live"
+    );
+    assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn logs_are_cloud_logging_json_with_trace_and_no_secret() {
+    let (mut server, _dir) = production_server(&[
+        ("GS_PROJECT_ID", "tukiprod"),
+        ("ACCESS_LOG", "true"),
+        ("TRANSBANK_API_KEY", "tbk-api-key-secret-value"),
+    ])
+    .await;
+    let res = client()
+        .get(server.url("/_ping"))
+        .header(
+            "X-Cloud-Trace-Context",
+            "105445aa7843bc8bf206b12000100000/7;o=1",
+        )
+        .header("User-Agent", STRONG_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.terminate().success());
+    let stdout = server.stdout();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["severity"].is_string() && l["message"].is_string()));
+    let access = lines
+        .iter()
+        .find(|l| l["httpRequest"]["requestUrl"] == "/_ping")
+        .unwrap_or_else(|| panic!("no access line in {stdout}"));
+    assert_eq!(
+        access["logging.googleapis.com/trace"],
+        "projects/tukiprod/traces/105445aa7843bc8bf206b12000100000"
+    );
+    assert_eq!(access["httpRequest"]["status"], 200);
+    let all = format!("{stdout}{}", server.stderr());
+    assert!(!all.contains(STRONG_SECRET), "SECRET_KEY in a log line");
+    assert!(!all.contains("tbk-api-key-secret-value"));
+}
+
+#[tokio::test]
+async fn sigterm_exits_zero_in_production() {
+    let (mut server, _dir) = production_server(&[]).await;
+    let status = server.terminate();
+    assert!(status.success(), "{status}: {}", server.stderr());
+}
+
+#[tokio::test]
+async fn a_request_in_flight_during_sigterm_still_gets_its_response() {
+    // The slow endpoint exists in the test environment only; the shutdown path
+    // (Loco's graceful axum serve) is the same in every environment.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = cli();
+    cmd.env("LOCO_ENV", "test")
+        .env("DATABASE_URL", sqlite_url(dir.path()))
+        .args(["start", "--port", &port.to_string()]);
+    let mut server = Server::start(cmd, port).await;
+    let url = server.url("/__test/slow?ms=1500");
+    let in_flight = tokio::spawn(async move { reqwest::get(url).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.terminate();
+        (status, server)
+    });
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "slept 1500 ms");
+    let (status, server) = status.await.unwrap();
+    assert!(status.success(), "{status}");
+    // Once it has stopped, nothing listens any more.
+    assert!(reqwest::get(server.url("/healthz")).await.is_err());
+}
+
+#[test]
+fn production_config_limits_bodies_and_times_out_like_cloud_run() {
+    let config = loco_rs::environment::Environment::Production
+        .load()
+        .expect("production.yaml renders with nothing set");
+    let middlewares = &config.server.middlewares;
+    let limit = middlewares.limit_payload.as_ref().expect("limit_payload");
+    assert!(matches!(
+        limit.body_limit,
+        DefaultBodyLimitKind::Limit(n) if n == 10_000_000
+    ));
+    let timeout = middlewares
+        .timeout_request
+        .as_ref()
+        .expect("timeout_request");
+    assert!(timeout.enable);
+    assert_eq!(timeout.timeout, 300_000);
+    assert_eq!(config.server.binding, "0.0.0.0");
+    assert_eq!(config.server.port, 8080);
+    assert!(
+        !config.database.auto_migrate,
+        "migrations are a Cloud Run Job"
+    );
+}

@@ -1,0 +1,139 @@
+//! The Cloud Run Jobs: `task migrate` and `task create_initial_superuser`, run
+//! as production runs them (only the database variables set).
+
+use std::process::Command;
+
+use crate::support::{cli, run, sqlite_url, text};
+
+/// A production job environment: the database and nothing else.
+fn job(database_url: &str, args: &[&str]) -> Command {
+    let mut cmd = cli();
+    cmd.env("LOCO_ENV", "production")
+        .env("DATABASE_URL", database_url)
+        .args(args);
+    cmd
+}
+
+fn superuser(database_url: &str, vars: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = job(database_url, &["task", "create_initial_superuser"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+const ADMIN: [(&str, &str); 3] = [
+    ("DJANGO_SUPERUSER_USERNAME", "admin"),
+    ("DJANGO_SUPERUSER_EMAIL", "admin@tuki.cl"),
+    ("DJANGO_SUPERUSER_PASSWORD", "TukiAdmin-2026-strong"),
+];
+
+#[test]
+fn migrate_applies_then_is_a_no_op_without_web_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let first = run(&mut job(&url, &["task", "migrate"]));
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).contains("applied"),
+        "{}",
+        text(&first.stdout)
+    );
+    let second = run(&mut job(&url, &["task", "migrate"]));
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(text(&second.stdout).contains("no pending migrations"));
+    // Loco's own command keeps working too.
+    let loco = run(&mut job(&url, &["db", "migrate"]));
+    assert!(loco.status.success(), "{}", text(&loco.stderr));
+}
+
+#[test]
+fn migrate_against_an_unreachable_database_fails_with_one_line_and_no_password() {
+    let url = "postgres://tuki:Sup3rSecretPw@127.0.0.1:9/tuki";
+    let out = run(&mut job(url, &["task", "migrate"]));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("Sup3rSecretPw"), "{stderr}");
+    assert!(!text(&out.stdout).contains("Sup3rSecretPw"));
+}
+
+#[test]
+fn create_initial_superuser_creates_once_then_leaves_it_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+
+    let created = superuser(&url, &ADMIN);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(
+        text(&created.stdout).contains("created"),
+        "{}",
+        text(&created.stdout)
+    );
+    assert!(!text(&created.stdout).contains("TukiAdmin-2026-strong"));
+
+    // Same email in another case, other username: exists, exit 0, unchanged.
+    let again = superuser(
+        &url,
+        &[
+            ("DJANGO_SUPERUSER_USERNAME", "admin2"),
+            ("DJANGO_SUPERUSER_EMAIL", "ADMIN@tuki.cl"),
+            ("DJANGO_SUPERUSER_PASSWORD", "another-password"),
+        ],
+    );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("already exists"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // Same username, other email: exists too.
+    let same_username = superuser(
+        &url,
+        &[
+            ("DJANGO_SUPERUSER_USERNAME", "admin"),
+            ("DJANGO_SUPERUSER_EMAIL", "other@tuki.cl"),
+            ("DJANGO_SUPERUSER_PASSWORD", "another-password"),
+        ],
+    );
+    assert!(same_username.status.success());
+    assert!(text(&same_username.stdout).contains("already exists"));
+}
+
+#[test]
+fn create_initial_superuser_names_a_missing_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    for missing in ADMIN.map(|(k, _)| k) {
+        let vars: Vec<_> = ADMIN
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != missing)
+            .collect();
+        let out = superuser(&url, &vars);
+        assert!(!out.status.success(), "{missing} missing should fail");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(missing), "{stderr}");
+    }
+}
+
+#[test]
+fn create_initial_superuser_refuses_a_malformed_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    let out = superuser(
+        &url,
+        &[
+            ("DJANGO_SUPERUSER_USERNAME", "admin"),
+            ("DJANGO_SUPERUSER_EMAIL", "not-an-email"),
+            ("DJANGO_SUPERUSER_PASSWORD", "x-password-1"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("DJANGO_SUPERUSER_EMAIL"));
+}

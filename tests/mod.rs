@@ -1,0 +1,4 @@
+mod cli;
+mod models;
+mod requests;
+mod support;
