@@ -16,7 +16,10 @@ use tuki_backend::app::App;
 enum TestDb {
     /// Kept only to delete the file's directory when the test ends.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 pub struct TestApp {
