@@ -263,9 +263,7 @@ fn http_url_var(vars: &dyn Vars, name: &'static str, default: &str) -> SResult<S
 /// The password part of a URL, percent-decoded, if any.
 fn url_password(url: &str) -> Option<String> {
     let parsed = Url::parse(url).ok()?;
-    let password = parsed.password()?;
-    let decoded = percent_decode(password);
-    Some(decoded)
+    Some(percent_decode(parsed.password()?))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -533,7 +531,6 @@ impl Settings {
         secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
         secrets.extend(redis_url.as_deref().and_then(url_password));
         secrets.extend(database_url.as_deref().and_then(url_password));
-        secrets.extend(var(vars, "DATABASE_URL").as_deref().and_then(url_password));
         secrets.retain(|s| s.len() >= 4);
         secrets.sort();
         secrets.dedup();

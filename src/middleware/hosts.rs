@@ -55,7 +55,12 @@ impl AllowedHosts {
         let Some(host) = host_name(host_header) else {
             return false;
         };
-        let host = host.to_ascii_lowercase();
+        // Host names are ASCII case-insensitive; most arrive lower-case already.
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(host)
+        };
         let host = host.trim_end_matches('.');
         self.patterns.iter().any(|p| match p {
             Pattern::Any => true,
@@ -90,12 +95,15 @@ fn host_name(value: &str) -> Option<&str> {
 
 /// The request's host: the Host header, or the URI's authority (HTTP/2).
 #[must_use]
-pub fn request_host(req: &Request) -> Option<String> {
+pub fn request_host(req: &Request) -> Option<&str> {
     req.headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()))
+        .or_else(|| {
+            req.uri()
+                .authority()
+                .map(axum::http::uri::Authority::as_str)
+        })
 }
 
 pub async fn check_host(
@@ -103,7 +111,7 @@ pub async fn check_host(
     req: Request,
     next: Next,
 ) -> Response {
-    if request_host(&req).is_some_and(|h| allowed.allows(&h)) {
+    if request_host(&req).is_some_and(|h| allowed.allows(h)) {
         next.run(req).await
     } else {
         (

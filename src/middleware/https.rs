@@ -11,22 +11,19 @@ use axum::{
 
 use super::hosts::request_host;
 
-/// The scheme the client used: `X-Forwarded-Proto`'s first value, else `http`.
+/// The scheme Google's front end saw: `X-Forwarded-Proto`'s first value, if
+/// the header is there.
 #[must_use]
-pub fn request_scheme(headers: &axum::http::HeaderMap) -> &str {
+pub fn forwarded_scheme(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
-        .map_or("http", str::trim)
+        .map(str::trim)
 }
 
 pub async fn redirect_plain_http(req: Request, next: Next) -> Response {
-    let forwarded_http = req
-        .headers()
-        .get("x-forwarded-proto")
-        .is_some_and(|_| request_scheme(req.headers()).eq_ignore_ascii_case("http"));
-    if !forwarded_http {
+    if !forwarded_scheme(req.headers()).is_some_and(|s| s.eq_ignore_ascii_case("http")) {
         return next.run(req).await;
     }
     let host = request_host(&req).unwrap_or_default();

@@ -61,8 +61,9 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
         http.status = Empty,
         http.latency = Empty,
     );
+    // Cheap clones (a small enum, a shared buffer), kept for the access line.
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -73,9 +74,9 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
     );
     let _entered = span.enter();
     if status >= 500 {
-        tracing::error!("{method} {path} {status}");
+        tracing::error!("{method} {} {status}", uri.path());
     } else if config.access_log {
-        tracing::info!("{method} {path} {status}");
+        tracing::info!("{method} {} {status}", uri.path());
     }
     response
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use loco_rs::prelude::*;
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, Func},
+    sea_query::{Expr, ExprTrait, Func, SimpleExpr},
     ActiveValue::Set,
     Condition, SqlErr,
 };
@@ -57,6 +57,11 @@ pub enum CreateUserError {
     Hash,
 }
 
+/// `lower(email) = lower(<email>)`: the lookup the unique index serves.
+fn email_is(email: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(users::Column::Email))).eq(email.trim().to_lowercase())
+}
+
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
     async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
@@ -80,13 +85,7 @@ impl Model {
         db: &DatabaseConnection,
         email: &str,
     ) -> Result<Option<Self>, DbErr> {
-        Entity::find()
-            .filter(
-                Expr::expr(Func::lower(Expr::col(users::Column::Email)))
-                    .eq(email.trim().to_lowercase()),
-            )
-            .one(db)
-            .await
+        Entity::find().filter(email_is(email)).one(db).await
     }
 
     /// Finds a user holding this email (any case) or this username.
@@ -101,10 +100,7 @@ impl Model {
         Entity::find()
             .filter(
                 Condition::any()
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(users::Column::Email)))
-                            .eq(email.trim().to_lowercase()),
-                    )
+                    .add(email_is(email))
                     .add(users::Column::Username.eq(username)),
             )
             .one(db)

@@ -28,30 +28,23 @@ fn is_root() -> bool {
     text(&Command::new("id").arg("-u").output().unwrap().stdout).trim() == "0"
 }
 
-/// Runs a PostgreSQL tool as the `postgres` user when we are root (initdb
+/// A PostgreSQL tool, run as the `postgres` user when we are root (initdb
 /// refuses root).
-fn pg_tool(bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
+fn pg_command(bin: &Path, tool: &str, as_postgres: bool) -> Command {
     let exe = bin.join(tool);
-    let mut cmd = if is_root() {
+    if as_postgres {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(exe);
         c
     } else {
         Command::new(exe)
-    };
-    let out = cmd.args(args).output().expect("run a PostgreSQL tool");
-    assert!(
-        out.status.success(),
-        "{tool} {args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
+    }
 }
 
 /// A socket-only cluster, stopped when dropped.
 struct SocketPostgres {
     bin: PathBuf,
+    as_postgres: bool,
     data: PathBuf,
     socket_dir: PathBuf,
     _root: tempfile::TempDir,
@@ -60,6 +53,19 @@ struct SocketPostgres {
 impl SocketPostgres {
     fn start() -> Self {
         let bin = pg_bin();
+        let as_postgres = is_root();
+        let tool = |name: &str, args: &[&str]| {
+            let out = pg_command(&bin, name, as_postgres)
+                .args(args)
+                .output()
+                .expect("run a PostgreSQL tool");
+            assert!(
+                out.status.success(),
+                "{name} {args:?}: {}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        };
         let root = tempfile::Builder::new()
             .prefix("tuki-pg")
             .tempdir()
@@ -70,7 +76,7 @@ impl SocketPostgres {
             .join("cloudsql")
             .join("tukiprod:us-central1:tuki-db");
         std::fs::create_dir_all(&socket_dir).unwrap();
-        if is_root() {
+        if as_postgres {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
                 .arg(root.path())
@@ -79,8 +85,7 @@ impl SocketPostgres {
             assert!(status.success());
         }
         let data_s = data.to_str().unwrap();
-        pg_tool(
-            &bin,
+        tool(
             "initdb",
             &["-D", data_s, "-A", "trust", "-U", "postgres", "--no-sync"],
         );
@@ -88,8 +93,7 @@ impl SocketPostgres {
             "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off",
             socket_dir.display()
         );
-        pg_tool(
-            &bin,
+        tool(
             "pg_ctl",
             &[
                 "-D",
@@ -104,6 +108,7 @@ impl SocketPostgres {
         );
         Self {
             bin,
+            as_postgres,
             data,
             socket_dir,
             _root: root,
@@ -111,13 +116,7 @@ impl SocketPostgres {
     }
 
     fn stop(&self) {
-        let _ = Command::new(if is_root() { "runuser" } else { "true" })
-            .args(if is_root() {
-                vec!["-u", "postgres", "--"]
-            } else {
-                vec![]
-            })
-            .arg(self.bin.join("pg_ctl"))
+        let _ = pg_command(&self.bin, "pg_ctl", self.as_postgres)
             .args([
                 "-D",
                 self.data.to_str().unwrap(),
