@@ -235,3 +235,21 @@ fn production_config_limits_bodies_and_times_out_like_cloud_run() {
         "migrations are a Cloud Run Job"
     );
 }
+
+#[tokio::test]
+async fn development_logs_are_human_readable_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = cli();
+    cmd.env("DATABASE_URL", sqlite_url(dir.path()))
+        .env("PORT", port.to_string())
+        .args(["start"]);
+    let mut server = Server::start(cmd, port).await;
+    assert!(server.terminate().success());
+    let stdout = server.stdout();
+    let log_lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert!(!log_lines.is_empty(), "{stdout}");
+    assert!(log_lines
+        .iter()
+        .all(|l| serde_json::from_str::<Value>(l).is_err()));
+}

@@ -58,6 +58,17 @@ fn migrate_against_an_unreachable_database_fails_with_one_line_and_no_password()
     assert!(!text(&out.stdout).contains("Sup3rSecretPw"));
 }
 
+/// The stored user for an email, read straight from the job's database.
+fn stored_user(database_url: &str, email: &str) -> tuki_backend::models::users::Model {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = sea_orm::Database::connect(database_url).await.unwrap();
+        tuki_backend::models::users::Model::find_by_email(&db, email)
+            .await
+            .unwrap()
+            .expect("the user exists")
+    })
+}
+
 #[test]
 fn create_initial_superuser_creates_once_then_leaves_it_unchanged() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,6 +83,9 @@ fn create_initial_superuser_creates_once_then_leaves_it_unchanged() {
         text(&created.stdout)
     );
     assert!(!text(&created.stdout).contains("TukiAdmin-2026-strong"));
+    let before = stored_user(&url, "admin@tuki.cl");
+    assert!(before.is_superuser && before.is_staff && before.is_active);
+    assert_eq!(before.username, "admin");
 
     // Same email in another case, other username: exists, exit 0, unchanged.
     let again = superuser(
@@ -100,6 +114,11 @@ fn create_initial_superuser_creates_once_then_leaves_it_unchanged() {
     );
     assert!(same_username.status.success());
     assert!(text(&same_username.stdout).contains("already exists"));
+
+    // Nothing about the existing superuser changed, and no second user appeared.
+    let after = stored_user(&url, "admin@tuki.cl");
+    assert_eq!(after, before);
+    assert!(after.verify_password("TukiAdmin-2026-strong").ok());
 }
 
 #[test]
