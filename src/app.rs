@@ -138,7 +138,10 @@ impl Hooks for App {
     /// The site map. `/healthz` is also answered ahead of every middleware
     /// (`middleware::healthz`).
     fn routes(ctx: &AppContext) -> AppRoutes {
-        let routes = AppRoutes::with_default_routes().add_route(controllers::health::routes());
+        let routes = AppRoutes::with_default_routes()
+            .add_route(controllers::health::routes())
+            .add_route(controllers::api::events::routes())
+            .add_route(controllers::api::catalogue::routes());
         // A deliberately slow endpoint for the graceful-shutdown test; it exists
         // in the test environment only.
         if ctx.environment == Environment::Test {
@@ -163,6 +166,7 @@ impl Hooks for App {
         // tasks-inject (do not remove)
         tasks.register(tasks::migrate::Migrate);
         tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
+        tasks.register(tasks::seed_demo::SeedDemo);
     }
 
     async fn truncate(ctx: &AppContext) -> Result<()> {

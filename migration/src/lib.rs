@@ -2,6 +2,7 @@
 #![allow(clippy::wildcard_imports)]
 pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_users;
+mod m20261126_000002_catalogue;
 
 pub struct Migrator;
 
@@ -10,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261126_000001_users::Migration),
+            Box::new(m20261126_000002_catalogue::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -6,6 +6,7 @@ pub mod headers;
 pub mod healthz;
 pub mod hosts;
 pub mod https;
+pub mod slash;
 pub mod trace;
 
 use std::sync::Arc;
@@ -23,14 +24,15 @@ use crate::settings::Settings;
 ///    redirect can never point at a forged host);
 /// 4. production: `X-Forwarded-Proto: http` gets a 301 to https;
 /// 5. the request span (trace id, `httpRequest`) and the optional access log;
-/// 6. CORS for the frontends' origins.
+/// 6. CORS for the frontends' origins;
+/// 7. a trailing slash is trimmed before routing (`slash`).
 pub fn apply(router: Router, settings: &Arc<Settings>) -> Router {
-    let router = router
-        .layer(cors::layer(settings))
-        .layer(axum::middleware::from_fn_with_state(
+    let router = slash::wrap(router).layer(cors::layer(settings)).layer(
+        axum::middleware::from_fn_with_state(
             trace::TraceConfig::new(settings.access_log),
             trace::request_span,
-        ));
+        ),
+    );
     let router = if settings.production {
         router.layer(axum::middleware::from_fn(https::redirect_plain_http))
     } else {

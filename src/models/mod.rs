@@ -1,2 +1,31 @@
 pub mod _entities;
+pub mod demo;
+pub mod event_categories;
+pub mod event_images;
+pub mod events;
+pub mod locations;
+pub mod organizer_members;
+pub mod organizers;
+pub mod ticket_tiers;
 pub mod users;
+
+/// `ActiveModelBehavior` that moves `updated_at` on every change of a row.
+#[macro_export]
+macro_rules! touch_updated_at {
+    ($active:ty) => {
+        #[async_trait::async_trait]
+        impl sea_orm::ActiveModelBehavior for $active {
+            async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, sea_orm::DbErr>
+            where
+                C: sea_orm::ConnectionTrait,
+            {
+                use sea_orm::ActiveModelTrait as _;
+                let mut this = self;
+                if !insert && this.is_changed() {
+                    this.updated_at = sea_orm::ActiveValue::Set(chrono::Utc::now().into());
+                }
+                Ok(this)
+            }
+        }
+    };
+}

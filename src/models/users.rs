@@ -62,19 +62,7 @@ fn email_is(email: &str) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col(users::Column::Email))).eq(email.trim().to_lowercase())
 }
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        let mut this = self;
-        if !insert && this.is_changed() {
-            this.updated_at = Set(Utc::now().into());
-        }
-        Ok(this)
-    }
-}
+crate::touch_updated_at!(ActiveModel);
 
 impl Model {
     /// Finds a user by email, whatever its case.

@@ -1,1 +1,3 @@
 //! Output types: JSON responses and Tera page data (one module per resource).
+
+pub mod events;

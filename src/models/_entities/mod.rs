@@ -2,4 +2,11 @@
 
 pub mod prelude;
 
+pub mod event_categories;
+pub mod event_images;
+pub mod events;
+pub mod locations;
+pub mod organizer_members;
+pub mod organizers;
+pub mod ticket_tiers;
 pub mod users;

@@ -26,4 +26,13 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::organizer_members::Entity")]
+    OrganizerMembers,
+}
+
+impl Related<super::organizer_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OrganizerMembers.def()
+    }
+}

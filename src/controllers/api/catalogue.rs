@@ -1,0 +1,64 @@
+//! Lists for the frontends' filters: `/api/v1/event-categories/` and
+//! `/api/v1/locations/` (DRF page shape; `no_pagination=true` for all).
+
+use axum::response::Response;
+use loco_rs::prelude::*;
+use sea_orm::{PaginatorTrait, QueryOrder};
+use serde_json::json;
+
+use super::{page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use crate::{
+    models::{event_categories, locations},
+    views::events::{CategoryResponse, LocationResponse},
+};
+
+/// One page (or all, with `no_pagination=true`) of a query, as DRF lists it.
+async fn list<E, T>(
+    ctx: &AppContext,
+    url: &RequestUrl,
+    query: sea_orm::Select<E>,
+    view: impl Fn(&E::Model) -> T,
+) -> Result<Response, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    T: serde::Serialize,
+{
+    if url
+        .get("no_pagination")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        let all = query.all(&ctx.db).await?;
+        let results: Vec<T> = all.iter().map(view).collect();
+        return Ok(format::json(json!({ "results": results }))?);
+    }
+    let count = query.clone().count(&ctx.db).await?;
+    let page = page_number(url.get("page"), count)?;
+    let rows = query
+        .paginate(&ctx.db, PAGE_SIZE)
+        .fetch_page(page - 1)
+        .await?;
+    let results = rows.iter().map(view).collect();
+    Ok(format::json(Page::new(url, count, page, results))?)
+}
+
+async fn categories(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
+    let query = event_categories::Entity::find()
+        .order_by_asc(event_categories::Column::Name)
+        .order_by_asc(event_categories::Column::Id);
+    list(&ctx, &url, query, CategoryResponse::new).await
+}
+
+async fn locations(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
+    let query = locations::Entity::find()
+        .order_by_asc(locations::Column::Name)
+        .order_by_asc(locations::Column::Id);
+    list(&ctx, &url, query, LocationResponse::new).await
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api/v1")
+        .add("/event-categories/", get(categories))
+        .add("/locations/", get(locations))
+}

@@ -1,0 +1,179 @@
+//! `/api/v1/events/`: the public catalogue (`public_list`) and an event's page.
+
+use axum::{extract::Path, response::Response};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::America::Santiago;
+use loco_rs::prelude::*;
+use serde_json::json;
+
+use super::{page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use crate::{
+    app::App,
+    models::events::{Model as Event, PublicFilters},
+    views::events::{EventDetailResponse, PublicEventResponse},
+};
+
+/// `?start_date=` / `?end_date=`: an ISO date or datetime; without an offset it
+/// is Santiago time (Django's `TIME_ZONE`).
+///
+/// # Errors
+/// 400 naming the parameter.
+pub fn parse_when(name: &'static str, value: &str) -> Result<DateTime<FixedOffset>, ApiError> {
+    let invalid = || ApiError::Field(name, format!("Invalid date or datetime: '{value}'."));
+    let v = value.trim();
+    let normalized = v.replacen(' ', "T", 1).replace('z', "Z");
+    if let Ok(at) = DateTime::parse_from_rfc3339(&normalized) {
+        return Ok(at);
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
+        if let Ok(at) = DateTime::parse_from_str(&normalized, fmt) {
+            return Ok(at);
+        }
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|fmt| NaiveDateTime::parse_from_str(&normalized, fmt).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .ok_or_else(invalid)?;
+    let local = Santiago.from_local_datetime(&naive);
+    local
+        .earliest()
+        .or_else(|| local.latest())
+        .map(|at| at.fixed_offset())
+        .ok_or_else(invalid)
+}
+
+fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
+    let non_empty = |name: &'static str| url.get(name).filter(|v| !v.is_empty());
+    Ok(PublicFilters {
+        types: url
+            .all("type")
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect(),
+        categories: url
+            .all("category")
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect(),
+        start_from: non_empty("start_date")
+            .map(|v| parse_when("start_date", v))
+            .transpose()?,
+        start_until: non_empty("end_date")
+            .map(|v| parse_when("end_date", v))
+            .transpose()?,
+        location: non_empty("location").map(str::to_string),
+    })
+}
+
+/// `GET /api/v1/events/public_list/`
+async fn public_list(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
+    let settings = App::settings(&ctx)?;
+    let filters = filters(&url)?;
+    let now = Utc::now().fixed_offset();
+    let media = url.media_base(&settings);
+    let card = |row: &_| PublicEventResponse::new(row, now, &media);
+
+    if url
+        .get("no_pagination")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        let rows = Event::public_page(&ctx.db, &filters, None).await?;
+        let results: Vec<_> = rows.iter().map(card).collect();
+        return Ok(format::json(json!({ "results": results }))?);
+    }
+    let count = Event::public_count(&ctx.db, &filters).await?;
+    let page = page_number(url.get("page"), count)?;
+    let rows =
+        Event::public_page(&ctx.db, &filters, Some(((page - 1) * PAGE_SIZE, PAGE_SIZE))).await?;
+    let results = rows.iter().map(card).collect();
+    Ok(format::json(Page::new(&url, count, page, results))?)
+}
+
+/// `GET /api/v1/events/{id or slug}/`
+async fn detail(
+    State(ctx): State<AppContext>,
+    Path(key): Path<String>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let settings = App::settings(&ctx)?;
+    let event = Event::find_public(&ctx.db, &key)
+        .await?
+        .ok_or(ApiError::NotFound("No encontrado."))?;
+    let now = Utc::now().fixed_offset();
+    let media = url.media_base(&settings);
+    Ok(format::json(EventDetailResponse::new(&event, now, &media))?)
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api/v1/events")
+        .add("/public_list/", get(public_list))
+        .add("/{key}/", get(detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_datetimes_parse_naive_as_santiago() {
+        assert_eq!(
+            parse_when("start_date", "2026-11-25").unwrap().to_rfc3339(),
+            "2026-11-25T00:00:00-03:00"
+        );
+        assert_eq!(
+            parse_when("start_date", "2026-11-25T19:30")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-25T19:30:00-03:00"
+        );
+        assert_eq!(
+            parse_when("start_date", "2026-11-25 19:30:15")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-25T19:30:15-03:00"
+        );
+        assert_eq!(
+            parse_when("end_date", "2026-11-25T19:30:00Z")
+                .unwrap()
+                .to_utc()
+                .to_rfc3339(),
+            "2026-11-25T19:30:00+00:00"
+        );
+        assert_eq!(
+            parse_when("end_date", "2026-07-01T10:00:00-04:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-07-01T10:00:00-04:00"
+        );
+    }
+
+    #[test]
+    fn malformed_dates_name_the_parameter() {
+        for bad in [
+            "tomorrow",
+            "2026-13-01",
+            "2026-11-31",
+            "25/11/2026",
+            "2026-11-25T25:00",
+        ] {
+            match parse_when("start_date", bad) {
+                Err(ApiError::Field(name, msg)) => {
+                    assert_eq!(name, "start_date");
+                    assert!(msg.contains(bad));
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The JSON API under `/api/v1/`, with DRF's shapes: page
+//! `{"count","next","previous","results"}`, errors `{"detail": …}` or
+//! `{"field": ["…"]}`; each path answers with and without its trailing slash
+//! (`middleware::slash`).
+
+pub mod catalogue;
+pub mod events;
+
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{middleware::https::forwarded_scheme, views::events::MediaBase};
+
+pub const PAGE_SIZE: u64 = 20;
+
+/// A client-facing API error with a fixed public message; causes go to the log.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 404 `{"detail": …}`.
+    NotFound(&'static str),
+    /// 400 `{"field": ["message"]}`.
+    Field(&'static str, String),
+    /// 503: the database (or another dependency) is not answering.
+    Unavailable,
+    /// 500: unexpected.
+    Internal,
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if matches!(
+            err,
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+        ) {
+            tracing::error!(error = %err, "database unavailable");
+            Self::Unavailable
+        } else {
+            tracing::error!(error = %err, "database error");
+            Self::Internal
+        }
+    }
+}
+
+impl From<loco_rs::Error> for ApiError {
+    fn from(err: loco_rs::Error) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::Internal
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotFound(detail) => (StatusCode::NOT_FOUND, Json(json!({ "detail": detail }))),
+            Self::Field(field, message) => {
+                (StatusCode::BAD_REQUEST, Json(json!({ field: [message] })))
+            }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"detail": "Servicio no disponible temporalmente."})),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"detail": "Error interno del servidor."})),
+            ),
+        }
+        .into_response()
+    }
+}
+
+/// The request as the client addressed it: scheme (from `X-Forwarded-Proto`
+/// behind Google's front end), host, path and query pairs in order.
+#[derive(Debug, Clone)]
+pub struct RequestUrl {
+    pub scheme: String,
+    pub host: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let scheme = forwarded_scheme(&parts.headers)
+            .filter(|s| s.eq_ignore_ascii_case("https"))
+            .map_or("http", |_| "https")
+            .to_string();
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| {
+                parts
+                    .uri
+                    .authority()
+                    .map(axum::http::uri::Authority::as_str)
+            })
+            .unwrap_or("localhost")
+            .to_string();
+        // The URI as the client sent it (before the trailing slash was trimmed).
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let query = uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            scheme,
+            host,
+            path: uri.path().to_string(),
+            query,
+        })
+    }
+}
+
+impl RequestUrl {
+    /// Every value of a (repeatable) parameter.
+    #[must_use]
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The last value of a parameter, as Django's `QueryDict.get`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// This URL with `page` set (or removed for page 1), its parameters sorted
+    /// by name as DRF's `replace_query_param` writes them.
+    #[must_use]
+    pub fn with_page(&self, page: Option<u64>) -> String {
+        let mut keys: Vec<&str> = Vec::new();
+        for (k, _) in &self.query {
+            if k != "page" && !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+        if page.is_some() {
+            keys.push("page");
+        }
+        keys.sort_unstable();
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for key in keys {
+            if key == "page" {
+                if let Some(p) = page {
+                    out.append_pair("page", &p.to_string());
+                }
+            } else {
+                for (_, v) in self.query.iter().filter(|(k, _)| k == key) {
+                    out.append_pair(key, v);
+                }
+            }
+        }
+        let query = out.finish();
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!("{}://{}{}{sep}{query}", self.scheme, self.host, self.path)
+    }
+
+    /// The media base for image URLs: the bucket, or this host's `/media/`.
+    #[must_use]
+    pub fn media_base(&self, settings: &crate::settings::Settings) -> MediaBase {
+        match (&settings.use_gcp, &settings.gs_bucket_name) {
+            (true, Some(bucket)) => MediaBase(format!("https://storage.googleapis.com/{bucket}/")),
+            _ => MediaBase(format!("{}://{}/media/", self.scheme, self.host)),
+        }
+    }
+}
+
+/// DRF's page number: `?page=N` (1-based) or `last`; anything else that is
+/// out of range is `Página inválida.`
+///
+/// # Errors
+/// 404 with DRF's Spanish message for a page that does not exist.
+pub fn page_number(raw: Option<&str>, count: u64) -> Result<u64, ApiError> {
+    let pages = count.div_ceil(PAGE_SIZE).max(1);
+    let page = match raw {
+        None | Some("") => 1,
+        Some("last") => pages,
+        Some(p) => p
+            .parse::<u64>()
+            .map_err(|_| ApiError::NotFound(INVALID_PAGE))?,
+    };
+    if page == 0 || page > pages {
+        return Err(ApiError::NotFound(INVALID_PAGE));
+    }
+    Ok(page)
+}
+
+pub const INVALID_PAGE: &str = "Página inválida.";
+
+/// DRF's page shape.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+impl<T> Page<T> {
+    #[must_use]
+    pub fn new(url: &RequestUrl, count: u64, page: u64, results: Vec<T>) -> Self {
+        let pages = count.div_ceil(PAGE_SIZE).max(1);
+        Self {
+            count,
+            next: (page < pages).then(|| url.with_page(Some(page + 1))),
+            previous: match page {
+                1 => None,
+                2 => Some(url.with_page(None)),
+                p => Some(url.with_page(Some(p - 1))),
+            },
+            results,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(query: &[(&str, &str)]) -> RequestUrl {
+        RequestUrl {
+            scheme: "https".into(),
+            host: "api.tuki.live".into(),
+            path: "/api/v1/events/public_list/".into(),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn page_links_sort_parameters_and_drop_page_one_as_drf_does() {
+        let u = url(&[
+            ("type", "concert"),
+            ("page", "2"),
+            ("category", "Música"),
+            ("type", "party"),
+        ]);
+        assert_eq!(
+            u.with_page(Some(3)),
+            "https://api.tuki.live/api/v1/events/public_list/?category=M%C3%BAsica&page=3&type=concert&type=party"
+        );
+        assert_eq!(
+            u.with_page(None),
+            "https://api.tuki.live/api/v1/events/public_list/?category=M%C3%BAsica&type=concert&type=party"
+        );
+        assert_eq!(
+            url(&[]).with_page(None),
+            "https://api.tuki.live/api/v1/events/public_list/"
+        );
+    }
+
+    #[test]
+    fn page_numbers_outside_the_range_are_invalid() {
+        assert_eq!(page_number(None, 0).unwrap(), 1);
+        assert_eq!(page_number(Some("3"), 41).unwrap(), 3);
+        assert_eq!(page_number(Some("last"), 41).unwrap(), 3);
+        for bad in ["0", "4", "-1", "x", "1.5"] {
+            assert!(page_number(Some(bad), 41).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Events and the public catalogue queries.
+//!
+//! The listing costs two statements whatever the page size: a plain `COUNT(*)`
+//! and the page, whose tier aggregates and first image are correlated
+//! subqueries evaluated only for the rows of the page. Timestamps are written in
+//! UTC, so SQLite's text comparison orders them as PostgreSQL does.
+
+use chrono::{DateTime, FixedOffset};
+use sea_orm::{
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, StatementBuilder,
+};
+use uuid::Uuid;
+
+pub use super::_entities::events::{self, ActiveModel, Column, Entity, Model};
+use super::_entities::{event_categories, event_images, locations, organizers, ticket_tiers};
+
+crate::touch_updated_at!(ActiveModel);
+
+pub const STATUS_PUBLISHED: &str = "published";
+pub const VISIBILITY_PUBLIC: &str = "public";
+
+/// The public listing's filters, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct PublicFilters {
+    /// `type`, repeatable: any of these.
+    pub types: Vec<String>,
+    /// `category` names, repeatable: any of these.
+    pub categories: Vec<String>,
+    /// Events starting at or after.
+    pub start_from: Option<DateTime<FixedOffset>>,
+    /// Events starting at or before.
+    pub start_until: Option<DateTime<FixedOffset>>,
+    /// Case-insensitive substring of the venue's name, city or country.
+    pub location: Option<String>,
+}
+
+/// One card of the public listing, with its public-tier aggregates.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PublicListRow {
+    pub id: Uuid,
+    pub title: String,
+    pub short_description: String,
+    pub description: String,
+    pub status: String,
+    pub visibility: String,
+    pub start_date: DateTime<FixedOffset>,
+    pub end_date: DateTime<FixedOffset>,
+    pub ticket_sales_start: Option<DateTime<FixedOffset>>,
+    pub ticket_sales_end: Option<DateTime<FixedOffset>>,
+    pub location_name: Option<String>,
+    pub location_city: Option<String>,
+    pub image: Option<String>,
+    /// Lowest public price; NULL without public tiers.
+    pub min_price: Option<i64>,
+    pub tickets_sold: Option<i64>,
+    /// -1 when a public tier is unlimited, else capacity − sold summed.
+    pub tickets_available: Option<i64>,
+}
+
+/// `%`, `_` and `\` match themselves in the location filter.
+fn like_contains(text: &str) -> LikeExpr {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// Published, public, not deleted, and the filters.
+fn public_condition(filters: &PublicFilters) -> Condition {
+    let mut cond = Condition::all()
+        .add(Column::Status.eq(STATUS_PUBLISHED))
+        .add(Column::Visibility.eq(VISIBILITY_PUBLIC))
+        .add(Column::DeletedAt.is_null());
+    if !filters.types.is_empty() {
+        cond = cond.add(Column::Type.is_in(filters.types.clone()));
+    }
+    if !filters.categories.is_empty() {
+        cond = cond.add(
+            Column::CategoryId.in_subquery(
+                Query::select()
+                    .column(event_categories::Column::Id)
+                    .from(event_categories::Entity)
+                    .and_where(event_categories::Column::Name.is_in(filters.categories.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(from) = filters.start_from {
+        cond = cond.add(Column::StartDate.gte(from.to_utc().fixed_offset()));
+    }
+    if let Some(until) = filters.start_until {
+        cond = cond.add(Column::StartDate.lte(until.to_utc().fixed_offset()));
+    }
+    if let Some(place) = filters.location.as_deref().filter(|p| !p.is_empty()) {
+        let lower = |col: locations::Column| Expr::expr(Func::lower(Expr::col(col)));
+        cond = cond.add(
+            Column::LocationId.in_subquery(
+                Query::select()
+                    .column(locations::Column::Id)
+                    .from(locations::Entity)
+                    .cond_where(
+                        Condition::any()
+                            .add(lower(locations::Column::Name).like(like_contains(place)))
+                            .add(lower(locations::Column::City).like(like_contains(place)))
+                            .add(lower(locations::Column::Country).like(like_contains(place))),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    cond
+}
+
+/// An aggregate over the event's public tiers, as a correlated subquery.
+fn public_tiers(aggregate: &str) -> Expr {
+    Expr::cust(format!(
+        "(SELECT {aggregate} FROM ticket_tiers t WHERE t.event_id = events.id AND t.is_public = TRUE)"
+    ))
+}
+
+fn page_statement(filters: &PublicFilters, limit: Option<(u64, u64)>) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns([
+        (events::Entity, Column::Id),
+        (events::Entity, Column::Title),
+        (events::Entity, Column::ShortDescription),
+        (events::Entity, Column::Description),
+        (events::Entity, Column::Status),
+        (events::Entity, Column::Visibility),
+        (events::Entity, Column::StartDate),
+        (events::Entity, Column::EndDate),
+        (events::Entity, Column::TicketSalesStart),
+        (events::Entity, Column::TicketSalesEnd),
+    ])
+    .expr_as(
+        Expr::col((locations::Entity, locations::Column::Name)),
+        Alias::new("location_name"),
+    )
+    .expr_as(
+        Expr::col((locations::Entity, locations::Column::City)),
+        Alias::new("location_city"),
+    )
+    .expr_as(
+        Expr::cust(
+            "(SELECT i.path FROM event_images i WHERE i.event_id = events.id \
+             ORDER BY i.position, i.id LIMIT 1)",
+        ),
+        Alias::new("image"),
+    )
+    .expr_as(public_tiers("MIN(t.price)"), Alias::new("min_price"))
+    .expr_as(public_tiers("SUM(t.sold)"), Alias::new("tickets_sold"))
+    .expr_as(
+        public_tiers(
+            "CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1 \
+             ELSE SUM(t.capacity - t.sold) END",
+        ),
+        Alias::new("tickets_available"),
+    )
+    .from(events::Entity)
+    .left_join(
+        locations::Entity,
+        Expr::col((locations::Entity, locations::Column::Id))
+            .equals((events::Entity, Column::LocationId)),
+    )
+    .cond_where(public_condition(filters))
+    .order_by((events::Entity, Column::Featured), Order::Desc)
+    .order_by((events::Entity, Column::StartDate), Order::Desc)
+    .order_by((events::Entity, Column::Id), Order::Asc);
+    if let Some((offset, limit)) = limit {
+        q.offset(offset).limit(limit);
+    }
+    q
+}
+
+impl Model {
+    /// How many events the public listing has with these filters.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn public_count<C: ConnectionTrait>(
+        db: &C,
+        filters: &PublicFilters,
+    ) -> Result<u64, DbErr> {
+        let stmt = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from(events::Entity)
+            .cond_where(public_condition(filters))
+            .to_owned();
+        let row = db.query_one(&stmt).await?;
+        let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// A page of the public listing (`None`: all of it), ordered featured first,
+    /// then newest start, then id.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn public_page<C: ConnectionTrait>(
+        db: &C,
+        filters: &PublicFilters,
+        offset_limit: Option<(u64, u64)>,
+    ) -> Result<Vec<PublicListRow>, DbErr> {
+        let stmt = page_statement(filters, offset_limit);
+        PublicListRow::find_by_statement(StatementBuilder::build(&stmt, &db.get_database_backend()))
+            .all(db)
+            .await
+    }
+
+    /// A public event by id or slug, with what its page shows.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_public<C: ConnectionTrait>(
+        db: &C,
+        key: &str,
+    ) -> Result<Option<PublicEvent>, DbErr> {
+        let by_key = match Uuid::parse_str(key) {
+            Ok(id) => Column::Id.eq(id),
+            Err(_) => Column::Slug.eq(key),
+        };
+        let found = Entity::find()
+            .filter(public_condition(&PublicFilters::default()))
+            .filter(by_key)
+            .find_also_related(organizers::Entity)
+            .one(db)
+            .await?;
+        let Some((event, organizer)) = found else {
+            return Ok(None);
+        };
+        let category = match event.category_id {
+            Some(id) => event_categories::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        let location = match event.location_id {
+            Some(id) => locations::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        let images = event_images::Entity::find()
+            .filter(event_images::Column::EventId.eq(event.id))
+            .order_by_asc(event_images::Column::Position)
+            .order_by_asc(event_images::Column::Id)
+            .all(db)
+            .await?;
+        let tiers = ticket_tiers::Entity::find()
+            .filter(ticket_tiers::Column::EventId.eq(event.id))
+            .filter(ticket_tiers::Column::IsPublic.eq(true))
+            .order_by_asc(ticket_tiers::Column::Price)
+            .order_by_asc(ticket_tiers::Column::DisplayOrder)
+            .order_by_asc(ticket_tiers::Column::Id)
+            .all(db)
+            .await?;
+        Ok(Some(PublicEvent {
+            event,
+            organizer,
+            category,
+            location,
+            images,
+            tiers,
+        }))
+    }
+}
+
+/// An event with everything its public page shows.
+#[derive(Debug, Clone)]
+pub struct PublicEvent {
+    pub event: Model,
+    pub organizer: Option<organizers::Model>,
+    pub category: Option<event_categories::Model>,
+    pub location: Option<locations::Model>,
+    pub images: Vec<event_images::Model>,
+    /// Public tiers, cheapest first.
+    pub tiers: Vec<ticket_tiers::Model>,
+}
+
+/// Tuki's `is_sales_active`: published, inside the sales window (each bound
+/// optional) and not over.
+#[must_use]
+pub fn sales_active_at(
+    status: &str,
+    sales_start: Option<DateTime<FixedOffset>>,
+    sales_end: Option<DateTime<FixedOffset>>,
+    end_date: DateTime<FixedOffset>,
+    now: DateTime<FixedOffset>,
+) -> bool {
+    status == STATUS_PUBLISHED
+        && sales_start.is_none_or(|s| now >= s)
+        && sales_end.is_none_or(|e| now <= e)
+        && end_date >= now
+}
