@@ -29,8 +29,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn boot() -> Self {
+        Self::boot_with(|_| {}).await
+    }
+
+    /// Boots with the test config changed by `adjust` first.
+    pub async fn boot_with(adjust: impl FnOnce(&mut loco_rs::config::Config)) -> Self {
         let env = Environment::Test;
         let mut config = App::load_config(&env).await.expect("test config");
+        adjust(&mut config);
         let db = if config.database.uri.starts_with("postgres") {
             let mut admin = url::Url::parse(&config.database.uri).expect("DATABASE_URL");
             admin.set_path("/postgres");

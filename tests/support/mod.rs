@@ -2,6 +2,7 @@
 //! Run and its Jobs run it.
 
 pub mod app;
+pub mod catalogue;
 
 use std::{
     io::Read,
