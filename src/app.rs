@@ -1,4 +1,4 @@
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use axum::{Extension, Router as AxumRouter};
@@ -17,8 +17,10 @@ use loco_rs::{
     Error, Result,
 };
 use migration::Migrator;
+use sha2::{Digest, Sha256};
 
 use crate::{
+    cache::ResponseCache,
     controllers, logging, middleware,
     models::_entities::users,
     settings::{FileSettings, ProcessEnv, Purpose, Settings},
@@ -31,6 +33,16 @@ pub const TEMPLATES_DIR: &str = "templates";
 pub struct App;
 
 impl App {
+    /// The catalogue's response cache (see `cache.rs`).
+    ///
+    /// # Errors
+    /// Never after a normal boot.
+    pub fn cache(ctx: &AppContext) -> Result<Arc<ResponseCache>> {
+        ctx.shared_store
+            .get::<Arc<ResponseCache>>()
+            .ok_or_else(|| Error::string("the response cache is not set up"))
+    }
+
     /// The checked settings, read once at boot (see [`Hooks::after_context`]).
     ///
     /// # Errors
@@ -131,6 +143,19 @@ impl Hooks for App {
 
     async fn after_context(ctx: AppContext) -> Result<AppContext> {
         let settings: Settings = ctx.config.settings()?;
+        let shared =
+            ResponseCache::shared_for(settings.use_redis, settings.redis_url.as_deref(), &ctx.db)
+                .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?;
+        // One namespace per database: deployments (or test databases) sharing a
+        // Redis never read each other's answers.
+        let digest = Sha256::digest(ctx.config.database.uri.as_bytes());
+        let namespace: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let cache = ResponseCache::new(
+            &namespace,
+            Duration::from_secs(settings.catalogue_cache_seconds),
+            Some(shared),
+        );
+        ctx.shared_store.insert(Arc::new(cache));
         ctx.shared_store.insert(Arc::new(settings));
         Ok(ctx)
     }

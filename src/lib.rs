@@ -1,4 +1,5 @@
 pub mod app;
+pub mod cache;
 pub mod controllers;
 pub mod logging;
 pub mod middleware;

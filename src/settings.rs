@@ -116,6 +116,9 @@ pub struct Settings {
     pub db_pool_max: Option<u32>,
     /// Write one access-log line per request (config `settings.access_log`).
     pub access_log: bool,
+    /// How stale a cached catalogue answer may be, in seconds (0: no cache).
+    /// `CATALOGUE_CACHE_SECONDS`, else the config, else 10.
+    pub catalogue_cache_seconds: u64,
     /// Values that must never appear in a log line (see `logging.rs`).
     pub secrets: Vec<String>,
 }
@@ -147,7 +150,13 @@ impl fmt::Debug for Settings {
 pub struct FileSettings {
     #[serde(default)]
     pub access_log: bool,
+    /// How stale a cached catalogue answer may be (seconds; 0: no cache).
+    #[serde(default)]
+    pub catalogue_cache_seconds: Option<u64>,
 }
+
+/// The catalogue's cache bound when neither the config nor the environment says.
+pub const DEFAULT_CATALOGUE_CACHE_SECONDS: u64 = 10;
 
 /// Reads variables; a trait object so tests pass a map instead of the process
 /// environment.
@@ -525,6 +534,22 @@ impl Settings {
             api_base_url,
         };
 
+        let catalogue_cache_seconds = match var(vars, "CATALOGUE_CACHE_SECONDS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 3600)
+                .ok_or_else(|| {
+                    SettingsError::new(
+                        "CATALOGUE_CACHE_SECONDS",
+                        format!("{v:?} is not a number of seconds between 0 and 3600"),
+                    )
+                })?,
+            None => file
+                .catalogue_cache_seconds
+                .unwrap_or(DEFAULT_CATALOGUE_CACHE_SECONDS),
+        };
+
         let mut secrets = vec![secret_key.clone()];
         secrets.extend(vars.get("DB_PASSWORD").filter(|p| !p.is_empty()));
         secrets.extend(transbank.api_key.clone());
@@ -551,6 +576,7 @@ impl Settings {
             database_url,
             db_pool_max,
             access_log: file.access_log,
+            catalogue_cache_seconds,
             secrets,
         })
     }
@@ -691,6 +717,7 @@ mod tests {
             ("TRANSBANK_API_BASE_URL", "nope"),
             ("ALLOWED_HOSTS", "bad host"),
             ("DATABASE_URL", "mysql://x"),
+            ("CATALOGUE_CACHE_SECONDS", "ten"),
         ] {
             assert_eq!(err_var(prod(&[(name, value)])), name, "{name}={value}");
         }

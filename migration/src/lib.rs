@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_users;
 mod m20261126_000002_catalogue;
+mod m20261126_000003_cache_entries;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_users::Migration),
             Box::new(m20261126_000002_catalogue::Migration),
+            Box::new(m20261126_000003_cache_entries::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -29,3 +29,4 @@ macro_rules! touch_updated_at {
         }
     };
 }
+pub mod cache_entries;

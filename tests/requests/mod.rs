@@ -1,2 +1,3 @@
+mod cache;
 mod events;
 mod health;

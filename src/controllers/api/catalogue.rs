@@ -6,7 +6,7 @@ use loco_rs::prelude::*;
 use sea_orm::{PaginatorTrait, QueryOrder};
 use serde_json::json;
 
-use super::{page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use super::{cached_json, json_bytes, page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
 use crate::{
     models::{event_categories, locations},
     views::events::{CategoryResponse, LocationResponse},
@@ -24,22 +24,25 @@ where
     E::Model: Sync,
     T: serde::Serialize,
 {
-    if url
-        .get("no_pagination")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        let all = query.all(&ctx.db).await?;
-        let results: Vec<T> = all.iter().map(view).collect();
-        return Ok(format::json(json!({ "results": results }))?);
-    }
-    let count = query.clone().count(&ctx.db).await?;
-    let page = page_number(url.get("page"), count)?;
-    let rows = query
-        .paginate(&ctx.db, PAGE_SIZE)
-        .fetch_page(page - 1)
-        .await?;
-    let results = rows.iter().map(view).collect();
-    Ok(format::json(Page::new(url, count, page, results))?)
+    cached_json(ctx, url, || async {
+        if url
+            .get("no_pagination")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            let all = query.all(&ctx.db).await?;
+            let results: Vec<T> = all.iter().map(&view).collect();
+            return json_bytes(&json!({ "results": results }));
+        }
+        let count = query.clone().count(&ctx.db).await?;
+        let page = page_number(url.get("page"), count)?;
+        let rows = query
+            .paginate(&ctx.db, PAGE_SIZE)
+            .fetch_page(page - 1)
+            .await?;
+        let results: Vec<T> = rows.iter().map(&view).collect();
+        json_bytes(&Page::new(url, count, page, results))
+    })
+    .await
 }
 
 async fn categories(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {

@@ -1,12 +1,12 @@
 //! `/api/v1/events/`: the public catalogue (`public_list`) and an event's page.
 
-use axum::{extract::Path, response::Response};
+use axum::{body::Bytes, extract::Path, response::Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::America::Santiago;
 use loco_rs::prelude::*;
 use serde_json::json;
 
-use super::{page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use super::{cached_json, json_bytes, page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
 use crate::{
     app::App,
     models::events::{Model as Event, PublicFilters},
@@ -77,8 +77,12 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
 
 /// `GET /api/v1/events/public_list/`
 async fn public_list(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
-    let settings = App::settings(&ctx)?;
-    let filters = filters(&url)?;
+    cached_json(&ctx, &url, || render_public_list(&ctx, &url)).await
+}
+
+async fn render_public_list(ctx: &AppContext, url: &RequestUrl) -> Result<Bytes, ApiError> {
+    let settings = App::settings(ctx)?;
+    let filters = filters(url)?;
     let now = Utc::now().fixed_offset();
     let media = url.media_base(&settings);
     let card = |row: &_| PublicEventResponse::new(row, now, &media);
@@ -89,14 +93,14 @@ async fn public_list(State(ctx): State<AppContext>, url: RequestUrl) -> Result<R
     {
         let rows = Event::public_page(&ctx.db, &filters, None).await?;
         let results: Vec<_> = rows.iter().map(card).collect();
-        return Ok(format::json(json!({ "results": results }))?);
+        return json_bytes(&json!({ "results": results }));
     }
     let count = Event::public_count(&ctx.db, &filters).await?;
     let page = page_number(url.get("page"), count)?;
     let rows =
         Event::public_page(&ctx.db, &filters, Some(((page - 1) * PAGE_SIZE, PAGE_SIZE))).await?;
     let results = rows.iter().map(card).collect();
-    Ok(format::json(Page::new(&url, count, page, results))?)
+    json_bytes(&Page::new(url, count, page, results))
 }
 
 /// `GET /api/v1/events/{id or slug}/`
@@ -105,13 +109,19 @@ async fn detail(
     Path(key): Path<String>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let settings = App::settings(&ctx)?;
-    let event = Event::find_public(&ctx.db, &key)
-        .await?
-        .ok_or(ApiError::NotFound("No encontrado."))?;
-    let now = Utc::now().fixed_offset();
-    let media = url.media_base(&settings);
-    Ok(format::json(EventDetailResponse::new(&event, now, &media))?)
+    cached_json(&ctx, &url, || async {
+        let settings = App::settings(&ctx)?;
+        let event = Event::find_public(&ctx.db, &key)
+            .await?
+            .ok_or(ApiError::NotFound("No encontrado."))?;
+        let now = Utc::now().fixed_offset();
+        json_bytes(&EventDetailResponse::new(
+            &event,
+            now,
+            &url.media_base(&settings),
+        ))
+    })
+    .await
 }
 
 pub fn routes() -> Routes {

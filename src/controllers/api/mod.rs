@@ -6,21 +6,25 @@
 pub mod catalogue;
 pub mod events;
 
+use std::future::Future;
+
 use axum::{
+    body::Bytes,
     extract::FromRequestParts,
-    http::{request::Parts, StatusCode},
+    http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
+use loco_rs::app::AppContext;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{middleware::https::forwarded_scheme, views::events::MediaBase};
+use crate::{app::App, middleware::https::forwarded_scheme, views::events::MediaBase};
 
 pub const PAGE_SIZE: u64 = 20;
 
 /// A client-facing API error with a fixed public message; causes go to the log.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// 404 `{"detail": …}`.
     NotFound(&'static str),
@@ -82,6 +86,8 @@ pub struct RequestUrl {
     pub host: String,
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// The query string as sent (part of the cache key).
+    pub raw_query: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
@@ -109,19 +115,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
             .extensions
             .get::<axum::extract::OriginalUri>()
             .map_or(&parts.uri, |o| &o.0);
-        let query = uri
-            .query()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let raw_query = uri.query().unwrap_or_default().to_string();
+        let query = url::form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
         Ok(Self {
             scheme,
             host,
             path: uri.path().to_string(),
             query,
+            raw_query,
         })
     }
 }
@@ -178,6 +181,16 @@ impl RequestUrl {
         format!("{}://{}{}{sep}{query}", self.scheme, self.host, self.path)
     }
 
+    /// The cache key of the answer to this URL: everything that shapes it
+    /// (the scheme and host appear in `next`/`previous` and image URLs).
+    #[must_use]
+    pub fn cache_key(&self) -> String {
+        format!(
+            "api:v1:{}://{}{}?{}",
+            self.scheme, self.host, self.path, self.raw_query
+        )
+    }
+
     /// The media base for image URLs: the bucket, or this host's `/media/`.
     #[must_use]
     pub fn media_base(&self, settings: &crate::settings::Settings) -> MediaBase {
@@ -206,6 +219,37 @@ pub fn page_number(raw: Option<&str>, count: u64) -> Result<u64, ApiError> {
         return Err(ApiError::NotFound(INVALID_PAGE));
     }
     Ok(page)
+}
+
+/// A JSON body, serialized once.
+///
+/// # Errors
+/// Serialization failure (never for these types).
+pub fn json_bytes<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "serializing a response");
+        ApiError::Internal
+    })
+}
+
+/// A public GET answered through the catalogue cache: at most
+/// `CATALOGUE_CACHE_SECONDS` stale, rendered once for concurrent misses.
+///
+/// # Errors
+/// What `render` fails with (never cached).
+pub async fn cached_json<F, Fut>(
+    ctx: &AppContext,
+    url: &RequestUrl,
+    render: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Bytes, ApiError>>,
+{
+    let body = App::cache(ctx)?
+        .get_or_render(url.cache_key(), render)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub const INVALID_PAGE: &str = "Página inválida.";
@@ -249,6 +293,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            raw_query: String::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod cache_entries;
 pub mod event_categories;
 pub mod event_images;
 pub mod events;

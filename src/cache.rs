@@ -1,0 +1,388 @@
+//! The response cache of the public catalogue.
+//!
+//! Two tiers: an in-process one (moka) in front of a shared one — Redis when
+//! `USE_REDIS=true`, else the `cache_entries` table, as Django's database cache.
+//! An entry carries the time its body was rendered and is never served more
+//! than `ttl` after it, from either tier. Concurrent misses of one key render it
+//! once. A failing shared tier (Redis down) is logged and skipped: reads are
+//! then rendered fresh, never answered with an error.
+//!
+//! [`ResponseCache::invalidate`] makes a change visible at once on this
+//! instance: every entry rendered before it is ignored from then on, here and
+//! in the shared tier; other instances see the change within `ttl`.
+
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::body::Bytes;
+use chrono::Utc;
+use sea_orm::{
+    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    QueryFilter,
+};
+use tokio::sync::OnceCell;
+
+use crate::models::_entities::cache_entries;
+
+/// A rendered body and when it was rendered (unix milliseconds).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub body: Bytes,
+    pub rendered_at: i64,
+}
+
+impl Entry {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.body.len());
+        out.extend_from_slice(&self.rendered_at.to_be_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    fn decode(raw: &[u8]) -> Option<Self> {
+        let stamp: [u8; 8] = raw.get(..8)?.try_into().ok()?;
+        Some(Self {
+            rendered_at: i64::from_be_bytes(stamp),
+            body: Bytes::copy_from_slice(&raw[8..]),
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// How long a shared-tier operation may take before it is given up.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Redis, connected on first use and reconnected by the connection manager.
+pub struct RedisTier {
+    client: redis::Client,
+    conn: OnceCell<redis::aio::ConnectionManager>,
+}
+
+impl RedisTier {
+    async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(SHARED_TIMEOUT))
+            .set_response_timeout(Some(SHARED_TIMEOUT))
+            .set_number_of_retries(1);
+        let init = redis::aio::ConnectionManager::new_with_config(self.client.clone(), config);
+        match self.conn.get_or_try_init(|| init).await {
+            Ok(conn) => Some(conn.clone()),
+            Err(err) => {
+                tracing::warn!(error = %err, "redis unavailable; serving uncached");
+                None
+            }
+        }
+    }
+}
+
+/// Where entries are shared between instances.
+pub enum Shared {
+    Redis(RedisTier),
+    Database(DatabaseConnection),
+}
+
+impl Shared {
+    async fn get(&self, key: &str) -> Option<Entry> {
+        let fetched = async {
+            match self {
+                Self::Redis(tier) => {
+                    let mut conn = tier.connection().await?;
+                    let raw: Option<Vec<u8>> = redis::cmd("GET")
+                        .arg(key)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(|e| tracing::warn!(error = %e, "redis GET failed"))
+                        .ok()?;
+                    raw.as_deref().and_then(Entry::decode)
+                }
+                Self::Database(db) => cache_entries::Entity::find_by_id(key.to_string())
+                    .filter(cache_entries::Column::ExpiresAt.gt(Utc::now()))
+                    .one(db)
+                    .await
+                    .map_err(|e| tracing::warn!(error = %e, "cache table read failed"))
+                    .ok()?
+                    .and_then(|row| Entry::decode(&row.value)),
+            }
+        };
+        tokio::time::timeout(SHARED_TIMEOUT, fetched)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn put(&self, key: &str, entry: &Entry, ttl: Duration) {
+        let stored = async {
+            match self {
+                Self::Redis(tier) => {
+                    let Some(mut conn) = tier.connection().await else {
+                        return;
+                    };
+                    let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                    let res: redis::RedisResult<()> = redis::cmd("SET")
+                        .arg(key)
+                        .arg(entry.encode())
+                        .arg("PX")
+                        .arg(millis)
+                        .query_async(&mut conn)
+                        .await;
+                    if let Err(e) = res {
+                        tracing::warn!(error = %e, "redis SET failed");
+                    }
+                }
+                Self::Database(db) => {
+                    let expires = Utc::now() + ttl;
+                    let row = cache_entries::ActiveModel {
+                        key: Set(key.to_string()),
+                        value: Set(entry.encode()),
+                        expires_at: Set(expires.fixed_offset()),
+                    };
+                    let upsert = cache_entries::Entity::insert(row)
+                        .on_conflict(
+                            OnConflict::column(cache_entries::Column::Key)
+                                .update_columns([
+                                    cache_entries::Column::Value,
+                                    cache_entries::Column::ExpiresAt,
+                                ])
+                                .to_owned(),
+                        )
+                        .exec(db)
+                        .await;
+                    if let Err(e) = upsert {
+                        tracing::warn!(error = %e, "cache table write failed");
+                    }
+                    // Expired rows are swept now and then, by whichever writer.
+                    if rand::random::<u8>() == 0 {
+                        let _ = cache_entries::Entity::delete_many()
+                            .filter(cache_entries::Column::ExpiresAt.lt(Utc::now()))
+                            .exec(db)
+                            .await;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(SHARED_TIMEOUT, stored).await;
+    }
+}
+
+/// The local tier expires each entry when it would be `ttl` old.
+struct UntilStale {
+    ttl_ms: i64,
+}
+
+impl moka::Expiry<String, Arc<Entry>> for UntilStale {
+    fn expire_after_create(&self, _: &String, value: &Arc<Entry>, _: Instant) -> Option<Duration> {
+        let left = value.rendered_at + self.ttl_ms - now_ms();
+        Some(Duration::from_millis(
+            u64::try_from(left.max(0)).unwrap_or(0),
+        ))
+    }
+}
+
+pub struct ResponseCache {
+    /// Keeps apart deployments (and test databases) that share one Redis.
+    namespace: String,
+    ttl: Duration,
+    local: moka::future::Cache<String, Arc<Entry>>,
+    shared: Option<Shared>,
+    /// Entries rendered before this instant (unix ms) are stale.
+    valid_from: AtomicI64,
+}
+
+impl ResponseCache {
+    /// `ttl` zero turns caching off (every read renders). `namespace` prefixes
+    /// every key.
+    #[must_use]
+    pub fn new(namespace: &str, ttl: Duration, shared: Option<Shared>) -> Self {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        Self {
+            namespace: namespace.to_string(),
+            ttl,
+            local: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .expire_after(UntilStale { ttl_ms })
+                .build(),
+            shared,
+            valid_from: AtomicI64::new(0),
+        }
+    }
+
+    /// The shared tier for the settings: Redis when `USE_REDIS=true`, else the
+    /// database.
+    ///
+    /// # Errors
+    /// A `REDIS_URL` the client refuses.
+    pub fn shared_for(
+        use_redis: bool,
+        redis_url: Option<&str>,
+        db: &DatabaseConnection,
+    ) -> Result<Shared, redis::RedisError> {
+        match (use_redis, redis_url) {
+            (true, Some(url)) => Ok(Shared::Redis(RedisTier {
+                client: redis::Client::open(url)?,
+                conn: OnceCell::new(),
+            })),
+            _ => Ok(Shared::Database(db.clone())),
+        }
+    }
+
+    fn fresh(&self, entry: &Entry) -> bool {
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        entry.rendered_at >= self.valid_from.load(Ordering::Acquire)
+            && now_ms() - entry.rendered_at < ttl_ms
+    }
+
+    /// The body cached under `key`, or the one `render` makes (then cached).
+    ///
+    /// # Errors
+    /// Whatever `render` fails with; failures are not cached.
+    pub async fn get_or_render<F, Fut, E>(&self, key: String, render: F) -> Result<Bytes, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, E>>,
+        E: Clone + Send + Sync + 'static,
+    {
+        if self.ttl.is_zero() {
+            return render().await;
+        }
+        let key = format!("tuki:{}:{key}", self.namespace);
+        if let Some(hit) = self.local.get(&key).await {
+            if self.fresh(&hit) {
+                return Ok(hit.body.clone());
+            }
+            self.local.invalidate(&key).await;
+        }
+        let entry = self
+            .local
+            .try_get_with(key.clone(), async {
+                if let Some(shared) = &self.shared {
+                    if let Some(hit) = shared.get(&key).await.filter(|e| self.fresh(e)) {
+                        return Ok(Arc::new(hit));
+                    }
+                }
+                let entry = Entry {
+                    rendered_at: now_ms(),
+                    body: render().await?,
+                };
+                if let Some(shared) = &self.shared {
+                    shared.put(&key, &entry, self.ttl).await;
+                }
+                Ok(Arc::new(entry))
+            })
+            .await
+            .map_err(|e: Arc<E>| (*e).clone())?;
+        Ok(entry.body.clone())
+    }
+
+    /// Everything cached so far is stale from now on (this instance).
+    pub fn invalidate(&self) {
+        self.valid_from.store(now_ms(), Ordering::Release);
+        self.local.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    async fn render(counter: &AtomicUsize) -> Result<Bytes, ()> {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        Ok(Bytes::from(format!("v{n}")))
+    }
+
+    #[tokio::test]
+    async fn a_hit_is_served_until_the_ttl_then_rendered_again() {
+        let cache = ResponseCache::new("t", Duration::from_millis(300), None);
+        let renders = AtomicUsize::new(0);
+        let a = cache
+            .get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        let b = cache
+            .get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        assert_eq!((a.as_ref(), b.as_ref()), (&b"v0"[..], &b"v0"[..]));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let c = cache
+            .get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        assert_eq!(c.as_ref(), b"v1");
+    }
+
+    #[tokio::test]
+    async fn invalidate_makes_a_change_visible_at_once() {
+        let cache = ResponseCache::new("t", Duration::from_secs(60), None);
+        let renders = AtomicUsize::new(0);
+        cache
+            .get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        cache.invalidate();
+        let after = cache
+            .get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        assert_eq!(after.as_ref(), b"v1");
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached_and_zero_ttl_turns_caching_off() {
+        let cache = ResponseCache::new("t", Duration::from_secs(60), None);
+        let failed: Result<Bytes, &str> = cache
+            .get_or_render("k".into(), || async { Err("boom") })
+            .await;
+        assert_eq!(failed, Err("boom"));
+        let ok: Result<Bytes, &str> = cache
+            .get_or_render("k".into(), || async { Ok(Bytes::from("ok")) })
+            .await;
+        assert_eq!(ok.unwrap().as_ref(), b"ok");
+
+        let off = ResponseCache::new("t", Duration::ZERO, None);
+        let renders = AtomicUsize::new(0);
+        off.get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        off.get_or_render("k".into(), || render(&renders))
+            .await
+            .unwrap();
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_dead_redis_degrades_to_rendering() {
+        let shared = ResponseCache::shared_for(
+            true,
+            Some("redis://127.0.0.1:1/0"),
+            &DatabaseConnection::default(),
+        )
+        .unwrap();
+        let cache = ResponseCache::new("t", Duration::from_secs(10), Some(shared));
+        let renders = AtomicUsize::new(0);
+        let body = cache.get_or_render("k".into(), || render(&renders)).await;
+        assert_eq!(body.unwrap().as_ref(), b"v0");
+    }
+
+    #[test]
+    fn entries_round_trip_through_bytes() {
+        let e = Entry {
+            body: Bytes::from_static(b"{}"),
+            rendered_at: 1_795_000_000_000,
+        };
+        let d = Entry::decode(&e.encode()).unwrap();
+        assert_eq!((d.body, d.rendered_at), (e.body, e.rendered_at));
+        assert!(Entry::decode(b"short").is_none());
+    }
+}
