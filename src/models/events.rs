@@ -223,22 +223,18 @@ impl Model {
             Ok(id) => Column::Id.eq(id),
             Err(_) => Column::Slug.eq(key),
         };
+        // One statement for the event and what it points at, one each for its
+        // images and public tiers.
         let found = Entity::find()
             .filter(public_condition(&PublicFilters::default()))
             .filter(by_key)
             .find_also_related(organizers::Entity)
+            .find_also_related(event_categories::Entity)
+            .find_also(Entity, locations::Entity)
             .one(db)
             .await?;
-        let Some((event, organizer)) = found else {
+        let Some((event, organizer, category, location)) = found else {
             return Ok(None);
-        };
-        let category = match event.category_id {
-            Some(id) => event_categories::Entity::find_by_id(id).one(db).await?,
-            None => None,
-        };
-        let location = match event.location_id {
-            Some(id) => locations::Entity::find_by_id(id).one(db).await?,
-            None => None,
         };
         let images = event_images::Entity::find()
             .filter(event_images::Column::EventId.eq(event.id))
