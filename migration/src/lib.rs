@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_users;
 mod m20261126_000002_catalogue;
 mod m20261126_000003_cache_entries;
+mod m20261126_000004_public_listing_index;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_users::Migration),
             Box::new(m20261126_000002_catalogue::Migration),
             Box::new(m20261126_000003_cache_entries::Migration),
+            Box::new(m20261126_000004_public_listing_index::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -1,15 +1,15 @@
 //! Events and the public catalogue queries.
 //!
 //! The listing costs two statements whatever the page size: a plain `COUNT(*)`
-//! and the page, whose tier aggregates and first image are correlated
-//! subqueries evaluated only for the rows of the page. Timestamps are written in
+//! and the page, which picks the page's ids first and aggregates the public
+//! tiers of those rows only. Timestamps are written in
 //! UTC, so SQLite's text comparison orders them as PostgreSQL does.
 
 use chrono::{DateTime, FixedOffset};
 use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement},
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, StatementBuilder,
+    QueryOrder, Statement,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ crate::touch_updated_at!(ActiveModel);
 
 pub const STATUS_PUBLISHED: &str = "published";
 pub const VISIBILITY_PUBLIC: &str = "public";
+// `LISTED` below spells these two out; keep them in step.
 
 /// The public listing's filters, already parsed.
 #[derive(Debug, Clone, Default)]
@@ -69,12 +70,15 @@ fn like_contains(text: &str) -> LikeExpr {
     LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
+/// Published, public and not deleted — written as constants, not parameters,
+/// so PostgreSQL matches it to the partial index `events_public_listed` in
+/// every plan, generic ones included.
+const LISTED: &str =
+    "events.status = 'published' AND events.visibility = 'public' AND events.deleted_at IS NULL";
+
 /// Published, public, not deleted, and the filters.
 fn public_condition(filters: &PublicFilters) -> Condition {
-    let mut cond = Condition::all()
-        .add(Column::Status.eq(STATUS_PUBLISHED))
-        .add(Column::Visibility.eq(VISIBILITY_PUBLIC))
-        .add(Column::DeletedAt.is_null());
+    let mut cond = Condition::all().add(Expr::cust(LISTED));
     if !filters.types.is_empty() {
         cond = cond.add(Column::Type.is_in(filters.types.clone()));
     }
@@ -115,66 +119,50 @@ fn public_condition(filters: &PublicFilters) -> Condition {
     cond
 }
 
-/// An aggregate over the event's public tiers, as a correlated subquery.
-fn public_tiers(aggregate: &str) -> Expr {
-    Expr::cust(format!(
-        "(SELECT {aggregate} FROM ticket_tiers t WHERE t.event_id = events.id AND t.is_public = TRUE)"
-    ))
-}
-
-fn page_statement(filters: &PublicFilters, limit: Option<(u64, u64)>) -> SelectStatement {
+/// The ids of one page, in the listing's order (the filters bound as
+/// parameters).
+fn page_ids(filters: &PublicFilters, offset_limit: Option<(u64, u64)>) -> SelectStatement {
     let mut q = Query::select();
     q.columns([
         (events::Entity, Column::Id),
-        (events::Entity, Column::Title),
-        (events::Entity, Column::ShortDescription),
-        (events::Entity, Column::Description),
-        (events::Entity, Column::Status),
-        (events::Entity, Column::Visibility),
+        (events::Entity, Column::Featured),
         (events::Entity, Column::StartDate),
-        (events::Entity, Column::EndDate),
-        (events::Entity, Column::TicketSalesStart),
-        (events::Entity, Column::TicketSalesEnd),
     ])
-    .expr_as(
-        Expr::col((locations::Entity, locations::Column::Name)),
-        Alias::new("location_name"),
-    )
-    .expr_as(
-        Expr::col((locations::Entity, locations::Column::City)),
-        Alias::new("location_city"),
-    )
-    .expr_as(
-        Expr::cust(
-            "(SELECT i.path FROM event_images i WHERE i.event_id = events.id \
-             ORDER BY i.position, i.id LIMIT 1)",
-        ),
-        Alias::new("image"),
-    )
-    .expr_as(public_tiers("MIN(t.price)"), Alias::new("min_price"))
-    .expr_as(public_tiers("SUM(t.sold)"), Alias::new("tickets_sold"))
-    .expr_as(
-        public_tiers(
-            "CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1 \
-             ELSE SUM(t.capacity - t.sold) END",
-        ),
-        Alias::new("tickets_available"),
-    )
     .from(events::Entity)
-    .left_join(
-        locations::Entity,
-        Expr::col((locations::Entity, locations::Column::Id))
-            .equals((events::Entity, Column::LocationId)),
-    )
     .cond_where(public_condition(filters))
     .order_by((events::Entity, Column::Featured), Order::Desc)
     .order_by((events::Entity, Column::StartDate), Order::Desc)
     .order_by((events::Entity, Column::Id), Order::Asc);
-    if let Some((offset, limit)) = limit {
+    if let Some((offset, limit)) = offset_limit {
         q.offset(offset).limit(limit);
     }
     q
 }
+
+/// The page's rows: the ids are chosen first (`page`), then only those rows
+/// are joined to their venue, first image and public-tier aggregates, so a
+/// deep page costs what page 1 costs. Plain SQL both PostgreSQL and SQLite run.
+const PAGE_SQL: &str = "
+SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility,
+       e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
+       l.name AS location_name, l.city AS location_city,
+       (SELECT i.path FROM event_images i WHERE i.event_id = e.id
+         ORDER BY i.position, i.id LIMIT 1) AS image,
+       agg.min_price, agg.tickets_sold, agg.tickets_available
+FROM page p
+JOIN events e ON e.id = p.id
+LEFT JOIN locations l ON l.id = e.location_id
+LEFT JOIN (
+  SELECT t.event_id,
+         MIN(t.price) AS min_price,
+         SUM(t.sold) AS tickets_sold,
+         CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1
+              ELSE SUM(t.capacity - t.sold) END AS tickets_available
+  FROM ticket_tiers t
+  WHERE t.is_public = TRUE AND t.event_id IN (SELECT id FROM page)
+  GROUP BY t.event_id
+) agg ON agg.event_id = e.id
+ORDER BY p.featured DESC, p.start_date DESC, p.id";
 
 impl Model {
     /// How many events the public listing has with these filters.
@@ -205,10 +193,15 @@ impl Model {
         filters: &PublicFilters,
         offset_limit: Option<(u64, u64)>,
     ) -> Result<Vec<PublicListRow>, DbErr> {
-        let stmt = page_statement(filters, offset_limit);
-        PublicListRow::find_by_statement(StatementBuilder::build(&stmt, &db.get_database_backend()))
-            .all(db)
-            .await
+        let backend = db.get_database_backend();
+        let ids = backend.build(&page_ids(filters, offset_limit));
+        let sql = format!("WITH page AS ({}) {PAGE_SQL}", ids.sql);
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            sql,
+            ids.values.unwrap_or(sea_orm::Values(Vec::new())),
+        );
+        PublicListRow::find_by_statement(stmt).all(db).await
     }
 
     /// A public event by id or slug, with what its page shows.
