@@ -15,7 +15,7 @@ CONNS=${CONNS:-200} DURATION=${DURATION:-15} WARMUP=${WARMUP:-3} RUNS=${RUNS:-2}
 SERVER_CPU=${SERVER_CPU:-1} LOADGEN_CPU=${LOADGEN_CPU:-0}
 PORT=${PORT:-18181}
 VENV=${DJANGO_VENV:-/tmp/tuki-bench/.venv}
-OUT=$ROOT/bench/results; mkdir -p "$OUT"
+OUT=$ROOT/bench/results/healthz; mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/tuki-healthz-bench.XXXX)
 
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
