@@ -46,9 +46,6 @@ async fn start_production() -> loco_rs::Result<()> {
     start::<App>(boot, serve, true).await
 }
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -139,29 +139,27 @@ fn page_ids(filters: &PublicFilters, offset_limit: Option<(u64, u64)>) -> Select
     q
 }
 
-/// The page's rows: the ids are chosen first (`page`), then only those rows
-/// are joined to their venue, first image and public-tier aggregates, so a
-/// deep page costs what page 1 costs. Plain SQL both PostgreSQL and SQLite run.
+/// The page's rows: the ids are chosen first (`page`, read in order from the
+/// partial index), then only those rows get their venue, first image and
+/// public-tier aggregates (index lookups per row), so a deep page costs what
+/// page 1 costs. Plain SQL both PostgreSQL and SQLite run.
 const PAGE_SQL: &str = "
 SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility,
        e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
          ORDER BY i.position, i.id LIMIT 1) AS image,
-       agg.min_price, agg.tickets_sold, agg.tickets_available
+       (SELECT MIN(t.price) FROM ticket_tiers t
+         WHERE t.event_id = e.id AND t.is_public = TRUE) AS min_price,
+       (SELECT SUM(t.sold) FROM ticket_tiers t
+         WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_sold,
+       (SELECT CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1
+                    ELSE SUM(t.capacity - t.sold) END
+          FROM ticket_tiers t
+         WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_available
 FROM page p
 JOIN events e ON e.id = p.id
 LEFT JOIN locations l ON l.id = e.location_id
-LEFT JOIN (
-  SELECT t.event_id,
-         MIN(t.price) AS min_price,
-         SUM(t.sold) AS tickets_sold,
-         CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1
-              ELSE SUM(t.capacity - t.sold) END AS tickets_available
-  FROM ticket_tiers t
-  WHERE t.is_public = TRUE AND t.event_id IN (SELECT id FROM page)
-  GROUP BY t.event_id
-) agg ON agg.event_id = e.id
 ORDER BY p.featured DESC, p.start_date DESC, p.id";
 
 impl Model {
