@@ -213,7 +213,25 @@ async fn pages_link_absolutely_and_a_page_past_the_end_is_404_in_spanish() {
         second["previous"],
         "http://localhost:5150/api/v1/events/public_list?type=concert"
     );
-    for bad in ["3", "0", "abc"] {
+    let last: Value = server
+        .get("/api/v1/events/public_list/?page=last&type=concert")
+        .await
+        .json();
+    assert_eq!(last["results"].as_array().unwrap().len(), 3);
+    let none: Value = server
+        .get("/api/v1/events/public_list/?type=rifa")
+        .await
+        .json();
+    assert_eq!(none["count"], 0);
+    assert_eq!(none["results"], serde_json::json!([]));
+    for bad in [
+        "3",
+        "0",
+        "abc",
+        "-1",
+        "99999999999999999999",
+        "461168601842738790",
+    ] {
         let res = server
             .get(&format!("/api/v1/events/public_list/?page={bad}"))
             .await;

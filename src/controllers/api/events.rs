@@ -6,7 +6,10 @@ use chrono_tz::America::Santiago;
 use loco_rs::prelude::*;
 use serde_json::json;
 
-use super::{cached_json, json_bytes, page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use super::{
+    cached_json, json_bytes, page_number, parse_page, ApiError, Page, PageRequest, RequestUrl,
+    INVALID_PAGE, PAGE_SIZE,
+};
 use crate::{
     app::App,
     models::events::{Model as Event, PublicFilters},
@@ -95,10 +98,23 @@ async fn render_public_list(ctx: &AppContext, url: &RequestUrl) -> Result<Bytes,
         let results: Vec<_> = rows.iter().map(card).collect();
         return json_bytes(&json!({ "results": results }));
     }
-    let count = Event::public_count(&ctx.db, &filters).await?;
-    let page = page_number(url.get("page"), count)?;
-    let rows =
-        Event::public_page(&ctx.db, &filters, Some(((page - 1) * PAGE_SIZE, PAGE_SIZE))).await?;
+    let page = match parse_page(url.get("page"))? {
+        PageRequest::Number(n) => n,
+        PageRequest::Last => {
+            let count = Event::public_count(&ctx.db, &filters).await?;
+            page_number(Some("last"), count)?
+        }
+    };
+    let offset = (page - 1)
+        .checked_mul(PAGE_SIZE)
+        .ok_or(ApiError::NotFound(INVALID_PAGE))?;
+    let rows = Event::public_page(&ctx.db, &filters, Some((offset, PAGE_SIZE))).await?;
+    // The rows carry the total; an empty page is valid only as page 1 of nothing.
+    let count = match rows.first() {
+        Some(row) => u64::try_from(row.total).unwrap_or(0),
+        None if page == 1 => 0,
+        None => return Err(ApiError::NotFound(INVALID_PAGE)),
+    };
     let results = rows.iter().map(card).collect();
     json_bytes(&Page::new(url, count, page, results))
 }

@@ -252,6 +252,31 @@ where
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// A requested page before the count is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageRequest {
+    Number(u64),
+    Last,
+}
+
+/// `?page=`: a positive number or `last`; anything else is `Página inválida.`
+///
+/// # Errors
+/// 404 with DRF's Spanish message.
+pub fn parse_page(raw: Option<&str>) -> Result<PageRequest, ApiError> {
+    match raw {
+        None | Some("") => Ok(PageRequest::Number(1)),
+        Some("last") => Ok(PageRequest::Last),
+        Some(p) => p
+            .parse::<u64>()
+            .ok()
+            // No listing has a billion pages; bigger numbers would overflow OFFSET.
+            .filter(|n| (1..=1_000_000_000).contains(n))
+            .map(PageRequest::Number)
+            .ok_or(ApiError::NotFound(INVALID_PAGE)),
+    }
+}
+
 pub const INVALID_PAGE: &str = "Página inválida.";
 
 /// DRF's page shape.
