@@ -76,11 +76,15 @@ fn apply_settings(config: &mut Config, settings: &Settings) -> Result<()> {
 /// # Errors
 /// The settings in the config are unreadable.
 pub fn init_logger(config: &Config) -> Result<()> {
-    let logger = &config.logger;
-    if !logger.enable {
-        return Ok(());
-    }
     let settings: Settings = config.settings()?;
+    init_logger_with(&config.logger, &settings);
+    Ok(())
+}
+
+fn init_logger_with(logger: &loco_rs::config::Logger, settings: &Settings) {
+    if !logger.enable {
+        return;
+    }
     let format = match logger.format {
         loco_rs::logger::Format::Json => logging::Format::Json,
         _ => logging::Format::Text,
@@ -92,7 +96,6 @@ pub fn init_logger(config: &Config) -> Result<()> {
         settings.gs_project_id.clone(),
         logging::Redactor::new(&settings.secrets),
     );
-    Ok(())
 }
 
 #[async_trait]
@@ -137,11 +140,13 @@ impl Hooks for App {
     }
 
     fn init_logger(ctx: &AppContext) -> Result<bool> {
-        init_logger(&ctx.config)?;
+        init_logger_with(&ctx.config.logger, &*Self::settings(ctx)?);
         Ok(true)
     }
 
     async fn after_context(ctx: AppContext) -> Result<AppContext> {
+        // Read once into the shared store (API handlers take `Api`, not a clone
+        // of the whole context).
         let settings: Settings = ctx.config.settings()?;
         let shared =
             ResponseCache::shared_for(settings.use_redis, settings.redis_url.as_deref(), &ctx.db)

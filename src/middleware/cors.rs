@@ -1,7 +1,7 @@
 //! CORS for the web and mobile frontends (`CORS_ALLOWED_ORIGINS`), with
 //! credentials, as django-cors-headers answered them.
 
-use std::time::Duration;
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use axum::http::{HeaderValue, Method};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
@@ -15,12 +15,15 @@ pub fn layer(settings: &Settings) -> CorsLayer {
         // literal `*` is invalid, so the request's origin is echoed.
         AllowOrigin::mirror_request()
     } else {
-        AllowOrigin::list(
+        // A predicate over a shared set: tower-http clones its layer for every
+        // request, and a `list` would copy the origins each time.
+        let allowed: Arc<HashSet<HeaderValue>> = Arc::new(
             origins
                 .iter()
                 .filter_map(|o| HeaderValue::from_str(o).ok())
-                .collect::<Vec<_>>(),
-        )
+                .collect(),
+        );
+        AllowOrigin::predicate(move |origin, _| allowed.contains(origin))
     };
     CorsLayer::new()
         .allow_origin(allow_origin)

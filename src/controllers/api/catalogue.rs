@@ -6,7 +6,7 @@ use loco_rs::prelude::*;
 use sea_orm::{PaginatorTrait, QueryOrder};
 use serde_json::json;
 
-use super::{cached_json, json_bytes, page_number, ApiError, Page, RequestUrl, PAGE_SIZE};
+use super::{cached_json, json_bytes, page_number, Api, ApiError, Page, RequestUrl, PAGE_SIZE};
 use crate::{
     models::{event_categories, locations},
     views::events::{CategoryResponse, LocationResponse},
@@ -14,7 +14,7 @@ use crate::{
 
 /// One page (or all, with `no_pagination=true`) of a query, as DRF lists it.
 async fn list<E, T>(
-    ctx: &AppContext,
+    api: &Api,
     url: &RequestUrl,
     query: sea_orm::Select<E>,
     view: impl Fn(&E::Model) -> T,
@@ -24,19 +24,19 @@ where
     E::Model: Sync,
     T: serde::Serialize,
 {
-    cached_json(ctx, url, || async {
+    cached_json(api, url, || async {
         if url
             .get("no_pagination")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
-            let all = query.all(&ctx.db).await?;
+            let all = query.all(&api.db).await?;
             let results: Vec<T> = all.iter().map(&view).collect();
             return json_bytes(&json!({ "results": results }));
         }
-        let count = query.clone().count(&ctx.db).await?;
+        let count = query.clone().count(&api.db).await?;
         let page = page_number(url.get("page"), count)?;
         let rows = query
-            .paginate(&ctx.db, PAGE_SIZE)
+            .paginate(&api.db, PAGE_SIZE)
             .fetch_page(page - 1)
             .await?;
         let results: Vec<T> = rows.iter().map(&view).collect();
@@ -45,18 +45,18 @@ where
     .await
 }
 
-async fn categories(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
+async fn categories(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
     let query = event_categories::Entity::find()
         .order_by_asc(event_categories::Column::Name)
         .order_by_asc(event_categories::Column::Id);
-    list(&ctx, &url, query, CategoryResponse::new).await
+    list(&api, &url, query, CategoryResponse::new).await
 }
 
-async fn locations(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
+async fn locations(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
     let query = locations::Entity::find()
         .order_by_asc(locations::Column::Name)
         .order_by_asc(locations::Column::Id);
-    list(&ctx, &url, query, LocationResponse::new).await
+    list(&api, &url, query, LocationResponse::new).await
 }
 
 pub fn routes() -> Routes {

@@ -7,11 +7,10 @@ use loco_rs::prelude::*;
 use serde_json::json;
 
 use super::{
-    cached_json, json_bytes, page_number, parse_page, ApiError, Page, PageRequest, RequestUrl,
+    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Page, PageRequest, RequestUrl,
     INVALID_PAGE, PAGE_SIZE,
 };
 use crate::{
-    app::App,
     models::events::{Model as Event, PublicFilters},
     views::events::{EventDetailResponse, PublicEventResponse},
 };
@@ -79,36 +78,36 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
 }
 
 /// `GET /api/v1/events/public_list/`
-async fn public_list(State(ctx): State<AppContext>, url: RequestUrl) -> Result<Response, ApiError> {
-    cached_json(&ctx, &url, || render_public_list(&ctx, &url)).await
+async fn public_list(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
+    cached_json(&api, &url, || render_public_list(&api, &url)).await
 }
 
-async fn render_public_list(ctx: &AppContext, url: &RequestUrl) -> Result<Bytes, ApiError> {
-    let settings = App::settings(ctx)?;
+async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiError> {
+    let settings = &api.settings;
     let filters = filters(url)?;
     let now = Utc::now().fixed_offset();
-    let media = url.media_base(&settings);
+    let media = url.media_base(settings);
     let card = |row: &_| PublicEventResponse::new(row, now, &media);
 
     if url
         .get("no_pagination")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        let rows = Event::public_page(&ctx.db, &filters, None).await?;
+        let rows = Event::public_page(&api.db, &filters, None).await?;
         let results: Vec<_> = rows.iter().map(card).collect();
         return json_bytes(&json!({ "results": results }));
     }
     let page = match parse_page(url.get("page"))? {
         PageRequest::Number(n) => n,
         PageRequest::Last => {
-            let count = Event::public_count(&ctx.db, &filters).await?;
+            let count = Event::public_count(&api.db, &filters).await?;
             page_number(Some("last"), count)?
         }
     };
     let offset = (page - 1)
         .checked_mul(PAGE_SIZE)
         .ok_or(ApiError::NotFound(INVALID_PAGE))?;
-    let rows = Event::public_page(&ctx.db, &filters, Some((offset, PAGE_SIZE))).await?;
+    let rows = Event::public_page(&api.db, &filters, Some((offset, PAGE_SIZE))).await?;
     // The rows carry the total; an empty page is valid only as page 1 of nothing.
     let count = match rows.first() {
         Some(row) => u64::try_from(row.total).unwrap_or(0),
@@ -120,21 +119,17 @@ async fn render_public_list(ctx: &AppContext, url: &RequestUrl) -> Result<Bytes,
 }
 
 /// `GET /api/v1/events/{id or slug}/`
-async fn detail(
-    State(ctx): State<AppContext>,
-    Path(key): Path<String>,
-    url: RequestUrl,
-) -> Result<Response, ApiError> {
-    cached_json(&ctx, &url, || async {
-        let settings = App::settings(&ctx)?;
-        let event = Event::find_public(&ctx.db, &key)
+async fn detail(api: Api, Path(key): Path<String>, url: RequestUrl) -> Result<Response, ApiError> {
+    cached_json(&api, &url, || async {
+        let settings = &api.settings;
+        let event = Event::find_public(&api.db, &key)
             .await?
             .ok_or(ApiError::NotFound("No encontrado."))?;
         let now = Utc::now().fixed_offset();
         json_bytes(&EventDetailResponse::new(
             &event,
             now,
-            &url.media_base(&settings),
+            &url.media_base(settings),
         ))
     })
     .await

@@ -78,6 +78,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What an API handler needs from the app, taken by reference from the
+/// router's state: extracting `State<AppContext>` clones the whole context
+/// (its config included) on every request.
+#[derive(Clone)]
+pub struct Api {
+    pub db: sea_orm::DatabaseConnection,
+    pub settings: std::sync::Arc<crate::settings::Settings>,
+    pub cache: std::sync::Arc<crate::cache::ResponseCache>,
+}
+
+impl FromRequestParts<AppContext> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            db: ctx.db.clone(),
+            settings: App::settings(ctx)?,
+            cache: App::cache(ctx)?,
+        })
+    }
+}
+
 /// The request as the client addressed it: scheme (from `X-Forwarded-Proto`
 /// behind Google's front end), host, path and query pairs in order.
 #[derive(Debug, Clone)]
@@ -238,7 +260,7 @@ pub fn json_bytes<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
 /// # Errors
 /// What `render` fails with (never cached).
 pub async fn cached_json<F, Fut>(
-    ctx: &AppContext,
+    api: &Api,
     url: &RequestUrl,
     render: F,
 ) -> Result<Response, ApiError>
@@ -246,9 +268,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Bytes, ApiError>>,
 {
-    let body = App::cache(ctx)?
-        .get_or_render(url.cache_key(), render)
-        .await?;
+    let body = api.cache.get_or_render(url.cache_key(), render).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
