@@ -1,17 +1,18 @@
-//! One `request` span per request: the Cloud Trace id from
-//! `X-Cloud-Trace-Context` (`TRACE_ID/SPAN_ID;o=1`) and the `httpRequest`
-//! fields, so every log line written while serving it is grouped under the
-//! request in Cloud Logging. Cloud Run logs each request itself, so the access
+//! One `request` span per request carrying the Cloud Trace id from
+//! `X-Cloud-Trace-Context` (`TRACE_ID/SPAN_ID;o=1`), so every log line written
+//! while serving it is grouped under the request in Cloud Logging; the access
+//! line adds the `httpRequest` fields. Cloud Run logs each request itself, so the access
 //! line is written only when `settings.access_log` is on, or for a 5xx.
 
 use std::time::Instant;
 
 use axum::{
     extract::{Request, State},
+    http::header,
     middleware::Next,
     response::Response,
 };
-use tracing::{field::Empty, Instrument};
+use tracing::Instrument;
 
 #[derive(Clone, Copy)]
 pub struct TraceConfig {
@@ -40,43 +41,63 @@ pub fn parse_cloud_trace(value: &str) -> Option<(&str, Option<&str>)> {
 }
 
 pub async fn request_span(State(config): State<TraceConfig>, req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let trace = header("x-cloud-trace-context").and_then(parse_cloud_trace);
-    let remote_ip = header("x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    // The path only: query strings may carry tokens (order links, password resets).
+    let trace = req
+        .headers()
+        .get("x-cloud-trace-context")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_cloud_trace);
+    // Only the trace rides on the span (every line logged while serving the
+    // request carries it); the `httpRequest` fields are gathered only when a
+    // line about the request is written, which in production is rare.
     let span = tracing::info_span!(
         "request",
         trace = trace.map(|t| t.0),
         span_id = trace.and_then(|t| t.1),
-        http.requestMethod = %req.method(),
-        http.requestUrl = %req.uri().path(),
-        http.userAgent = header("user-agent").unwrap_or_default(),
-        http.remoteIp = remote_ip,
-        http.protocol = ?req.version(),
-        http.status = Empty,
-        http.latency = Empty,
     );
-    // Cheap clones (a small enum, a shared buffer), kept for the access line.
+    let started = Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let started = Instant::now();
+    let version = req.version();
+    let user_agent = req.headers().get(header::USER_AGENT).cloned();
+    let forwarded_for = req.headers().get("x-forwarded-for").cloned();
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    span.record("http.status", status);
-    span.record(
-        "http.latency",
-        format!("{:.6}s", started.elapsed().as_secs_f64()),
-    );
-    let _entered = span.enter();
-    if status >= 500 {
-        tracing::error!("{method} {} {status}", uri.path());
-    } else if config.access_log {
-        tracing::info!("{method} {} {status}", uri.path());
+    if status >= 500 || config.access_log {
+        let _entered = span.enter();
+        let text = |v: &Option<axum::http::HeaderValue>| {
+            v.as_ref()
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let remote_ip = text(&forwarded_for)
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        // The path only: query strings may carry tokens (order links, resets).
+        let path = uri.path();
+        let latency = format!("{:.6}s", started.elapsed().as_secs_f64());
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    http.requestMethod = %method,
+                    http.requestUrl = path,
+                    http.status = status,
+                    http.latency = latency,
+                    http.userAgent = text(&user_agent),
+                    http.remoteIp = remote_ip,
+                    http.protocol = ?version,
+                    "{method} {path} {status}"
+                )
+            };
+        }
+        if status >= 500 {
+            line!(error);
+        } else {
+            line!(info);
+        }
     }
     response
 }
