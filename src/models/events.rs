@@ -1,9 +1,10 @@
 //! Events and the public catalogue queries.
 //!
-//! A page of the listing is one statement whatever its size: it picks the
-//! page's ids (counting all matches on the way) and then aggregates the public
-//! tiers of those rows only. A separate `COUNT(*)` is needed only when the
-//! page is empty or `?page=last`. Timestamps are written in
+//! A page of the listing is two statements whatever its size: `COUNT(*)` (an
+//! index-only scan of the partial index), then the page, which picks the
+//! page's ids and aggregates the public tiers of those rows only. (Carrying the
+//! total on the page rows with `COUNT(*) OVER ()` made it one statement but
+//! cost PostgreSQL more: 1.15 against 0.99 ms per request.) Timestamps are written in
 //! UTC, so SQLite's text comparison orders them as PostgreSQL does.
 
 use chrono::{DateTime, FixedOffset};
@@ -59,8 +60,6 @@ pub struct PublicListRow {
     pub tickets_sold: Option<i64>,
     /// -1 when a public tier is unlimited, else capacity − sold summed.
     pub tickets_available: Option<i64>,
-    /// How many events match the filters in all (the page's `count`).
-    pub total: i64,
 }
 
 /// `%`, `_` and `\` match themselves in the location filter.
@@ -131,9 +130,6 @@ fn page_ids(filters: &PublicFilters, offset_limit: Option<(u64, u64)>) -> Select
         (events::Entity, Column::Featured),
         (events::Entity, Column::StartDate),
     ])
-    // Counted before LIMIT: the page carries the listing's total, so a page
-    // costs one statement.
-    .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("total"))
     .from(events::Entity)
     .cond_where(public_condition(filters))
     .order_by((events::Entity, Column::Featured), Order::Desc)
@@ -155,7 +151,6 @@ SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
          ORDER BY i.position, i.id LIMIT 1) AS image,
-       p.total,
        (SELECT MIN(t.price) FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS min_price,
        (SELECT SUM(t.sold) FROM ticket_tiers t

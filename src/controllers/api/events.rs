@@ -7,8 +7,7 @@ use loco_rs::prelude::*;
 use serde_json::json;
 
 use super::{
-    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Page, PageRequest, RequestUrl,
-    INVALID_PAGE, PAGE_SIZE,
+    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Page, RequestUrl, PAGE_SIZE,
 };
 use crate::{
     models::events::{Model as Event, PublicFilters},
@@ -97,23 +96,12 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
         let results: Vec<_> = rows.iter().map(card).collect();
         return json_bytes(&json!({ "results": results }));
     }
-    let page = match parse_page(url.get("page"))? {
-        PageRequest::Number(n) => n,
-        PageRequest::Last => {
-            let count = Event::public_count(&api.db, &filters).await?;
-            page_number(Some("last"), count)?
-        }
-    };
-    let offset = (page - 1)
-        .checked_mul(PAGE_SIZE)
-        .ok_or(ApiError::NotFound(INVALID_PAGE))?;
-    let rows = Event::public_page(&api.db, &filters, Some((offset, PAGE_SIZE))).await?;
-    // The rows carry the total; an empty page is valid only as page 1 of nothing.
-    let count = match rows.first() {
-        Some(row) => u64::try_from(row.total).unwrap_or(0),
-        None if page == 1 => 0,
-        None => return Err(ApiError::NotFound(INVALID_PAGE)),
-    };
+    // A malformed page number needs no query to be refused.
+    parse_page(url.get("page"))?;
+    let count = Event::public_count(&api.db, &filters).await?;
+    let page = page_number(url.get("page"), count)?;
+    let rows =
+        Event::public_page(&api.db, &filters, Some(((page - 1) * PAGE_SIZE, PAGE_SIZE))).await?;
     let results = rows.iter().map(card).collect();
     json_bytes(&Page::new(url, count, page, results))
 }

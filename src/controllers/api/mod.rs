@@ -230,14 +230,11 @@ impl RequestUrl {
 /// 404 with DRF's Spanish message for a page that does not exist.
 pub fn page_number(raw: Option<&str>, count: u64) -> Result<u64, ApiError> {
     let pages = count.div_ceil(PAGE_SIZE).max(1);
-    let page = match raw {
-        None | Some("") => 1,
-        Some("last") => pages,
-        Some(p) => p
-            .parse::<u64>()
-            .map_err(|_| ApiError::NotFound(INVALID_PAGE))?,
+    let page = match parse_page(raw)? {
+        PageRequest::Number(n) => n,
+        PageRequest::Last => pages,
     };
-    if page == 0 || page > pages {
+    if page > pages {
         return Err(ApiError::NotFound(INVALID_PAGE));
     }
     Ok(page)
