@@ -326,4 +326,6 @@ async fn categories_and_locations_list_for_the_filters() {
         .json();
     assert_eq!(locations["results"].as_array().unwrap().len(), 2);
     assert_eq!(locations["results"][0]["city"], "Valparaíso");
+    insta::assert_json_snapshot!("event_categories", categories, {".results[].id" => "[id]"});
+    insta::assert_json_snapshot!("locations", locations, {".results[].id" => "[id]"});
 }
