@@ -161,6 +161,18 @@ impl Hooks for App {
             Some(shared),
         );
         ctx.shared_store.insert(Arc::new(cache));
+        // Media: local disk or Google Cloud Storage, through Loco's storage.
+        let storage = crate::storage::storage(&settings.media).map_err(|e| {
+            let var = match settings.media.backend {
+                crate::settings::MediaBackend::Local { .. } => "MEDIA_ROOT",
+                _ => "GS_BUCKET_NAME",
+            };
+            Error::Message(format!(
+                "configuration error: {var}: media storage cannot be used: {e}"
+            ))
+        })?;
+        let mut ctx = ctx;
+        ctx.storage = Arc::new(storage);
         ctx.shared_store.insert(Arc::new(settings));
         Ok(ctx)
     }
@@ -171,7 +183,8 @@ impl Hooks for App {
         let routes = AppRoutes::with_default_routes()
             .add_route(controllers::health::routes())
             .add_route(controllers::api::events::routes())
-            .add_route(controllers::api::catalogue::routes());
+            .add_route(controllers::api::catalogue::routes())
+            .add_route(controllers::docs::routes());
         // A deliberately slow endpoint for the graceful-shutdown test; it exists
         // in the test environment only.
         if ctx.environment == Environment::Test {
@@ -185,7 +198,9 @@ impl Hooks for App {
         // Tera templates from `templates/` (admin pages, emails).
         let tera = engines::TeraView::from_custom_dir(&TEMPLATES_DIR, |_| Ok(()))?;
         let router = router.layer(Extension(ViewEngine::from(tera)));
-        Ok(middleware::apply(router, &Self::settings(ctx)?))
+        let settings = Self::settings(ctx)?;
+        let router = controllers::media::mount(router, &settings);
+        Ok(middleware::apply(router, &settings))
     }
 
     async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {

@@ -6,5 +6,6 @@ pub mod middleware;
 pub mod models;
 pub mod passwords;
 pub mod settings;
+pub mod storage;
 pub mod tasks;
 pub mod views;

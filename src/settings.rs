@@ -91,6 +91,42 @@ pub struct Transbank {
     pub api_base_url: String,
 }
 
+/// Where media files (event images) are stored.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MediaBackend {
+    /// A directory on local disk (`MEDIA_ROOT`), served under `/media/`.
+    Local { root: String },
+    /// Google Cloud Storage through its JSON API. Credentials: the key file in
+    /// `GOOGLE_APPLICATION_CREDENTIALS` when set, else the Cloud Run service
+    /// account (metadata server). `api_endpoint` is `STORAGE_EMULATOR_HOST`.
+    Gcs {
+        bucket: String,
+        credentials_file: Option<String>,
+        api_endpoint: Option<String>,
+    },
+    /// Google Cloud Storage through its S3-interoperable XML API with HMAC keys
+    /// (`GS_ACCESS_KEY_ID` / `GS_SECRET_ACCESS_KEY`), for use outside Google Cloud.
+    GcsHmac {
+        bucket: String,
+        access_key_id: String,
+        secret_access_key: String,
+        endpoint: String,
+    },
+}
+
+/// Media storage and the public address of what it stores.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Media {
+    pub backend: MediaBackend,
+    /// The public URL prefix of stored files, ending in `/`; `None`: this
+    /// server's `/media/` on the request's own scheme and host.
+    pub public_base: Option<String>,
+}
+
+/// Google's public download host for objects in a bucket.
+pub const GCS_PUBLIC_HOST: &str = "https://storage.googleapis.com";
+
 /// The checked settings. Serialized into Loco's `config.settings` at boot and
 /// read back once into the shared store (see `app.rs`).
 #[derive(Clone, Serialize, Deserialize)]
@@ -106,6 +142,7 @@ pub struct Settings {
     pub use_gcp: bool,
     pub gs_project_id: Option<String>,
     pub gs_bucket_name: Option<String>,
+    pub media: Media,
     pub use_redis: bool,
     pub redis_url: Option<String>,
     pub frontend_url: String,
@@ -135,6 +172,7 @@ impl fmt::Debug for Settings {
             .field("use_gcp", &self.use_gcp)
             .field("gs_project_id", &self.gs_project_id)
             .field("gs_bucket_name", &self.gs_bucket_name)
+            .field("media_public_base", &self.media.public_base)
             .field("use_redis", &self.use_redis)
             .field("frontend_url", &self.frontend_url)
             .field("transbank_sandbox", &self.transbank.sandbox)
@@ -365,6 +403,94 @@ fn database_url_override(vars: &dyn Vars) -> SResult<Option<String>> {
     Ok(Some(url))
 }
 
+/// The media backend: local disk unless `USE_GCP=true`; then GCS, by HMAC keys
+/// when they are set, else by the key file or the service account.
+fn media_settings(
+    vars: &dyn Vars,
+    use_gcp: bool,
+    bucket: Option<&str>,
+    serving: bool,
+) -> SResult<Media> {
+    let custom_endpoint = match var(vars, "GS_CUSTOM_ENDPOINT") {
+        Some(_) => Some(format!(
+            "{}/",
+            http_url_var(vars, "GS_CUSTOM_ENDPOINT", "")?
+        )),
+        None => None,
+    };
+    let bucket = match (use_gcp, bucket) {
+        (false, _) => None,
+        (true, Some(b)) => Some(b.to_string()),
+        // A job does not touch media; it may run without the bucket.
+        (true, None) if !serving => None,
+        (true, None) => {
+            return Err(SettingsError::new(
+                "GS_BUCKET_NAME",
+                "is not set but USE_GCP=true needs it",
+            ))
+        }
+    };
+    let Some(bucket) = bucket else {
+        let root = var(vars, "MEDIA_ROOT").unwrap_or_else(|| "media".to_string());
+        return Ok(Media {
+            backend: MediaBackend::Local { root },
+            public_base: None,
+        });
+    };
+    let access_key_id = var(vars, "GS_ACCESS_KEY_ID");
+    let secret_access_key = var(vars, "GS_SECRET_ACCESS_KEY");
+    let emulator = match var(vars, "STORAGE_EMULATOR_HOST") {
+        Some(_) => Some(http_url_var(vars, "STORAGE_EMULATOR_HOST", "")?),
+        None => None,
+    };
+    let api_host = emulator
+        .clone()
+        .unwrap_or_else(|| GCS_PUBLIC_HOST.to_string());
+    let public_base = custom_endpoint.unwrap_or_else(|| format!("{api_host}/{}/", encode(&bucket)));
+    let backend = match (access_key_id, secret_access_key) {
+        (Some(access_key_id), Some(secret_access_key)) => MediaBackend::GcsHmac {
+            bucket,
+            access_key_id,
+            secret_access_key,
+            endpoint: api_host,
+        },
+        (Some(_), None) => {
+            return Err(SettingsError::new(
+                "GS_SECRET_ACCESS_KEY",
+                "is not set but GS_ACCESS_KEY_ID is (HMAC keys go together)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(SettingsError::new(
+                "GS_ACCESS_KEY_ID",
+                "is not set but GS_SECRET_ACCESS_KEY is (HMAC keys go together)",
+            ))
+        }
+        (None, None) => {
+            let credentials_file = var(vars, "GOOGLE_APPLICATION_CREDENTIALS");
+            if let Some(path) = &credentials_file {
+                if serving && !std::path::Path::new(path).is_file() {
+                    return Err(SettingsError::new(
+                        "GOOGLE_APPLICATION_CREDENTIALS",
+                        format!(
+                            "{path:?} is not a readable file (unset it to use the service account)"
+                        ),
+                    ));
+                }
+            }
+            MediaBackend::Gcs {
+                bucket,
+                credentials_file,
+                api_endpoint: emulator,
+            }
+        }
+    };
+    Ok(Media {
+        backend,
+        public_base: Some(public_base),
+    })
+}
+
 fn check_secret_key(key: &str) -> SResult<()> {
     let distinct = key.chars().collect::<std::collections::BTreeSet<_>>().len();
     if key.chars().count() < MIN_SECRET_KEY_LEN {
@@ -501,6 +627,8 @@ impl Settings {
             }
         }
 
+        let media = media_settings(vars, use_gcp, gs_bucket_name.as_deref(), serving)?;
+
         // Cache and sessions.
         let use_redis = bool_var(vars, "USE_REDIS", false)?;
         let redis_url = var(vars, "REDIS_URL");
@@ -554,6 +682,12 @@ impl Settings {
         secrets.extend(vars.get("DB_PASSWORD").filter(|p| !p.is_empty()));
         secrets.extend(transbank.api_key.clone());
         secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
+        if let MediaBackend::GcsHmac {
+            secret_access_key, ..
+        } = &media.backend
+        {
+            secrets.push(secret_access_key.clone());
+        }
         secrets.extend(redis_url.as_deref().and_then(url_password));
         secrets.extend(database_url.as_deref().and_then(url_password));
         secrets.retain(|s| s.len() >= 4);
@@ -569,6 +703,7 @@ impl Settings {
             use_gcp,
             gs_project_id,
             gs_bucket_name,
+            media,
             use_redis,
             redis_url,
             frontend_url,
@@ -681,6 +816,91 @@ mod tests {
         assert_eq!(err_var(r), "DB_NAME");
         let partial = prod(&[("DB_USER", "")]);
         assert_eq!(err_var(partial), "DB_USER");
+    }
+
+    #[test]
+    fn media_is_local_by_default_and_on_the_bucket_with_use_gcp() {
+        let s = prod(&[]).unwrap();
+        assert!(matches!(&s.media.backend, MediaBackend::Local { root } if root == "media"));
+        assert_eq!(s.media.public_base, None);
+        let gcp = [
+            ("USE_GCP", "true"),
+            ("GS_PROJECT_ID", "tukiprod"),
+            ("GS_BUCKET_NAME", "tuki-media"),
+        ];
+        let s = prod(&gcp).unwrap();
+        assert!(matches!(
+            &s.media.backend,
+            MediaBackend::Gcs { bucket, credentials_file: None, api_endpoint: None } if bucket == "tuki-media"
+        ));
+        assert_eq!(
+            s.media.public_base.as_deref(),
+            Some("https://storage.googleapis.com/tuki-media/")
+        );
+        let cdn = prod(
+            &[
+                gcp.as_slice(),
+                &[("GS_CUSTOM_ENDPOINT", "https://media.tuki.cl/")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(
+            cdn.media.public_base.as_deref(),
+            Some("https://media.tuki.cl/")
+        );
+        let emulated = prod(
+            &[
+                gcp.as_slice(),
+                &[("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(
+            emulated.media.public_base.as_deref(),
+            Some("http://127.0.0.1:9023/tuki-media/")
+        );
+    }
+
+    #[test]
+    fn gcs_credentials_are_checked_at_boot() {
+        let gcp = [
+            ("USE_GCP", "true"),
+            ("GS_PROJECT_ID", "tukiprod"),
+            ("GS_BUCKET_NAME", "tuki-media"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| prod(&[gcp.as_slice(), extra].concat());
+        assert_eq!(
+            err_var(with(&[(
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                "/nonexistent/key.json"
+            )])),
+            "GOOGLE_APPLICATION_CREDENTIALS"
+        );
+        assert_eq!(
+            err_var(with(&[("GS_ACCESS_KEY_ID", "GOOG1EXAMPLE")])),
+            "GS_SECRET_ACCESS_KEY"
+        );
+        assert_eq!(
+            err_var(with(&[("GS_SECRET_ACCESS_KEY", "hmac-secret-value")])),
+            "GS_ACCESS_KEY_ID"
+        );
+        let hmac = with(&[
+            ("GS_ACCESS_KEY_ID", "GOOG1EXAMPLE"),
+            ("GS_SECRET_ACCESS_KEY", "hmac-secret-value"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            &hmac.media.backend,
+            MediaBackend::GcsHmac { endpoint, .. } if endpoint == "https://storage.googleapis.com"
+        ));
+        // The HMAC secret never reaches a log line.
+        assert!(hmac.secrets.contains(&"hmac-secret-value".to_string()));
+        assert_eq!(
+            err_var(with(&[("GS_CUSTOM_ENDPOINT", "media.tuki.cl")])),
+            "GS_CUSTOM_ENDPOINT"
+        );
     }
 
     #[test]

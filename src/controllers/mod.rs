@@ -1,2 +1,4 @@
 pub mod api;
+pub mod docs;
 pub mod health;
+pub mod media;

@@ -33,6 +33,40 @@ const CATEGORIES: [(&str, &str); 10] = [
     ("Cine", "other"),
     ("Gastronomía", "workshop"),
 ];
+/// The demo's images: one poster per category, written to media storage by
+/// `task seed_demo` (see [`posters`]).
+fn poster_path(category: usize) -> String {
+    format!("demo/{}.svg", slug::slugify(CATEGORIES[category].0))
+}
+
+/// Each category's poster as `(storage key, SVG)`: a colour band and the name.
+#[must_use]
+pub fn posters() -> Vec<(String, String)> {
+    const COLOURS: [(&str, &str); 10] = [
+        ("#7c3aed", "#db2777"),
+        ("#b91c1c", "#f59e0b"),
+        ("#047857", "#10b981"),
+        ("#1d4ed8", "#06b6d4"),
+        ("#c2410c", "#facc15"),
+        ("#0f766e", "#84cc16"),
+        ("#334155", "#0ea5e9"),
+        ("#9d174d", "#8b5cf6"),
+        ("#111827", "#6b7280"),
+        ("#92400e", "#ef4444"),
+    ];
+    CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let (from, to) = COLOURS[i];
+            let svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630" viewBox="0 0 1200 630"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="{from}"/><stop offset="1" stop-color="{to}"/></linearGradient></defs><rect width="1200" height="630" fill="url(#g)"/><text x="80" y="560" font-family="sans-serif" font-size="96" font-weight="700" fill="#ffffff">{name}</text><text x="80" y="120" font-family="sans-serif" font-size="40" fill="#ffffff" opacity="0.8">Tuki</text></svg>"##
+            );
+            (poster_path(i), svg)
+        })
+        .collect()
+}
+
 const CITIES: [&str; 10] = [
     "Santiago",
     "Valparaíso",
@@ -323,7 +357,7 @@ pub async fn seed(
             images.push(event_images::ActiveModel {
                 id: Set(g.id()),
                 event_id: Set(id),
-                path: Set(format!("events/{slug}.jpg")),
+                path: Set(poster_path(category)),
                 alt: Set(title.clone()),
                 position: Set(0),
                 created_at: Set(now),

@@ -31,6 +31,13 @@ impl Task for SeedDemo {
             None => demo::default_base(),
         };
         let s = demo::seed(&ctx.db, seed, base).await?;
+        // The images the demo events point at, in media storage.
+        for (key, svg) in demo::posters() {
+            ctx.storage
+                .upload(std::path::Path::new(&key), &svg.into_bytes().into())
+                .await
+                .map_err(|e| Error::Message(format!("media storage: {key}: {e}")))?;
+        }
         println!(
             "seed_demo: {} organizers, {} categories, {} locations, {} events, {} tiers (future events from {base})",
             s.organizers, s.categories, s.locations, s.events, s.tiers

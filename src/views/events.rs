@@ -54,6 +54,13 @@ pub fn iso_santiago(at: DateTime<FixedOffset>) -> String {
         .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
+/// Characters escaped in one path segment of a media URL.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Where media files are served from: `https://storage.googleapis.com/BUCKET/`
 /// or this server's `/media/`.
 #[derive(Debug, Clone)]
@@ -62,12 +69,19 @@ pub struct MediaBase(pub String);
 impl MediaBase {
     #[must_use]
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.0, path.trim_start_matches('/'))
+        let mut url = self.0.clone();
+        for (i, segment) in path.trim_start_matches('/').split('/').enumerate() {
+            if i > 0 {
+                url.push('/');
+            }
+            url.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
+        }
+        url
     }
 }
 
 /// One card of `public_list`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[allow(non_snake_case, clippy::struct_excessive_bools)]
 pub struct PublicEventResponse {
     pub id: Uuid,
@@ -149,7 +163,7 @@ impl PublicEventResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CategoryResponse {
     pub id: Uuid,
     pub name: String,
@@ -167,7 +181,7 @@ impl CategoryResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LocationResponse {
     pub id: Uuid,
     pub name: String,
@@ -194,7 +208,7 @@ impl LocationResponse {
 }
 
 /// The venue as the event page shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VenueResponse {
     pub name: String,
     pub city: String,
@@ -202,14 +216,14 @@ pub struct VenueResponse {
     pub address: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizerResponse {
     pub id: Uuid,
     pub name: String,
 }
 
 /// A public tier with its live availability.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TierResponse {
     pub id: Uuid,
     pub name: String,
@@ -255,7 +269,7 @@ impl TierResponse {
 }
 
 /// `GET /api/v1/events/{id or slug}/`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventDetailResponse {
     pub id: Uuid,
     pub title: String,

@@ -114,3 +114,34 @@ fn a_socket_database_with_a_bad_port_names_db_port() {
         "DB_PORT",
     );
 }
+
+#[test]
+fn media_storage_that_cannot_be_used_stops_production() {
+    // A media directory that cannot be made (its parent is a file).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let root = file.join("media").display().to_string();
+    assert_one_line_naming(&[("MEDIA_ROOT", Some(&root))], "MEDIA_ROOT");
+    assert_one_line_naming(
+        &[
+            ("USE_GCP", Some("true")),
+            ("GS_PROJECT_ID", Some("p")),
+            ("GS_BUCKET_NAME", Some("b")),
+            (
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                Some("/nonexistent/key.json"),
+            ),
+        ],
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    );
+    assert_one_line_naming(
+        &[
+            ("USE_GCP", Some("true")),
+            ("GS_PROJECT_ID", Some("p")),
+            ("GS_BUCKET_NAME", Some("b")),
+            ("GS_ACCESS_KEY_ID", Some("GOOG1EXAMPLE")),
+        ],
+        "GS_SECRET_ACCESS_KEY",
+    );
+}

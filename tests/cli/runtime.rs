@@ -253,3 +253,54 @@ async fn development_logs_are_human_readable_text() {
         .iter()
         .all(|l| serde_json::from_str::<Value>(l).is_err()));
 }
+
+#[tokio::test]
+async fn api_docs_and_schema_are_closed_to_anonymous_callers_in_production() {
+    let (server, _dir) = production_server(&[]).await;
+    let c = client();
+    for path in [
+        "/api/schema/",
+        "/api/docs/",
+        "/api/docs/swagger-initializer.js",
+    ] {
+        let res = c
+            .get(server.url(path))
+            .header("X-Forwarded-Proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body["detail"],
+            "Las credenciales de autenticación no se proveyeron."
+        );
+    }
+}
+
+#[tokio::test]
+async fn production_with_media_on_gcs_boots_as_the_service_account() {
+    // No key file and no metadata server here: credentials are fetched when
+    // the first file is written, never at boot (Cloud Run provides them).
+    let (server, _dir) = production_server(&[
+        ("USE_GCP", "true"),
+        ("GS_PROJECT_ID", "tukiprod"),
+        ("GS_BUCKET_NAME", "tuki-media"),
+    ])
+    .await;
+    let res = client()
+        .get(server.url("/_ping"))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Nothing is served from local disk when media is in the bucket.
+    let res = client()
+        .get(server.url("/media/events/x.png"))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

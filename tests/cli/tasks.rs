@@ -156,3 +156,23 @@ fn create_initial_superuser_refuses_a_malformed_email() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("DJANGO_SUPERUSER_EMAIL"));
 }
+
+#[test]
+fn seed_demo_writes_the_catalogue_and_its_posters_to_media_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let media = dir.path().join("media");
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    let mut cmd = job(&url, &["task", "seed_demo"]);
+    cmd.env("MEDIA_ROOT", &media);
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2000 events"),
+        "{}",
+        text(&out.stdout)
+    );
+    let poster = std::fs::read_to_string(media.join("demo/musica.svg")).unwrap();
+    assert!(poster.starts_with("<svg") && poster.contains("Música"));
+    assert_eq!(std::fs::read_dir(media.join("demo")).unwrap().count(), 10);
+}

@@ -1,3 +1,5 @@
 mod cache;
+mod docs;
 mod events;
 mod health;
+mod media;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod catalogue;
+pub mod tools;
 
 use std::{
     io::Read,

@@ -6,7 +6,9 @@ use loco_rs::prelude::*;
 use sea_orm::{PaginatorTrait, QueryOrder};
 use serde_json::json;
 
-use super::{cached_json, json_bytes, page_number, Api, ApiError, Page, RequestUrl, PAGE_SIZE};
+use super::{
+    cached_json, json_bytes, page_number, Api, ApiError, Detail, Page, RequestUrl, PAGE_SIZE,
+};
 use crate::{
     models::{event_categories, locations},
     views::events::{CategoryResponse, LocationResponse},
@@ -45,14 +47,46 @@ where
     .await
 }
 
-async fn categories(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
+/// Event categories, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/event-categories/",
+    tag = "catalogue",
+    params(
+        ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: all as `{\"results\": […]}`"),
+    ),
+    responses(
+        (status = 200, description = "One page of categories", body = Page<CategoryResponse>),
+        (status = 404, description = "A page beyond the last", body = Detail,
+            example = json!({"detail": "Página inválida."})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn categories(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
     let query = event_categories::Entity::find()
         .order_by_asc(event_categories::Column::Name)
         .order_by_asc(event_categories::Column::Id);
     list(&api, &url, query, CategoryResponse::new).await
 }
 
-async fn locations(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
+/// Venues, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/locations/",
+    tag = "catalogue",
+    params(
+        ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: all as `{\"results\": […]}`"),
+    ),
+    responses(
+        (status = 200, description = "One page of venues", body = Page<LocationResponse>),
+        (status = 404, description = "A page beyond the last", body = Detail,
+            example = json!({"detail": "Página inválida."})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn locations(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
     let query = locations::Entity::find()
         .order_by_asc(locations::Column::Name)
         .order_by_asc(locations::Column::Id);

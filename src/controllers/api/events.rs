@@ -7,7 +7,8 @@ use loco_rs::prelude::*;
 use serde_json::json;
 
 use super::{
-    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Page, RequestUrl, PAGE_SIZE,
+    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Detail, FieldErrors, Page,
+    RequestUrl, PAGE_SIZE,
 };
 use crate::{
     models::events::{Model as Event, PublicFilters},
@@ -76,8 +77,30 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
     })
 }
 
-/// `GET /api/v1/events/public_list/`
-async fn public_list(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
+/// The public catalogue: published, public, not deleted events, soonest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/public_list/",
+    tag = "events",
+    params(
+        ("type" = Option<Vec<String>>, Query, description = "Event type; repeat for several"),
+        ("category" = Option<Vec<String>>, Query, description = "Category slug; repeat for several"),
+        ("start_date" = Option<String>, Query, description = "Starts at or after this ISO date or datetime (Santiago time without an offset)"),
+        ("end_date" = Option<String>, Query, description = "Starts at or before this ISO date or datetime"),
+        ("location" = Option<String>, Query, description = "Venue name or city contains (case-insensitive)"),
+        ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: every match as `{\"results\": […]}`"),
+    ),
+    responses(
+        (status = 200, description = "One page of event cards", body = Page<PublicEventResponse>),
+        (status = 400, description = "A malformed date, named by its parameter", body = FieldErrors,
+            example = json!({"start_date": ["Invalid date or datetime: 'mañana'."]})),
+        (status = 404, description = "A page beyond the last", body = Detail,
+            example = json!({"detail": "Página inválida."})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn public_list(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
     cached_json(&api, &url, || render_public_list(&api, &url)).await
 }
 
@@ -106,8 +129,25 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
     json_bytes(&Page::new(url, count, page, results))
 }
 
-/// `GET /api/v1/events/{id or slug}/`
-async fn detail(api: Api, Path(key): Path<String>, url: RequestUrl) -> Result<Response, ApiError> {
+/// An event's page: organizer, venue, images and public tiers with live
+/// availability.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{key}/",
+    tag = "events",
+    params(("key" = String, Path, description = "The event's id or slug")),
+    responses(
+        (status = 200, description = "The event", body = EventDetailResponse),
+        (status = 404, description = "Unknown, draft, private or deleted", body = Detail,
+            example = json!({"detail": "No encontrado."})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn detail(
+    api: Api,
+    Path(key): Path<String>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
     cached_json(&api, &url, || async {
         let settings = &api.settings;
         let event = Event::find_public(&api.db, &key)

@@ -213,12 +213,13 @@ impl RequestUrl {
         )
     }
 
-    /// The media base for image URLs: the bucket, or this host's `/media/`.
+    /// The media base for image URLs: the bucket's public address, or this
+    /// host's `/media/`.
     #[must_use]
     pub fn media_base(&self, settings: &crate::settings::Settings) -> MediaBase {
-        match (&settings.use_gcp, &settings.gs_bucket_name) {
-            (true, Some(bucket)) => MediaBase(format!("https://storage.googleapis.com/{bucket}/")),
-            _ => MediaBase(format!("{}://{}/media/", self.scheme, self.host)),
+        match &settings.media.public_base {
+            Some(base) => MediaBase(base.clone()),
+            None => MediaBase(format!("{}://{}/media/", self.scheme, self.host)),
         }
     }
 }
@@ -296,8 +297,19 @@ pub fn parse_page(raw: Option<&str>) -> Result<PageRequest, ApiError> {
 
 pub const INVALID_PAGE: &str = "Página inválida.";
 
+/// DRF's error body: `{"detail": "…"}` (documentation only; errors are built
+/// by [`ApiError`]).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Detail {
+    pub detail: String,
+}
+
+/// DRF's validation error body: each invalid field with its messages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrors(pub std::collections::BTreeMap<String, Vec<String>>);
+
 /// DRF's page shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub count: u64,
     pub next: Option<String>,

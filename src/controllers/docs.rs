@@ -1,0 +1,188 @@
+//! The API's OpenAPI description, generated from the handlers' annotations:
+//! `/api/schema/` (YAML, as drf-spectacular served it; JSON with
+//! `?format=json` or `Accept: application/json`) and a Swagger UI at
+//! `/api/docs/`, served from files built into the binary (no CDN).
+//!
+//! Open in development; in production only for signed-in staff, as the Django
+//! deployment had it.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::{
+    extract::{OriginalUri, Path, Query},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use loco_rs::prelude::*;
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use super::api::{self, Api, Detail, FieldErrors};
+use crate::views::events::{
+    CategoryResponse, EventDetailResponse, LocationResponse, OrganizerResponse,
+    PublicEventResponse, TierResponse, VenueResponse,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tuki API",
+        version = "1",
+        description = "Tuki's public catalogue for the web and mobile frontends. \
+            Every path answers with and without its trailing slash."
+    ),
+    paths(
+        api::events::public_list,
+        api::events::detail,
+        api::catalogue::categories,
+        api::catalogue::locations,
+    ),
+    components(schemas(
+        Detail,
+        FieldErrors,
+        PublicEventResponse,
+        EventDetailResponse,
+        TierResponse,
+        VenueResponse,
+        OrganizerResponse,
+        CategoryResponse,
+        LocationResponse,
+    )),
+    tags(
+        (name = "events", description = "The public catalogue and event pages"),
+        (name = "catalogue", description = "Lists for the frontends' filters"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The spec, rendered once.
+static SPEC: LazyLock<(String, String)> = LazyLock::new(|| {
+    let doc = ApiDoc::openapi();
+    let json = doc.to_pretty_json().unwrap_or_default();
+    let yaml = doc.to_yaml().unwrap_or_default();
+    (json, yaml)
+});
+
+static SWAGGER: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> = LazyLock::new(|| {
+    Arc::new(
+        utoipa_swagger_ui::Config::from("/api/schema/?format=json")
+            .try_it_out_enabled(true)
+            .validator_url("none"),
+    )
+});
+
+/// The JSON spec (for tests and tools).
+#[must_use]
+pub fn spec_json() -> &'static str {
+    &SPEC.0
+}
+
+/// Production shows the docs to staff only. Staff sign in through the admin
+/// (issue 4's sessions); until a request carries such a session, production
+/// answers as DRF's `IsAdminUser` does for an anonymous caller.
+fn refused(api: &Api) -> Option<Response> {
+    if !api.settings.production {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            Json(Detail {
+                detail: "Las credenciales de autenticación no se proveyeron.".to_string(),
+            }),
+        )
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+struct SchemaQuery {
+    format: Option<String>,
+}
+
+async fn schema(api: Api, Query(q): Query<SchemaQuery>, headers: HeaderMap) -> Response {
+    if let Some(denied) = refused(&api) {
+        return denied;
+    }
+    let wants_json = match q.format.as_deref() {
+        Some(f) => f.eq_ignore_ascii_case("json"),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("json")),
+    };
+    if wants_json {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/vnd.oai.openapi+json; charset=utf-8",
+            )],
+            SPEC.0.clone(),
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/vnd.oai.openapi; charset=utf-8",
+            )],
+            SPEC.1.clone(),
+        )
+            .into_response()
+    }
+}
+
+async fn docs_index(api: Api, OriginalUri(uri): OriginalUri) -> Response {
+    if let Some(denied) = refused(&api) {
+        return denied;
+    }
+    // The UI's files are relative to `/api/docs/`: the page needs its slash.
+    if !uri.path().ends_with('/') {
+        return Redirect::permanent("/api/docs/").into_response();
+    }
+    swagger_file("index.html")
+}
+
+async fn docs_file(api: Api, Path(tail): Path<String>) -> Response {
+    if let Some(denied) = refused(&api) {
+        return denied;
+    }
+    swagger_file(&tail)
+}
+
+fn swagger_file(tail: &str) -> Response {
+    match utoipa_swagger_ui::serve(tail, SWAGGER.clone()) {
+        Ok(Some(file)) => {
+            let mut response = (
+                [(header::CONTENT_TYPE, file.content_type)],
+                file.bytes.into_owned(),
+            )
+                .into_response();
+            if file.gzpipped {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            response
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(Detail {
+                detail: "No encontrado.".to_string(),
+            }),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "swagger ui");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api")
+        .add("/schema/", get(schema))
+        .add("/docs/", get(docs_index))
+        .add("/docs/{*tail}", get(docs_file))
+}

@@ -1,0 +1,104 @@
+//! Real protocol peers the tests start: Python packages from PyPI, installed
+//! once per checkout into a virtualenv under Cargo's target directory (nothing
+//! is installed by hand, and nothing outside `target/`).
+
+use std::{
+    net::TcpStream,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use super::free_port;
+
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// The virtualenv's `bin/` with `package==version` installed.
+///
+/// # Panics
+/// When Python or PyPI cannot be reached: the message says what to install.
+pub fn python_tool(package: &str, version: &str) -> PathBuf {
+    let _guard = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tools");
+    let venv = root.join(format!("{package}-{version}"));
+    let bin = venv.join("bin");
+    if venv.join(".installed").exists() {
+        return bin;
+    }
+    // A half-made virtualenv (an earlier run stopped) is made again.
+    let _ = std::fs::remove_dir_all(&venv);
+    std::fs::create_dir_all(&root).expect("target/tmp/tools");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(bin.join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("{package}=={version}"))
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "could not install {package}=={version} from PyPI (python3 with venv and pip is needed)"
+    );
+    std::fs::write(venv.join(".installed"), "").expect("mark the tool installed");
+    bin
+}
+
+/// A child process killed when the test ends.
+pub struct Peer {
+    child: Child,
+    pub port: u16,
+}
+
+impl Peer {
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on port {port} within 30 s");
+}
+
+/// PyPI `gcp-storage-emulator`: Google Cloud Storage's JSON API (uploads,
+/// downloads, deletes) and public object URLs `/{bucket}/{object}`, in memory,
+/// with `bucket` created.
+#[must_use]
+pub fn gcs_emulator(bucket: &str) -> Peer {
+    let bin = python_tool("gcp-storage-emulator", "2026.7.19");
+    let port = free_port();
+    let mut child = Command::new(bin.join("gcp-storage-emulator"))
+        .args(["start", "--host", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .args(["--default-bucket", bucket, "--in-memory", "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start gcp-storage-emulator");
+    wait_for_port(port, &mut child, "gcp-storage-emulator");
+    Peer { child, port }
+}
