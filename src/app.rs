@@ -43,6 +43,16 @@ impl App {
             .ok_or_else(|| Error::string("the response cache is not set up"))
     }
 
+    /// The Webpay Plus client (see `webpay.rs`).
+    ///
+    /// # Errors
+    /// Never after a normal boot.
+    pub fn webpay(ctx: &AppContext) -> Result<Arc<crate::webpay::Webpay>> {
+        ctx.shared_store
+            .get::<Arc<crate::webpay::Webpay>>()
+            .ok_or_else(|| Error::string("the Webpay client is not set up"))
+    }
+
     /// The checked settings, read once at boot (see [`Hooks::after_context`]).
     ///
     /// # Errors
@@ -161,6 +171,21 @@ impl Hooks for App {
             Some(shared),
         );
         ctx.shared_store.insert(Arc::new(cache));
+        // Sign-in attempt counters live where sessions live.
+        let store = match (settings.use_redis, settings.redis_url.as_deref()) {
+            (true, Some(url)) => crate::throttle::Store::Redis(
+                redis::Client::open(url)
+                    .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
+            ),
+            _ => crate::throttle::Store::Database(ctx.db.clone()),
+        };
+        ctx.shared_store
+            .insert(Arc::new(crate::throttle::LoginThrottle::new(
+                store, &namespace,
+            )));
+        let webpay = crate::webpay::Webpay::new(&settings.transbank)
+            .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
+        ctx.shared_store.insert(Arc::new(webpay));
         // Media: local disk or Google Cloud Storage, through Loco's storage.
         let storage = crate::storage::storage(&settings.media).map_err(|e| {
             let var = match settings.media.backend {
@@ -184,6 +209,9 @@ impl Hooks for App {
             .add_route(controllers::health::routes())
             .add_route(controllers::api::events::routes())
             .add_route(controllers::api::catalogue::routes())
+            .add_route(controllers::api::auth::routes())
+            .add_route(controllers::api::checkout::routes())
+            .add_route(controllers::api::tickets::routes())
             .add_route(controllers::docs::routes());
         // A deliberately slow endpoint for the graceful-shutdown test; it exists
         // in the test environment only.
@@ -209,6 +237,8 @@ impl Hooks for App {
 
     fn register_tasks(tasks: &mut Tasks) {
         // tasks-inject (do not remove)
+        tasks.register(tasks::release_expired_holds::ReleaseExpiredHolds);
+        tasks.register(tasks::reconcile_payments::ReconcilePayments);
         tasks.register(tasks::migrate::Migrate);
         tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
         tasks.register(tasks::seed_demo::SeedDemo);

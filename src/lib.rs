@@ -1,11 +1,16 @@
 pub mod app;
+pub mod auth;
 pub mod cache;
+pub mod checkout;
 pub mod controllers;
 pub mod logging;
 pub mod middleware;
 pub mod models;
 pub mod passwords;
+pub mod payments;
 pub mod settings;
 pub mod storage;
 pub mod tasks;
+pub mod throttle;
 pub mod views;
+pub mod webpay;

@@ -81,12 +81,20 @@ impl std::error::Error for SettingsError {}
 
 type SResult<T> = Result<T, SettingsError>;
 
+/// Transbank's public Webpay Plus test commerce (integration environment only;
+/// published in Transbank's documentation, not a secret).
+pub const TRANSBANK_TEST_COMMERCE_CODE: &str = "597055555532";
+pub const TRANSBANK_TEST_API_KEY: &str =
+    "579B532A7440BB0C9079DED94D31EA1615BACEB56610332264630D42D0A36B1C";
+
 /// Webpay Plus credentials and host.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Transbank {
     pub sandbox: bool,
-    pub commerce_code: Option<String>,
-    pub api_key: Option<String>,
+    /// The commerce code (`Tbk-Api-Key-Id`); the public test commerce in the sandbox.
+    pub commerce_code: String,
+    /// The API key (`Tbk-Api-Key-Secret`); empty only for a job that does not pay.
+    pub api_key: String,
     /// `TRANSBANK_API_BASE_URL`, else the integration or production host.
     pub api_base_url: String,
 }
@@ -147,6 +155,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub frontend_url: String,
     pub transbank: Transbank,
+    /// How long a reservation holds its seats (`RESERVATION_MINUTES`, default 15).
+    pub reservation_minutes: u32,
     /// The database URL composed from `DB_*`, when they are set (else the
     /// config's `DATABASE_URL`/default stands).
     pub database_url: Option<String>,
@@ -192,6 +202,9 @@ pub struct FileSettings {
     #[serde(default)]
     pub catalogue_cache_seconds: Option<u64>,
 }
+
+/// How long a reservation holds seats unless `RESERVATION_MINUTES` says.
+pub const DEFAULT_RESERVATION_MINUTES: u32 = 15;
 
 /// The catalogue's cache bound when neither the config nor the environment says.
 pub const DEFAULT_CATALOGUE_CACHE_SECONDS: u64 = 10;
@@ -655,11 +668,56 @@ impl Settings {
             None if sandbox => TRANSBANK_INTEGRATION_URL.to_string(),
             None => TRANSBANK_PRODUCTION_URL.to_string(),
         };
+        let (commerce_code, api_key) = match (
+            var(vars, "TRANSBANK_COMMERCE_CODE"),
+            var(vars, "TRANSBANK_API_KEY"),
+        ) {
+            (Some(code), Some(key)) => (code, key),
+            (None, None) if sandbox => (
+                TRANSBANK_TEST_COMMERCE_CODE.to_string(),
+                TRANSBANK_TEST_API_KEY.to_string(),
+            ),
+            (code, key) if !serving || !production => (
+                code.unwrap_or_default(),
+                key.unwrap_or_default(),
+            ),
+            (None, _) => {
+                return Err(SettingsError::new(
+                    "TRANSBANK_COMMERCE_CODE",
+                    "is not set: production Webpay needs the commerce code (or TRANSBANK_WEBPAY_PLUS_SANDBOX=true)",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(SettingsError::new(
+                    "TRANSBANK_API_KEY",
+                    "is not set: production Webpay needs the API key (or TRANSBANK_WEBPAY_PLUS_SANDBOX=true)",
+                ))
+            }
+        };
+        if !commerce_code.is_empty() && !commerce_code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(SettingsError::new(
+                "TRANSBANK_COMMERCE_CODE",
+                "is not a commerce code (digits only)",
+            ));
+        }
         let transbank = Transbank {
             sandbox,
-            commerce_code: var(vars, "TRANSBANK_COMMERCE_CODE"),
-            api_key: var(vars, "TRANSBANK_API_KEY"),
+            commerce_code,
+            api_key,
             api_base_url,
+        };
+        let reservation_minutes = match var(vars, "RESERVATION_MINUTES") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=180).contains(n))
+                .ok_or_else(|| {
+                    SettingsError::new(
+                        "RESERVATION_MINUTES",
+                        format!("{v:?} is not a number of minutes between 1 and 180"),
+                    )
+                })?,
+            None => DEFAULT_RESERVATION_MINUTES,
         };
 
         let catalogue_cache_seconds = match var(vars, "CATALOGUE_CACHE_SECONDS") {
@@ -680,7 +738,9 @@ impl Settings {
 
         let mut secrets = vec![secret_key.clone()];
         secrets.extend(vars.get("DB_PASSWORD").filter(|p| !p.is_empty()));
-        secrets.extend(transbank.api_key.clone());
+        if transbank.api_key != TRANSBANK_TEST_API_KEY {
+            secrets.push(transbank.api_key.clone());
+        }
         secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
         if let MediaBackend::GcsHmac {
             secret_access_key, ..
@@ -708,6 +768,7 @@ impl Settings {
             redis_url,
             frontend_url,
             transbank,
+            reservation_minutes,
             database_url,
             db_pool_max,
             access_log: file.access_log,
@@ -728,6 +789,8 @@ mod tests {
     fn prod(vars: &[(&str, &str)]) -> SResult<Settings> {
         let mut map: HashMap<&str, &str> = HashMap::from([
             ("SECRET_KEY", STRONG),
+            ("TRANSBANK_COMMERCE_CODE", "597000000001"),
+            ("TRANSBANK_API_KEY", "tbk-production-key-value"),
             ("DB_NAME", "tuki"),
             ("DB_USER", "tuki"),
             ("DB_PASSWORD", "p@ss word/1"),
@@ -965,6 +1028,51 @@ mod tests {
         assert!(!s.transbank.sandbox);
         assert_eq!(s.transbank.api_base_url, TRANSBANK_PRODUCTION_URL);
         assert!(!s.use_redis && !s.use_gcp);
+    }
+
+    #[test]
+    fn production_webpay_needs_its_own_commerce_and_the_sandbox_uses_the_public_one() {
+        let mut map: HashMap<&str, &str> = HashMap::from([
+            ("SECRET_KEY", STRONG),
+            ("DATABASE_URL", "postgres://u@db/x"),
+        ]);
+        let serve = |m: &HashMap<&str, &str>| {
+            Settings::from_vars(m, true, Purpose::Serve, &FileSettings::default())
+        };
+        assert_eq!(err_var(serve(&map)), "TRANSBANK_COMMERCE_CODE");
+        map.insert("TRANSBANK_COMMERCE_CODE", "597000000001");
+        assert_eq!(err_var(serve(&map)), "TRANSBANK_API_KEY");
+        map.insert("TRANSBANK_COMMERCE_CODE", "abc");
+        map.insert("TRANSBANK_API_KEY", "tbk-production-key-value");
+        assert_eq!(err_var(serve(&map)), "TRANSBANK_COMMERCE_CODE");
+        map.insert("TRANSBANK_COMMERCE_CODE", "597000000001");
+        let s = serve(&map).unwrap();
+        assert!(s.secrets.contains(&"tbk-production-key-value".to_string()));
+        // A job needs no Webpay credentials.
+        let job = Settings::from_vars(
+            &HashMap::from([("DATABASE_URL", "postgres://u@db/x")]),
+            true,
+            Purpose::Job,
+            &FileSettings::default(),
+        );
+        assert!(job.is_ok());
+        // The sandbox falls back to Transbank's public test commerce.
+        let sandbox = Settings::from_vars(
+            &HashMap::from([
+                ("SECRET_KEY", STRONG),
+                ("DATABASE_URL", "postgres://u@db/x"),
+                ("TRANSBANK_WEBPAY_PLUS_SANDBOX", "true"),
+            ]),
+            true,
+            Purpose::Serve,
+            &FileSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            sandbox.transbank.commerce_code,
+            TRANSBANK_TEST_COMMERCE_CODE
+        );
+        assert_eq!(sandbox.transbank.api_base_url, TRANSBANK_INTEGRATION_URL);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod m20261126_000001_users;
 mod m20261126_000002_catalogue;
 mod m20261126_000003_cache_entries;
 mod m20261126_000004_public_listing_index;
+mod m20261126_000005_checkout;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_catalogue::Migration),
             Box::new(m20261126_000003_cache_entries::Migration),
             Box::new(m20261126_000004_public_listing_index::Migration),
+            Box::new(m20261126_000005_checkout::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -427,6 +427,7 @@ pub async fn seed(
                 price: Set(round_500(base_price * u64::from(*factor) / 10)),
                 capacity: Set(capacity),
                 sold: Set(sold),
+                reserved: Set(0),
                 min_per_order: Set(1),
                 max_per_order: Set(Some(10)),
                 sale_start: Set(None),

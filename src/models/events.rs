@@ -58,7 +58,7 @@ pub struct PublicListRow {
     /// Lowest public price; NULL without public tiers.
     pub min_price: Option<i64>,
     pub tickets_sold: Option<i64>,
-    /// -1 when a public tier is unlimited, else capacity − sold summed.
+    /// -1 when a public tier is unlimited, else capacity − sold − held summed.
     pub tickets_available: Option<i64>,
 }
 
@@ -156,7 +156,7 @@ SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility
        (SELECT SUM(t.sold) FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_sold,
        (SELECT CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1
-                    ELSE SUM(t.capacity - t.sold) END
+                    ELSE SUM(t.capacity - t.sold - t.reserved) END
           FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_available
 FROM page p

@@ -4,9 +4,16 @@ pub mod event_categories;
 pub mod event_images;
 pub mod events;
 pub mod locations;
+pub mod order_items;
+pub mod orders;
 pub mod organizer_members;
 pub mod organizers;
+pub mod payments;
+pub mod refresh_tokens;
+pub mod reservation_items;
+pub mod reservations;
 pub mod ticket_tiers;
+pub mod tickets;
 pub mod users;
 
 /// `ActiveModelBehavior` that moves `updated_at` on every change of a row.

@@ -1,3 +1,5 @@
 pub mod create_initial_superuser;
 pub mod migrate;
+pub mod reconcile_payments;
+pub mod release_expired_holds;
 pub mod seed_demo;

@@ -248,7 +248,8 @@ impl TierResponse {
         event_sales_active: bool,
         now: DateTime<FixedOffset>,
     ) -> Self {
-        let remaining = t.capacity.map(|c| (c - t.sold).max(0));
+        // Seats held by live reservations are not for sale either.
+        let remaining = t.capacity.map(|c| (c - t.sold - t.reserved).max(0));
         let available = remaining.is_none_or(|r| r > 0);
         let in_window =
             t.sale_start.is_none_or(|s| now >= s) && t.sale_end.is_none_or(|e| now <= e);

@@ -179,6 +179,8 @@ async fn the_service_and_its_jobs_run_on_a_socket_only_postgres_and_healthz_outl
     start
         .env("PORT", port.to_string())
         .env("SECRET_KEY", STRONG_SECRET)
+        .env("TRANSBANK_COMMERCE_CODE", "597000000001")
+        .env("TRANSBANK_API_KEY", "tbk-test-api-key-value")
         .env("ALLOWED_HOSTS", "127.0.0.1");
     let mut server = Server::start(start, port).await;
     let client = reqwest::Client::new();

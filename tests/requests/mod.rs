@@ -1,4 +1,5 @@
 mod cache;
+mod checkout;
 mod docs;
 mod events;
 mod health;

@@ -151,6 +151,7 @@ impl NewEvent {
                 price: Set(price),
                 capacity: Set(capacity),
                 sold: Set(sold),
+                reserved: Set(0),
                 min_per_order: Set(1),
                 max_per_order: Set(Some(10)),
                 sale_start: Set(None),

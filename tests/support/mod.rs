@@ -4,6 +4,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod tools;
+pub mod webpay;
 
 use std::{
     io::Read,
@@ -50,6 +51,8 @@ pub fn production_env(cmd: &mut Command, database_url: &str, port: u16) {
         .env("PORT", port.to_string())
         .env("DATABASE_URL", database_url)
         .env("SECRET_KEY", STRONG_SECRET)
+        .env("TRANSBANK_COMMERCE_CODE", "597000000001")
+        .env("TRANSBANK_API_KEY", "tbk-test-api-key-value")
         .env("ALLOWED_HOSTS", "localhost,127.0.0.1");
 }
 

@@ -3,8 +3,11 @@
 //! `{"field": ["…"]}`; each path answers with and without its trailing slash
 //! (`middleware::slash`).
 
+pub mod auth;
 pub mod catalogue;
+pub mod checkout;
 pub mod events;
+pub mod tickets;
 
 use std::future::Future;
 
@@ -30,11 +33,36 @@ pub enum ApiError {
     NotFound(&'static str),
     /// 400 `{"field": ["message"]}`.
     Field(&'static str, String),
+    /// 400 with several fields' messages.
+    Fields(std::collections::BTreeMap<String, Vec<String>>),
+    /// 400 `{"detail": …}`: the request as a whole is wrong (bad JSON).
+    BadRequest(String),
+    /// 401 `{"detail", "code"}` (simplejwt's shape), with `WWW-Authenticate`.
+    Unauthorized(&'static str, &'static str),
+    /// 403 `{"detail": …}`.
+    Forbidden(&'static str),
+    /// 409 with a body that says what is in the way.
+    Conflict(serde_json::Value),
+    /// 429: too many attempts; retry after this many seconds.
+    TooManyRequests(u64),
+    /// 502: a payment provider answered with an error.
+    BadGateway(&'static str),
     /// 503: the database (or another dependency) is not answering.
     Unavailable,
     /// 500: unexpected.
     Internal,
 }
+
+/// simplejwt's answer to a missing, bad or expired token.
+pub const TOKEN_NOT_VALID: ApiError = ApiError::Unauthorized(
+    "El token dado no es válido para ningún tipo de token",
+    "token_not_valid",
+);
+/// DRF's answer when a signed-in user is required.
+pub const NOT_AUTHENTICATED: ApiError = ApiError::Unauthorized(
+    "Las credenciales de autenticación no se proveyeron.",
+    "not_authenticated",
+);
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
@@ -47,6 +75,18 @@ impl From<sea_orm::DbErr> for ApiError {
         } else {
             tracing::error!(error = %err, "database error");
             Self::Internal
+        }
+    }
+}
+
+impl From<loco_rs::model::ModelError> for ApiError {
+    fn from(err: loco_rs::model::ModelError) -> Self {
+        match err {
+            loco_rs::model::ModelError::DbErr(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "model error");
+                Self::Internal
+            }
         }
     }
 }
@@ -65,6 +105,36 @@ impl IntoResponse for ApiError {
             Self::Field(field, message) => {
                 (StatusCode::BAD_REQUEST, Json(json!({ field: [message] })))
             }
+            Self::Fields(errors) => (StatusCode::BAD_REQUEST, Json(json!(errors))),
+            Self::BadRequest(detail) => {
+                (StatusCode::BAD_REQUEST, Json(json!({ "detail": detail })))
+            }
+            Self::Unauthorized(detail, code) => {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Bearer realm=\"api\"")],
+                    Json(json!({ "detail": detail, "code": code })),
+                )
+                    .into_response()
+            }
+            Self::Forbidden(detail) => (StatusCode::FORBIDDEN, Json(json!({ "detail": detail }))),
+            Self::Conflict(body) => (StatusCode::CONFLICT, Json(body)),
+            Self::TooManyRequests(seconds) => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, seconds.to_string())],
+                    Json(json!({
+                        "detail": format!(
+                            "Demasiados intentos. Intenta de nuevo en {} minutos.",
+                            seconds.div_ceil(60)
+                        )
+                    })),
+                )
+                    .into_response()
+            }
+            Self::BadGateway(detail) => {
+                (StatusCode::BAD_GATEWAY, Json(json!({ "detail": detail })))
+            }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({"detail": "Servicio no disponible temporalmente."})),
@@ -75,6 +145,45 @@ impl IntoResponse for ApiError {
             ),
         }
         .into_response()
+    }
+}
+
+/// A JSON request body. Malformed JSON or a wrong shape is a 400 naming what
+/// is wrong (axum's own rejection would be a 422 in plain text).
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(value) => Ok(Self(value)),
+            Err(e) if e.is_data() => {
+                // "missing field `x`" / "invalid type …": name the field if serde did.
+                let message = e.to_string();
+                let field = message
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| message.starts_with("missing field"))
+                    .map_or_else(|| "non_field_errors".to_string(), str::to_string);
+                let text = if message.starts_with("missing field") {
+                    "Este campo es requerido.".to_string()
+                } else {
+                    format!(
+                        "Dato inválido: {}",
+                        message.split(" at line").next().unwrap_or("")
+                    )
+                };
+                Err(ApiError::Fields(std::collections::BTreeMap::from([(
+                    field,
+                    vec![text],
+                )])))
+            }
+            Err(_) => Err(ApiError::BadRequest("JSON mal formado.".into())),
+        }
     }
 }
 

@@ -52,6 +52,8 @@ pub enum Relation {
         on_delete = "Restrict"
     )]
     Locations,
+    #[sea_orm(has_many = "super::orders::Entity")]
+    Orders,
     #[sea_orm(
         belongs_to = "super::organizers::Entity",
         from = "Column::OrganizerId",
@@ -60,8 +62,12 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Organizers,
+    #[sea_orm(has_many = "super::reservations::Entity")]
+    Reservations,
     #[sea_orm(has_many = "super::ticket_tiers::Entity")]
     TicketTiers,
+    #[sea_orm(has_many = "super::tickets::Entity")]
+    Tickets,
 }
 
 impl Related<super::event_categories::Entity> for Entity {
@@ -82,14 +88,32 @@ impl Related<super::locations::Entity> for Entity {
     }
 }
 
+impl Related<super::orders::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Orders.def()
+    }
+}
+
 impl Related<super::organizers::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Organizers.def()
     }
 }
 
+impl Related<super::reservations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Reservations.def()
+    }
+}
+
 impl Related<super::ticket_tiers::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::TicketTiers.def()
+    }
+}
+
+impl Related<super::tickets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tickets.def()
     }
 }

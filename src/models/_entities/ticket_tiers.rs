@@ -23,6 +23,7 @@ pub struct Model {
     pub sale_end: Option<DateTimeWithTimeZone>,
     pub is_public: bool,
     pub display_order: i32,
+    pub reserved: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -35,10 +36,34 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Events,
+    #[sea_orm(has_many = "super::order_items::Entity")]
+    OrderItems,
+    #[sea_orm(has_many = "super::reservation_items::Entity")]
+    ReservationItems,
+    #[sea_orm(has_many = "super::tickets::Entity")]
+    Tickets,
 }
 
 impl Related<super::events::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Events.def()
+    }
+}
+
+impl Related<super::order_items::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OrderItems.def()
+    }
+}
+
+impl Related<super::reservation_items::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ReservationItems.def()
+    }
+}
+
+impl Related<super::tickets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tickets.def()
     }
 }

@@ -27,12 +27,44 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::orders::Entity")]
+    Orders,
     #[sea_orm(has_many = "super::organizer_members::Entity")]
     OrganizerMembers,
+    #[sea_orm(has_many = "super::refresh_tokens::Entity")]
+    RefreshTokens,
+    #[sea_orm(has_many = "super::reservations::Entity")]
+    Reservations,
+    #[sea_orm(has_many = "super::tickets::Entity")]
+    Tickets,
+}
+
+impl Related<super::orders::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Orders.def()
+    }
 }
 
 impl Related<super::organizer_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::OrganizerMembers.def()
+    }
+}
+
+impl Related<super::refresh_tokens::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RefreshTokens.def()
+    }
+}
+
+impl Related<super::reservations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Reservations.def()
+    }
+}
+
+impl Related<super::tickets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tickets.def()
     }
 }

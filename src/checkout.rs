@@ -1,0 +1,809 @@
+//! Reservations, orders and what a payment does to them.
+//!
+//! Every capacity decision is one conditional `UPDATE` on the tier inside a
+//! transaction: `reserved` grows only while `sold + reserved + n <= capacity`,
+//! and the database's own check refuses anything else. No read-then-write in
+//! Rust, no in-process lock: a hundred instances share the same inventory.
+//! Every state change of a reservation or an order is guarded by its current
+//! state in the `WHERE` clause, so a repeated or concurrent call does nothing.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use rand::RngCore;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::models::{
+    _entities::{
+        events, order_items, orders, reservation_items, reservations, ticket_tiers, tickets,
+    },
+    events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
+};
+
+/// One line of a reservation request.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Line {
+    pub tier_id: Uuid,
+    pub quantity: i32,
+}
+
+/// Why a checkout step was refused; each maps to one client answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("not found")]
+    NotFound,
+    /// 400 with field errors.
+    #[error("invalid: {0:?}")]
+    Invalid(BTreeMap<String, Vec<String>>),
+    /// 409: the event or a tier is not on sale.
+    #[error("not on sale: {0}")]
+    NotOnSale(String),
+    /// 409: not enough seats left in a tier.
+    #[error("sold out: {tier_name}")]
+    SoldOut {
+        tier_id: Uuid,
+        tier_name: String,
+        available: Option<i32>,
+    },
+    /// 409: the reservation is no longer usable (expired, already ordered).
+    #[error("reservation: {0}")]
+    Reservation(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
+    CheckoutError::Invalid(BTreeMap::from([(field.to_string(), vec![message.into()])]))
+}
+
+pub const RESERVATION_LIVE: [&str; 2] = ["active", "ordered"];
+
+/// An event that may be sold: published, public, not deleted.
+///
+/// # Errors
+/// The database error.
+pub async fn sellable_event<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Option<events::Model>, DbErr> {
+    events::Entity::find_by_id(id)
+        .filter(events::Column::Status.eq(STATUS_PUBLISHED))
+        .filter(events::Column::Visibility.eq(VISIBILITY_PUBLIC))
+        .filter(events::Column::DeletedAt.is_null())
+        .one(db)
+        .await
+}
+
+/// Returns the seats of expired reservations to sale. Each reservation is
+/// claimed by a guarded `UPDATE` first, so concurrent callers (every reserve,
+/// the `release_expired_holds` task on any number of instances) never return
+/// the same seats twice. `tiers` narrows the search to reservations holding
+/// those tiers.
+///
+/// # Errors
+/// The database error.
+pub async fn release_expired(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    tiers: Option<&[Uuid]>,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let mut query = reservations::Entity::find()
+        .select_only()
+        .column(reservations::Column::Id)
+        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+        .filter(reservations::Column::ExpiresAt.lte(now.fixed_offset()))
+        .limit(limit);
+    if let Some(tiers) = tiers {
+        query = query.filter(
+            reservations::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(reservation_items::Column::ReservationId)
+                    .from(reservation_items::Entity)
+                    .and_where(reservation_items::Column::TierId.is_in(tiers.iter().copied()))
+                    .to_owned(),
+            ),
+        );
+    }
+    let ids: Vec<Uuid> = query.into_tuple().all(db).await?;
+    let mut released = 0;
+    // One short transaction each: a release never holds tier locks while
+    // waiting for another (tiers are always locked in id order).
+    for id in ids {
+        let txn = db.begin().await?;
+        let done = end_reservation(&txn, id, "expired", now).await?;
+        txn.commit().await?;
+        if done {
+            released += 1;
+        }
+    }
+    Ok(released)
+}
+
+/// Ends a live reservation (`released` or `expired`) and gives its seats back.
+/// Returns false when it was not live (already ended by someone else).
+///
+/// # Errors
+/// The database error.
+pub async fn end_reservation<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    status: &'static str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let claimed = reservations::Entity::update_many()
+        .col_expr(reservations::Column::Status, Expr::value(status))
+        .col_expr(
+            reservations::Column::UpdatedAt,
+            Expr::value(now.fixed_offset()),
+        )
+        .filter(reservations::Column::Id.eq(id))
+        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(false);
+    }
+    let items = reservation_items::Entity::find()
+        .filter(reservation_items::Column::ReservationId.eq(id))
+        .order_by_asc(reservation_items::Column::TierId)
+        .all(db)
+        .await?;
+    for item in items {
+        ticket_tiers::Entity::update_many()
+            .col_expr(
+                ticket_tiers::Column::Reserved,
+                Expr::col(ticket_tiers::Column::Reserved).sub(item.quantity),
+            )
+            .filter(ticket_tiers::Column::Id.eq(item.tier_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// A new reservation with its lines.
+#[derive(Debug, Clone)]
+pub struct Reserved {
+    pub reservation: reservations::Model,
+    pub items: Vec<(reservation_items::Model, ticket_tiers::Model)>,
+}
+
+/// Holds seats for `hold` minutes.
+///
+/// # Errors
+/// [`CheckoutError`]: invalid lines (400), not on sale or not enough seats
+/// (409), unknown event (404); nothing is held then.
+pub async fn reserve(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    user_id: Option<Uuid>,
+    lines: &[Line],
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Reserved, CheckoutError> {
+    let event = sellable_event(db, event_id)
+        .await?
+        .ok_or(CheckoutError::NotFound)?;
+    if lines.is_empty() {
+        return Err(invalid("tiers", "Elige al menos una entrada."));
+    }
+    let mut wanted: BTreeMap<Uuid, i32> = BTreeMap::new();
+    for line in lines {
+        if line.quantity < 1 {
+            return Err(invalid("tiers", "Cada cantidad debe ser al menos 1."));
+        }
+        if wanted.insert(line.tier_id, line.quantity).is_some() {
+            return Err(invalid("tiers", "Cada tipo de entrada va una sola vez."));
+        }
+    }
+    let total: i64 = wanted.values().map(|q| i64::from(*q)).sum();
+    if let Some(max) = event.max_tickets_per_purchase {
+        if total > i64::from(max) {
+            return Err(invalid(
+                "tiers",
+                format!("Máximo {max} entradas por compra."),
+            ));
+        }
+    }
+    let nowf = now.fixed_offset();
+    if !sales_active_at(
+        &event.status,
+        event.ticket_sales_start,
+        event.ticket_sales_end,
+        event.end_date,
+        nowf,
+    ) {
+        return Err(CheckoutError::NotOnSale(
+            "La venta de entradas no está activa para este evento.".into(),
+        ));
+    }
+    let tiers = ticket_tiers::Entity::find()
+        .filter(ticket_tiers::Column::EventId.eq(event.id))
+        .filter(ticket_tiers::Column::IsPublic.eq(true))
+        .filter(ticket_tiers::Column::Id.is_in(wanted.keys().copied()))
+        .all(db)
+        .await?;
+    let tiers: BTreeMap<Uuid, ticket_tiers::Model> = tiers.into_iter().map(|t| (t.id, t)).collect();
+    for (id, quantity) in &wanted {
+        let Some(tier) = tiers.get(id) else {
+            return Err(invalid(
+                "tiers",
+                format!("El tipo de entrada {id} no existe en este evento."),
+            ));
+        };
+        if tier.sale_start.is_some_and(|s| nowf < s) || tier.sale_end.is_some_and(|e| nowf > e) {
+            return Err(CheckoutError::NotOnSale(format!(
+                "«{}» no está a la venta ahora.",
+                tier.name
+            )));
+        }
+        if *quantity < tier.min_per_order {
+            return Err(invalid(
+                "tiers",
+                format!("«{}»: mínimo {} por compra.", tier.name, tier.min_per_order),
+            ));
+        }
+        if let Some(max) = tier.max_per_order {
+            if *quantity > max {
+                return Err(invalid(
+                    "tiers",
+                    format!("«{}»: máximo {max} por compra.", tier.name),
+                ));
+            }
+        }
+    }
+
+    let tier_ids: Vec<Uuid> = wanted.keys().copied().collect();
+    release_expired(db, now, Some(&tier_ids), 100).await?;
+    let txn = db.begin().await?;
+    // In id order, so two reservations of the same tiers never deadlock.
+    for (id, quantity) in &wanted {
+        let taken = ticket_tiers::Entity::update_many()
+            .col_expr(
+                ticket_tiers::Column::Reserved,
+                Expr::col(ticket_tiers::Column::Reserved).add(*quantity),
+            )
+            .filter(ticket_tiers::Column::Id.eq(*id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(ticket_tiers::Column::Capacity.is_null())
+                    .add(
+                        Expr::col(ticket_tiers::Column::Sold)
+                            .add(Expr::col(ticket_tiers::Column::Reserved))
+                            .add(*quantity)
+                            .lte(Expr::col(ticket_tiers::Column::Capacity)),
+                    ),
+            )
+            .exec(&txn)
+            .await?;
+        if taken.rows_affected == 0 {
+            txn.rollback().await?;
+            let tier = &tiers[id];
+            let available = ticket_tiers::Entity::find_by_id(*id)
+                .one(db)
+                .await?
+                .and_then(|t| t.capacity.map(|c| Ord::max(c - t.sold - t.reserved, 0)));
+            return Err(CheckoutError::SoldOut {
+                tier_id: *id,
+                tier_name: tier.name.clone(),
+                available,
+            });
+        }
+    }
+    let reservation = reservations::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        event_id: Set(event.id),
+        user_id: Set(user_id),
+        status: Set("active".into()),
+        expires_at: Set((now + hold).fixed_offset()),
+        created_at: Set(nowf),
+        updated_at: Set(nowf),
+    }
+    .insert(&txn)
+    .await?;
+    let items: Vec<reservation_items::ActiveModel> = wanted
+        .iter()
+        .map(|(id, quantity)| reservation_items::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            reservation_id: Set(reservation.id),
+            tier_id: Set(*id),
+            quantity: Set(*quantity),
+            unit_price: Set(tiers[id].price),
+            created_at: Set(nowf),
+            updated_at: Set(nowf),
+        })
+        .collect();
+    reservation_items::Entity::insert_many(items)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    let items = reservation_items::Entity::find()
+        .filter(reservation_items::Column::ReservationId.eq(reservation.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let tier = tiers[&i.tier_id].clone();
+            (i, tier)
+        })
+        .collect();
+    Ok(Reserved { reservation, items })
+}
+
+/// The buyer as the order records them.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Customer {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+impl Customer {
+    fn check(&self) -> Result<Self, CheckoutError> {
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            errors.insert(
+                "customer.name".into(),
+                vec!["Ingresa tu nombre (máximo 200 caracteres).".into()],
+            );
+        }
+        let email = crate::models::users::Email::parse(&self.email).ok();
+        if email.is_none() {
+            errors.insert(
+                "customer.email".into(),
+                vec!["Ingresa un correo válido.".into()],
+            );
+        }
+        let phone = self.phone.trim();
+        if phone.chars().count() > 40
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        {
+            errors.insert(
+                "customer.phone".into(),
+                vec!["Ingresa un teléfono válido.".into()],
+            );
+        }
+        if !errors.is_empty() {
+            return Err(CheckoutError::Invalid(errors));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            email: email.map(|e| e.as_str().to_string()).unwrap_or_default(),
+            phone: phone.to_string(),
+        })
+    }
+}
+
+/// The service fee on a subtotal, rounded half up to whole pesos.
+#[must_use]
+pub fn service_fee(subtotal: i64, bps: i32) -> i64 {
+    (subtotal * i64::from(bps) + 5_000) / 10_000
+}
+
+/// A random order number like `TK7Q2M9XH4PA` (no 0/O/1/I).
+fn order_number() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut bytes = [0u8; 10];
+    rand::rng().fill_bytes(&mut bytes);
+    let mut s = String::from("TK");
+    s.extend(bytes.iter().map(|b| ALPHABET[usize::from(*b) % 32] as char));
+    s
+}
+
+/// A random secret, URL-safe.
+#[must_use]
+pub fn secret(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the order's access token is stored as.
+#[must_use]
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new order and the access token that reads it (shown once).
+#[derive(Debug)]
+pub struct Booked {
+    pub order: orders::Model,
+    pub access_token: String,
+}
+
+/// Turns a live reservation into a pending order (or a paid one when free).
+///
+/// # Errors
+/// [`CheckoutError`].
+pub async fn book(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    reservation_id: Uuid,
+    customer: &Customer,
+    user_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Booked, CheckoutError> {
+    let customer = customer.check()?;
+    let event = sellable_event(db, event_id)
+        .await?
+        .ok_or(CheckoutError::NotFound)?;
+    let nowf = now.fixed_offset();
+    let txn = db.begin().await?;
+    let claimed = reservations::Entity::update_many()
+        .col_expr(reservations::Column::Status, Expr::value("ordered"))
+        .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
+        .filter(reservations::Column::Id.eq(reservation_id))
+        .filter(reservations::Column::EventId.eq(event.id))
+        .filter(reservations::Column::Status.eq("active"))
+        .filter(reservations::Column::ExpiresAt.gt(nowf))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        txn.rollback().await?;
+        let found = reservations::Entity::find_by_id(reservation_id)
+            .filter(reservations::Column::EventId.eq(event.id))
+            .one(db)
+            .await?;
+        return Err(match found {
+            None => invalid("reservation_id", "La reserva no existe."),
+            Some(r) if r.status == "ordered" || r.status == "consumed" => {
+                CheckoutError::Reservation("La reserva ya tiene una orden.")
+            }
+            Some(_) => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
+        });
+    }
+    let items = reservation_items::Entity::find()
+        .filter(reservation_items::Column::ReservationId.eq(reservation_id))
+        .find_also_related(ticket_tiers::Entity)
+        .all(&txn)
+        .await?;
+    let subtotal: i64 = items
+        .iter()
+        .map(|(i, _)| i64::from(i.quantity) * i.unit_price)
+        .sum();
+    let fee = service_fee(subtotal, event.service_fee_bps);
+    let access_token = secret(32);
+    let order = orders::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        order_number: Set(order_number()),
+        event_id: Set(event.id),
+        user_id: Set(user_id),
+        reservation_id: Set(Some(reservation_id)),
+        status: Set("pending".into()),
+        customer_name: Set(customer.name.clone()),
+        customer_email: Set(customer.email.clone()),
+        customer_phone: Set(customer.phone.clone()),
+        subtotal: Set(subtotal),
+        service_fee: Set(fee),
+        total: Set(subtotal + fee),
+        refunded_amount: Set(0),
+        access_token_hash: Set(token_hash(&access_token)),
+        paid_at: Set(None),
+        confirmation_sent: Set(false),
+        created_at: Set(nowf),
+        updated_at: Set(nowf),
+    }
+    .insert(&txn)
+    .await?;
+    let lines: Vec<order_items::ActiveModel> = items
+        .iter()
+        .map(|(i, tier)| order_items::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            order_id: Set(order.id),
+            tier_id: Set(i.tier_id),
+            tier_name: Set(tier.as_ref().map(|t| t.name.clone()).unwrap_or_default()),
+            quantity: Set(i.quantity),
+            unit_price: Set(i.unit_price),
+            created_at: Set(nowf),
+            updated_at: Set(nowf),
+        })
+        .collect();
+    order_items::Entity::insert_many(lines).exec(&txn).await?;
+    let order = if order.total == 0 {
+        match mark_paid(&txn, &order, now).await? {
+            Confirmed::Paid(o) => o,
+            // The seats are held by this very reservation: cannot happen.
+            Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
+        }
+    } else {
+        order
+    };
+    txn.commit().await?;
+    Ok(Booked {
+        order,
+        access_token,
+    })
+}
+
+/// What confirming a payment came to.
+#[derive(Debug)]
+pub enum Confirmed {
+    /// Now paid, with its tickets.
+    Paid(orders::Model),
+    /// It was not pending any more (a repeated confirmation): nothing changed.
+    AlreadyDone(orders::Model),
+    /// The reservation had expired and its seats were sold meanwhile: nothing
+    /// changed; the money must go back.
+    NoCapacity(orders::Model),
+}
+
+/// Marks a pending order paid inside `txn`: the reservation's seats become
+/// sold (or, if it had expired and been released, seats are taken again while
+/// there are any), and one ticket per seat is issued.
+///
+/// # Errors
+/// The database error.
+pub async fn mark_paid<C: ConnectionTrait>(
+    txn: &C,
+    order: &orders::Model,
+    now: DateTime<Utc>,
+) -> Result<Confirmed, DbErr> {
+    let nowf = now.fixed_offset();
+    let claimed = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value("paid"))
+        .col_expr(orders::Column::PaidAt, Expr::value(nowf))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq("pending"))
+        .exec(txn)
+        .await?;
+    let reload = || async {
+        orders::Entity::find_by_id(order.id)
+            .one(txn)
+            .await
+            .map(|o| o.unwrap_or_else(|| order.clone()))
+    };
+    if claimed.rows_affected == 0 {
+        return Ok(Confirmed::AlreadyDone(reload().await?));
+    }
+    let items = order_items::Entity::find()
+        .filter(order_items::Column::OrderId.eq(order.id))
+        .order_by_asc(order_items::Column::TierId)
+        .all(txn)
+        .await?;
+    let consumed = match order.reservation_id {
+        Some(rid) => {
+            reservations::Entity::update_many()
+                .col_expr(reservations::Column::Status, Expr::value("consumed"))
+                .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
+                .filter(reservations::Column::Id.eq(rid))
+                .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+                .exec(txn)
+                .await?
+                .rows_affected
+                == 1
+        }
+        None => false,
+    };
+    for item in &items {
+        let moved = if consumed {
+            // Held seats become sold: the sum is unchanged, always fits.
+            ticket_tiers::Entity::update_many()
+                .col_expr(
+                    ticket_tiers::Column::Reserved,
+                    Expr::col(ticket_tiers::Column::Reserved).sub(item.quantity),
+                )
+                .col_expr(
+                    ticket_tiers::Column::Sold,
+                    Expr::col(ticket_tiers::Column::Sold).add(item.quantity),
+                )
+                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
+                .exec(txn)
+                .await?
+        } else {
+            // The hold was released: take seats again only if there are any.
+            ticket_tiers::Entity::update_many()
+                .col_expr(
+                    ticket_tiers::Column::Sold,
+                    Expr::col(ticket_tiers::Column::Sold).add(item.quantity),
+                )
+                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(ticket_tiers::Column::Capacity.is_null())
+                        .add(
+                            Expr::col(ticket_tiers::Column::Sold)
+                                .add(Expr::col(ticket_tiers::Column::Reserved))
+                                .add(item.quantity)
+                                .lte(Expr::col(ticket_tiers::Column::Capacity)),
+                        ),
+                )
+                .exec(txn)
+                .await?
+        };
+        if moved.rows_affected == 0 {
+            return Err(DbErr::Custom(NO_CAPACITY.into()));
+        }
+    }
+    let mut new_tickets = Vec::new();
+    for item in &items {
+        for _ in 0..item.quantity {
+            new_tickets.push(tickets::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                order_id: Set(order.id),
+                event_id: Set(order.event_id),
+                tier_id: Set(item.tier_id),
+                code: Set(secret(18)),
+                attendee_name: Set(order.customer_name.clone()),
+                status: Set("valid".into()),
+                used_at: Set(None),
+                used_by: Set(None),
+                created_at: Set(nowf),
+                updated_at: Set(nowf),
+            });
+        }
+    }
+    for chunk in new_tickets.chunks(200) {
+        tickets::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
+    }
+    Ok(Confirmed::Paid(reload().await?))
+}
+
+/// The marker error that rolls [`mark_paid`]'s transaction back when seats ran out.
+const NO_CAPACITY: &str = "checkout: no capacity left for a late payment";
+
+/// Confirms a paid order in its own transaction.
+///
+/// # Errors
+/// The database error.
+pub async fn confirm_paid(
+    db: &DatabaseConnection,
+    order: &orders::Model,
+    now: DateTime<Utc>,
+) -> Result<Confirmed, DbErr> {
+    let txn = db.begin().await?;
+    match mark_paid(&txn, order, now).await {
+        Ok(done) => {
+            txn.commit().await?;
+            Ok(done)
+        }
+        Err(DbErr::Custom(msg)) if msg == NO_CAPACITY => {
+            txn.rollback().await?;
+            Ok(Confirmed::NoCapacity(order.clone()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Ends a pending order unpaid (`cancelled`, `expired`, `failed`) and gives
+/// its seats back. Returns false when the order was not pending.
+///
+/// # Errors
+/// The database error.
+pub async fn end_unpaid(
+    db: &DatabaseConnection,
+    order: &orders::Model,
+    status: &'static str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let ended = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(status))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected == 1 {
+        if let Some(rid) = order.reservation_id {
+            end_reservation(&txn, rid, "released", now).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(ended.rows_affected == 1)
+}
+
+/// Records money given back: `refunded` when all of it, else
+/// `partially_refunded`; a refund of a paid order returns its seats when all
+/// of it is refunded (tickets are cancelled).
+///
+/// # Errors
+/// The database error.
+pub async fn record_refund<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let nowf = now.fixed_offset();
+    let refunded = Ord::min(order.refunded_amount + amount, order.total);
+    let full = refunded >= order.total;
+    orders::Entity::update_many()
+        .col_expr(orders::Column::RefundedAmount, Expr::value(refunded))
+        .col_expr(
+            orders::Column::Status,
+            Expr::value(if full {
+                "refunded"
+            } else {
+                "partially_refunded"
+            }),
+        )
+        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.is_in(["pending", "paid", "partially_refunded"]))
+        .exec(db)
+        .await?;
+    if full && order.status != "pending" {
+        let items = order_items::Entity::find()
+            .filter(order_items::Column::OrderId.eq(order.id))
+            .order_by_asc(order_items::Column::TierId)
+            .all(db)
+            .await?;
+        for item in items {
+            ticket_tiers::Entity::update_many()
+                .col_expr(
+                    ticket_tiers::Column::Sold,
+                    Expr::col(ticket_tiers::Column::Sold).sub(item.quantity),
+                )
+                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
+                .exec(db)
+                .await?;
+        }
+        tickets::Entity::update_many()
+            .col_expr(tickets::Column::Status, Expr::value("cancelled"))
+            .col_expr(tickets::Column::UpdatedAt, Expr::value(nowf))
+            .filter(tickets::Column::OrderId.eq(order.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// When the order's reservation stops holding its seats.
+///
+/// # Errors
+/// The database error.
+pub async fn hold_expires_at<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+) -> Result<Option<DateTime<FixedOffset>>, DbErr> {
+    let Some(rid) = order.reservation_id else {
+        return Ok(None);
+    };
+    Ok(reservations::Entity::find_by_id(rid)
+        .one(db)
+        .await?
+        .map(|r| r.expires_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_fee_rounds_half_up_to_whole_pesos() {
+        assert_eq!(service_fee(10_000, 1_000), 1_000);
+        assert_eq!(service_fee(12_345, 1_000), 1_235);
+        assert_eq!(service_fee(12_344, 1_000), 1_234);
+        assert_eq!(service_fee(0, 1_000), 0);
+        assert_eq!(service_fee(9_990, 0), 0);
+    }
+
+    #[test]
+    fn order_numbers_fit_webpay_buy_order() {
+        let n = order_number();
+        assert_eq!(n.len(), 12);
+        assert!(n.len() <= 26);
+        assert!(n.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}

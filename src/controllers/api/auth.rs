@@ -1,0 +1,431 @@
+//! Buyer accounts for the frontends: `/api/v1/auth/…` (simplejwt's shapes) and
+//! `/api/v1/users/me/`. Tokens: see `crate::auth`.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{header, request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use loco_rs::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Api, ApiError, JsonBody, NOT_AUTHENTICATED, TOKEN_NOT_VALID};
+use crate::{
+    app::App,
+    auth::{self, Refreshed, TokenPair},
+    models::users::{self, CreateUserError, Email, NewUser},
+    passwords::{self, Verified},
+    throttle::LoginThrottle,
+};
+
+/// The signed-in buyer, if the request carries `Authorization: Bearer …`.
+/// A token that is present but bad is a 401 (as simplejwt answers), never
+/// silently anonymous.
+pub struct Buyer(pub Option<users::Model>);
+
+impl FromRequestParts<AppContext> for Buyer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Self(None));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(TOKEN_NOT_VALID)?;
+        let settings = App::settings(ctx)?;
+        let claims =
+            auth::verify(&settings.secret_key, token.trim(), "access").ok_or(TOKEN_NOT_VALID)?;
+        let user = users::Entity::find_by_id(claims.user_id)
+            .one(&ctx.db)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(TOKEN_NOT_VALID)?;
+        Ok(Self(Some(user)))
+    }
+}
+
+/// A signed-in buyer is required.
+pub struct SignedIn(pub users::Model);
+
+impl FromRequestParts<AppContext> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        Buyer::from_request_parts(parts, ctx)
+            .await?
+            .0
+            .map(Self)
+            .ok_or(NOT_AUTHENTICATED)
+    }
+}
+
+/// The client's address: the first `X-Forwarded-For` hop (Google's front end
+/// sets it), else the peer.
+#[must_use]
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The caller's address as an extractor.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(parts)))
+    }
+}
+
+fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>, ApiError> {
+    ctx.shared_store
+        .get::<Arc<LoginThrottle>>()
+        .ok_or(ApiError::Internal)
+}
+
+/// A hash to check against when the email is unknown, so both answers take
+/// the same time.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| passwords::hash("tuki-no-such-user").unwrap_or_default());
+
+/// Checks a password off the async workers (argon2 is deliberately slow).
+async fn verify_password(password: String, hash: String) -> Verified {
+    tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
+        .await
+        .unwrap_or(Verified::No)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+const NO_ACTIVE_ACCOUNT: ApiError = ApiError::Unauthorized(
+    "No se encontró una cuenta activa con las credenciales dadas",
+    "no_active_account",
+);
+
+/// Signs in by email and password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token/",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "An access (8 h) and a refresh (30 days) token", body = TokenPair),
+        (status = 400, description = "A field is missing", body = super::FieldErrors),
+        (status = 401, description = "Wrong email or password (the same answer either way)", body = super::Detail),
+        (status = 429, description = "Too many failed attempts for this email or address", body = super::Detail),
+    )
+)]
+pub async fn token(
+    State(ctx): State<AppContext>,
+    ClientIp(ip): ClientIp,
+    JsonBody(creds): JsonBody<Credentials>,
+) -> Result<Response, ApiError> {
+    let api_settings = App::settings(&ctx)?;
+    let throttle = throttle(&ctx)?;
+    let email = creds.email.trim().to_lowercase();
+    if let Err(seconds) = throttle.check(&email, &ip).await {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
+    let user = users::Model::find_by_email(&ctx.db, &email).await?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password.clone());
+    let verified = verify_password(creds.password.clone(), hash).await;
+    let Some(user) = user.filter(|u| u.is_active && verified.ok()) else {
+        throttle.failed(&email, &ip).await;
+        return Err(NO_ACTIVE_ACCOUNT);
+    };
+    throttle.succeeded(&email).await;
+    let now = Utc::now();
+    let mut active: users::ActiveModel = user.clone().into();
+    active.last_login = sea_orm::ActiveValue::Set(Some(now.fixed_offset()));
+    if verified == Verified::YesNeedsRehash {
+        // A Django hash becomes argon2id on its first successful use.
+        active.set_password(&ctx.db, &creds.password).await?;
+    } else {
+        active.update(&ctx.db).await?;
+    }
+    let pair = auth::issue(&ctx.db, &api_settings.secret_key, user.id, now).await?;
+    Ok(Json(pair).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+/// Exchanges a refresh token for a new pair; the old one stops working.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token/refresh/",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair", body = TokenPair),
+        (status = 401, description = "Invalid, expired or already used", body = super::Detail),
+    )
+)]
+pub async fn refresh(
+    api: Api,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    match auth::refresh(&api.db, &api.settings.secret_key, &req.refresh, Utc::now()).await? {
+        Refreshed::Pair(pair) => Ok(Json(pair).into_response()),
+        Refreshed::Invalid => Err(TOKEN_NOT_VALID),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+}
+
+/// The minimum a password must be.
+fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
+    let problem = if password.chars().count() < 8 {
+        Some("La contraseña debe tener al menos 8 caracteres.")
+    } else if password.chars().all(|c| c.is_ascii_digit()) {
+        Some("La contraseña no puede ser solo números.")
+    } else if email.split('@').next().is_some_and(|local| {
+        local.len() >= 4 && password.to_lowercase().contains(&local.to_lowercase())
+    }) {
+        Some("La contraseña es demasiado parecida al correo.")
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |p| Err(ApiError::Field("password", p.to_string())))
+}
+
+/// Creates a buyer account. The answer is the same whether the email was new
+/// or already had an account (nothing tells an outsider which emails exist);
+/// the owner then signs in with `/api/v1/auth/token/`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register/",
+    tag = "auth",
+    request_body = Registration,
+    responses(
+        (status = 202, description = "Accepted (new or existing email alike)", body = super::Detail),
+        (status = 400, description = "Invalid email, weak password or long names", body = super::FieldErrors),
+    )
+)]
+pub async fn register(
+    api: Api,
+    JsonBody(req): JsonBody<Registration>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&req.email)
+        .map_err(|_| ApiError::Field("email", "Ingresa un correo válido.".into()))?;
+    check_new_password(&req.password, email.as_str())?;
+    if req.first_name.chars().count() > 150 || req.last_name.chars().count() > 150 {
+        return Err(ApiError::Field(
+            "first_name",
+            "Máximo 150 caracteres.".into(),
+        ));
+    }
+    let username = email.as_str().to_lowercase();
+    let password = req.password.clone();
+    let created = users::Model::create(
+        &api.db,
+        &NewUser {
+            email: &email,
+            username: &username,
+            password: &password,
+            is_staff: false,
+            is_superuser: false,
+        },
+    )
+    .await;
+    match created {
+        Ok(user) => {
+            if !req.first_name.is_empty() || !req.last_name.is_empty() {
+                let mut active: users::ActiveModel = user.into();
+                active.first_name = sea_orm::ActiveValue::Set(req.first_name.trim().to_string());
+                active.last_name = sea_orm::ActiveValue::Set(req.last_name.trim().to_string());
+                active.update(&api.db).await?;
+            }
+        }
+        Err(CreateUserError::Exists) => {}
+        Err(CreateUserError::Db(e)) => return Err(e.into()),
+        Err(CreateUserError::Hash) => return Err(ApiError::Internal),
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"detail": "Si el correo no tenía cuenta, ya puedes iniciar sesión con él."})),
+    )
+        .into_response())
+}
+
+/// The signed-in user as `/users/me/` shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_organizer: bool,
+    pub is_validator: bool,
+    pub is_staff: bool,
+    pub date_joined: String,
+}
+
+impl MeResponse {
+    fn new(u: &users::Model) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            is_organizer: u.is_organizer,
+            is_validator: u.is_validator,
+            is_staff: u.is_staff,
+            date_joined: u.date_joined.to_rfc3339(),
+        }
+    }
+}
+
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me/",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 401, description = "Not signed in", body = super::Detail),
+    )
+)]
+pub async fn me(SignedIn(user): SignedIn) -> Result<Response, ApiError> {
+    Ok(Json(MeResponse::new(&user)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct MeUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// Changes the signed-in user's names (the email is the login and stays).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me/",
+    tag = "auth",
+    request_body = MeUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, body = super::FieldErrors),
+        (status = 401, description = "Not signed in", body = super::Detail),
+    )
+)]
+pub async fn update_me(
+    api: Api,
+    SignedIn(user): SignedIn,
+    JsonBody(req): JsonBody<MeUpdate>,
+) -> Result<Response, ApiError> {
+    let mut active: users::ActiveModel = user.into();
+    for (field, value, column) in [
+        ("first_name", &req.first_name, &mut active.first_name),
+        ("last_name", &req.last_name, &mut active.last_name),
+    ] {
+        if let Some(v) = value {
+            if v.chars().count() > 150 {
+                return Err(ApiError::Field(field, "Máximo 150 caracteres.".into()));
+            }
+            *column = sea_orm::ActiveValue::Set(v.trim().to_string());
+        }
+    }
+    let user = active.update(&api.db).await?;
+    Ok(Json(MeResponse::new(&user)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the password (the current one is required) and signs out every
+/// other session (all refresh tokens are revoked).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/change/",
+    tag = "auth",
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; a new pair for this session", body = TokenPair),
+        (status = 400, description = "Wrong current password or weak new one", body = super::FieldErrors),
+        (status = 401, description = "Not signed in", body = super::Detail),
+    )
+)]
+pub async fn change_password(
+    api: Api,
+    SignedIn(user): SignedIn,
+    JsonBody(req): JsonBody<PasswordChange>,
+) -> Result<Response, ApiError> {
+    if !verify_password(req.current_password.clone(), user.password.clone())
+        .await
+        .ok()
+    {
+        return Err(ApiError::Field(
+            "current_password",
+            "La contraseña actual no es correcta.".into(),
+        ));
+    }
+    check_new_password(&req.new_password, &user.email).map_err(|e| match e {
+        ApiError::Field(_, m) => ApiError::Field("new_password", m),
+        other => other,
+    })?;
+    let now = Utc::now();
+    let id = user.id;
+    let active: users::ActiveModel = user.into();
+    active.set_password(&api.db, &req.new_password).await?;
+    auth::revoke_all(&api.db, id, now).await?;
+    let pair = auth::issue(&api.db, &api.settings.secret_key, id, now).await?;
+    Ok(Json(pair).into_response())
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api/v1")
+        .add("/auth/token/", post(token))
+        .add("/auth/token/refresh/", post(refresh))
+        .add("/auth/register/", post(register))
+        .add("/auth/password/change/", post(change_password))
+        .add("/users/me/", get(me).patch(update_me))
+}

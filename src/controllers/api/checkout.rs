@@ -1,0 +1,548 @@
+//! Buying: reserve seats, book an order, pay it with Webpay Plus, read it.
+//!
+//! `POST /api/v1/events/{id}/reserve/`, `POST /api/v1/events/{id}/book/`,
+//! `GET /api/v1/orders/{order_number}/?token=…`, `GET /api/v1/orders/`,
+//! `POST /api/v1/payments/create_payment/`, `GET|POST /api/v1/payments/webpay_return/`.
+
+use axum::{
+    extract::{Path, Query},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use chrono::{Duration, Utc};
+use loco_rs::prelude::*;
+use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{
+    auth::{Buyer, SignedIn},
+    page_number, Api, ApiError, JsonBody, Page, RequestUrl, PAGE_SIZE,
+};
+use crate::{
+    app::App,
+    checkout::{self, CheckoutError, Customer, Line},
+    models::_entities::{events, order_items, orders, ticket_tiers, tickets},
+    payments::{self, Outcome, PaymentError, ReturnParams},
+};
+
+impl From<CheckoutError> for ApiError {
+    fn from(err: CheckoutError) -> Self {
+        match err {
+            CheckoutError::NotFound => Self::NotFound("No encontrado."),
+            CheckoutError::Invalid(errors) => Self::Fields(errors),
+            CheckoutError::NotOnSale(detail) => Self::Conflict(json!({ "detail": detail })),
+            CheckoutError::SoldOut {
+                tier_id,
+                tier_name,
+                available,
+            } => Self::Conflict(json!({
+                "detail": format!("No quedan suficientes entradas de «{tier_name}»."),
+                "tier_id": tier_id,
+                "available": available,
+            })),
+            CheckoutError::Reservation(detail) => Self::Conflict(json!({ "detail": detail })),
+            CheckoutError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// An event by id, or by slug (the frontends link both).
+async fn event_id(api: &Api, key: &str) -> Result<Uuid, ApiError> {
+    if let Ok(id) = Uuid::parse_str(key) {
+        return Ok(id);
+    }
+    events::Entity::find()
+        .filter(events::Column::Slug.eq(key))
+        .one(&api.db)
+        .await?
+        .map(|e| e.id)
+        .ok_or(ApiError::NotFound("No encontrado."))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReserveRequest {
+    pub tiers: Vec<Line>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LineResponse {
+    pub tier_id: Uuid,
+    pub tier_name: String,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub total: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReservationResponse {
+    pub reservation_id: Uuid,
+    pub event_id: Uuid,
+    pub status: String,
+    pub expires_at: String,
+    pub items: Vec<LineResponse>,
+    pub subtotal: i64,
+    pub service_fee: i64,
+    pub total: i64,
+    pub currency: &'static str,
+}
+
+/// Holds seats for a while (`RESERVATION_MINUTES`, default 15).
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/reserve/",
+    tag = "checkout",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    request_body = ReserveRequest,
+    responses(
+        (status = 201, description = "Seats held until `expires_at`", body = ReservationResponse),
+        (status = 400, description = "Unknown tier, bad quantity, over a per-order limit", body = super::FieldErrors),
+        (status = 404, description = "Unknown, draft, private or deleted event", body = super::Detail),
+        (status = 409, description = "Not on sale, or not enough seats in the named tier",
+            example = json!({"detail": "No quedan suficientes entradas de «General».", "tier_id": "…", "available": 2})),
+    )
+)]
+pub async fn reserve(
+    api: Api,
+    Buyer(user): Buyer,
+    Path(key): Path<String>,
+    JsonBody(req): JsonBody<ReserveRequest>,
+) -> Result<Response, ApiError> {
+    let event_id = event_id(&api, &key).await?;
+    let hold = Duration::minutes(i64::from(api.settings.reservation_minutes));
+    let now = Utc::now();
+    let reserved =
+        checkout::reserve(&api.db, event_id, user.map(|u| u.id), &req.tiers, hold, now).await?;
+    api.cache.invalidate();
+    let fee_bps = events::Entity::find_by_id(event_id)
+        .one(&api.db)
+        .await?
+        .map_or(0, |e| e.service_fee_bps);
+    let items: Vec<LineResponse> = reserved
+        .items
+        .iter()
+        .map(|(i, t)| LineResponse {
+            tier_id: i.tier_id,
+            tier_name: t.name.clone(),
+            quantity: i.quantity,
+            unit_price: i.unit_price,
+            total: i64::from(i.quantity) * i.unit_price,
+        })
+        .collect();
+    let subtotal: i64 = items.iter().map(|i| i.total).sum();
+    let fee = checkout::service_fee(subtotal, fee_bps);
+    Ok((
+        StatusCode::CREATED,
+        Json(ReservationResponse {
+            reservation_id: reserved.reservation.id,
+            event_id,
+            status: reserved.reservation.status.clone(),
+            expires_at: reserved.reservation.expires_at.to_rfc3339(),
+            items,
+            subtotal,
+            service_fee: fee,
+            total: subtotal + fee,
+            currency: "CLP",
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BookRequest {
+    pub reservation_id: Uuid,
+    pub customer: Customer,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderEvent {
+    pub id: Uuid,
+    pub title: String,
+    pub slug: String,
+    pub start_date: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CustomerResponse {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TicketResponse {
+    pub id: Uuid,
+    pub tier_name: String,
+    /// What the QR code holds (show it only to the ticket's owner).
+    pub code: String,
+    pub status: String,
+    pub used_at: Option<String>,
+    /// The QR code image (PNG; `?format=svg` for SVG).
+    pub qr_url: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderResponse {
+    pub order_number: String,
+    pub status: String,
+    pub event: Option<OrderEvent>,
+    pub customer: CustomerResponse,
+    pub items: Vec<LineResponse>,
+    pub subtotal: i64,
+    pub service_fee: i64,
+    pub total: i64,
+    pub refunded_amount: i64,
+    pub currency: &'static str,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    /// Until when the seats are held for payment (pending orders).
+    pub hold_expires_at: Option<String>,
+    pub tickets: Vec<TicketResponse>,
+    /// Shown once, when the order is made: the frontend keeps it to read the
+    /// order and its tickets without an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// The order as the buyer sees it. `token` is put in the ticket links.
+async fn order_response(
+    api: &Api,
+    url: &RequestUrl,
+    order: &orders::Model,
+    token: Option<&str>,
+) -> Result<OrderResponse, ApiError> {
+    let event = events::Entity::find_by_id(order.event_id)
+        .one(&api.db)
+        .await?;
+    let items = order_items::Entity::find()
+        .filter(order_items::Column::OrderId.eq(order.id))
+        .order_by_asc(order_items::Column::CreatedAt)
+        .all(&api.db)
+        .await?;
+    let issued = tickets::Entity::find()
+        .filter(tickets::Column::OrderId.eq(order.id))
+        .find_also_related(ticket_tiers::Entity)
+        .order_by_asc(tickets::Column::CreatedAt)
+        .order_by_asc(tickets::Column::Id)
+        .all(&api.db)
+        .await?;
+    let hold = if order.status == "pending" {
+        checkout::hold_expires_at(&api.db, order).await?
+    } else {
+        None
+    };
+    let base = format!("{}://{}", url.scheme, url.host);
+    let query = token.map_or_else(String::new, |t| format!("?token={t}"));
+    Ok(OrderResponse {
+        order_number: order.order_number.clone(),
+        status: order.status.clone(),
+        event: event.map(|e| OrderEvent {
+            id: e.id,
+            title: e.title,
+            slug: e.slug,
+            start_date: e.start_date.to_rfc3339(),
+        }),
+        customer: CustomerResponse {
+            name: order.customer_name.clone(),
+            email: order.customer_email.clone(),
+            phone: order.customer_phone.clone(),
+        },
+        items: items
+            .iter()
+            .map(|i| LineResponse {
+                tier_id: i.tier_id,
+                tier_name: i.tier_name.clone(),
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                total: i64::from(i.quantity) * i.unit_price,
+            })
+            .collect(),
+        subtotal: order.subtotal,
+        service_fee: order.service_fee,
+        total: order.total,
+        refunded_amount: order.refunded_amount,
+        currency: "CLP",
+        created_at: order.created_at.to_rfc3339(),
+        paid_at: order.paid_at.map(|t| t.to_rfc3339()),
+        hold_expires_at: hold.map(|t| t.to_rfc3339()),
+        tickets: issued
+            .iter()
+            .map(|(t, tier)| TicketResponse {
+                id: t.id,
+                tier_name: tier.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
+                code: t.code.clone(),
+                status: t.status.clone(),
+                used_at: t.used_at.map(|x| x.to_rfc3339()),
+                qr_url: format!("{base}/api/v1/tickets/{}/qr/{query}", t.id),
+            })
+            .collect(),
+        access_token: None,
+    })
+}
+
+/// Turns a reservation into an order: pending until paid (free orders are
+/// confirmed at once, with their tickets).
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/book/",
+    tag = "checkout",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    request_body = BookRequest,
+    responses(
+        (status = 201, description = "The order, with its access token (shown once)", body = OrderResponse),
+        (status = 400, description = "Invalid customer data or unknown reservation", body = super::FieldErrors),
+        (status = 404, description = "Unknown event", body = super::Detail),
+        (status = 409, description = "The reservation expired or already has an order", body = super::Detail),
+    )
+)]
+pub async fn book(
+    api: Api,
+    url: RequestUrl,
+    Buyer(user): Buyer,
+    Path(key): Path<String>,
+    JsonBody(req): JsonBody<BookRequest>,
+) -> Result<Response, ApiError> {
+    let event_id = event_id(&api, &key).await?;
+    let booked = checkout::book(
+        &api.db,
+        event_id,
+        req.reservation_id,
+        &req.customer,
+        user.map(|u| u.id),
+        Utc::now(),
+    )
+    .await?;
+    if booked.order.status == "paid" {
+        api.cache.invalidate();
+    }
+    let mut body = order_response(&api, &url, &booked.order, Some(&booked.access_token)).await?;
+    body.access_token = Some(booked.access_token);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+/// An order its reader may see: the signed-in owner, or whoever holds the
+/// order's access token. Anyone else gets the same 404 as for no order.
+pub async fn readable_order(
+    api: &Api,
+    number: &str,
+    user: Option<&crate::models::users::Model>,
+    token: Option<&str>,
+) -> Result<orders::Model, ApiError> {
+    let not_found = ApiError::NotFound("No encontrado.");
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number))
+        .one(&api.db)
+        .await?
+        .ok_or(not_found.clone())?;
+    let owner = user.is_some_and(|u| order.user_id == Some(u.id));
+    let token_ok = token.is_some_and(|t| {
+        bool::from(
+            checkout::token_hash(t)
+                .as_bytes()
+                .ct_eq(order.access_token_hash.as_bytes()),
+        )
+    });
+    if owner || token_ok {
+        Ok(order)
+    } else {
+        Err(not_found)
+    }
+}
+
+/// An order, for its owner or the holder of its access token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{order_number}/",
+    tag = "checkout",
+    params(
+        ("order_number" = String, Path),
+        ("token" = Option<String>, Query, description = "The order's access token (not needed by its signed-in owner)"),
+    ),
+    responses(
+        (status = 200, body = OrderResponse),
+        (status = 404, description = "No such order, or not yours", body = super::Detail),
+    )
+)]
+pub async fn order(
+    api: Api,
+    url: RequestUrl,
+    Buyer(user): Buyer,
+    Path(number): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, ApiError> {
+    let order = readable_order(&api, &number, user.as_ref(), q.token.as_deref()).await?;
+    Ok(Json(order_response(&api, &url, &order, q.token.as_deref()).await?).into_response())
+}
+
+/// The signed-in buyer's orders, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/",
+    tag = "checkout",
+    params(("page" = Option<String>, Query)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<OrderResponse>),
+        (status = 401, description = "Not signed in", body = super::Detail),
+        (status = 404, description = "A page beyond the last", body = super::Detail),
+    )
+)]
+pub async fn my_orders(
+    api: Api,
+    url: RequestUrl,
+    SignedIn(user): SignedIn,
+) -> Result<Response, ApiError> {
+    let query = orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user.id))
+        .order_by_desc(orders::Column::CreatedAt)
+        .order_by_desc(orders::Column::Id);
+    let count = query.clone().count(&api.db).await?;
+    let page = page_number(url.get("page"), count)?;
+    let rows = query
+        .paginate(&api.db, PAGE_SIZE)
+        .fetch_page(page - 1)
+        .await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for o in &rows {
+        results.push(order_response(&api, &url, o, None).await?);
+    }
+    Ok(Json(Page::new(&url, count, page, results)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreatePaymentRequest {
+    pub order_number: String,
+    /// The order's access token (not needed by its signed-in owner).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// `{url, token}`: the frontend posts `token_ws=token` to `url`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatePaymentResponse {
+    pub url: String,
+    pub token: String,
+}
+
+/// Starts paying a pending order with Webpay Plus.
+#[utoipa::path(
+    post,
+    path = "/api/v1/payments/create_payment/",
+    tag = "payments",
+    request_body = CreatePaymentRequest,
+    responses(
+        (status = 200, body = CreatePaymentResponse),
+        (status = 404, description = "No such order, or not yours", body = super::Detail),
+        (status = 409, description = "Not pending, or its reservation expired", body = super::Detail),
+        (status = 502, description = "Webpay refused the transaction", body = super::Detail),
+        (status = 503, description = "Webpay did not answer", body = super::Detail),
+    )
+)]
+pub async fn create_payment(
+    State(ctx): State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+    Buyer(user): Buyer,
+    JsonBody(req): JsonBody<CreatePaymentRequest>,
+) -> Result<Response, ApiError> {
+    let order =
+        readable_order(&api, &req.order_number, user.as_ref(), req.token.as_deref()).await?;
+    let webpay = App::webpay(&ctx)?;
+    let return_url = format!(
+        "{}://{}/api/v1/payments/webpay_return/",
+        url.scheme, url.host
+    );
+    match payments::create(&api.db, &webpay, &order, &return_url).await {
+        Ok(created) => Ok(Json(CreatePaymentResponse {
+            url: created.url,
+            token: created.token,
+        })
+        .into_response()),
+        Err(PaymentError::NotPending) => Err(ApiError::Conflict(json!({
+            "detail": "La orden no está pendiente de pago.",
+            "status": order.status,
+        }))),
+        Err(PaymentError::HoldExpired) => Err(ApiError::Conflict(json!({
+            "detail": "La reserva de esta orden expiró; vuelve a reservar."
+        }))),
+        Err(PaymentError::Webpay(e)) => {
+            tracing::error!(order = %order.order_number, error = %e, "webpay create failed");
+            if e.outcome_unknown() {
+                Err(ApiError::Unavailable)
+            } else {
+                Err(ApiError::BadGateway(
+                    "Webpay rechazó la transacción; intenta de nuevo.",
+                ))
+            }
+        }
+        Err(PaymentError::Db(e)) => Err(e.into()),
+    }
+}
+
+async fn finish_return(
+    ctx: &AppContext,
+    api: &Api,
+    params: ReturnParams,
+) -> Result<Response, ApiError> {
+    let webpay = App::webpay(ctx)?;
+    let (number, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
+    if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
+        api.cache.invalidate();
+    }
+    let mut target = url::Url::parse(&format!("{}/payment/result", api.settings.frontend_url))
+        .map_err(|_| ApiError::Internal)?;
+    {
+        let mut q = target.query_pairs_mut();
+        if let Some(n) = &number {
+            q.append_pair("order", n);
+        }
+        q.append_pair("status", outcome.as_str());
+    }
+    Ok(Redirect::to(target.as_str()).into_response())
+}
+
+/// Webpay sends the buyer back here (GET or POST): the payment is committed
+/// or closed, and the buyer is sent to `FRONTEND_URL/payment/result?order=…&status=…`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/payments/webpay_return/",
+    tag = "payments",
+    responses((status = 303, description = "To the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error")),
+)]
+pub async fn webpay_return_post(
+    State(ctx): State<AppContext>,
+    api: Api,
+    Form(params): Form<ReturnParams>,
+) -> Result<Response, ApiError> {
+    finish_return(&ctx, &api, params).await
+}
+
+pub async fn webpay_return_get(
+    State(ctx): State<AppContext>,
+    api: Api,
+    Query(params): Query<ReturnParams>,
+) -> Result<Response, ApiError> {
+    finish_return(&ctx, &api, params).await
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api/v1")
+        .add("/events/{key}/reserve/", post(reserve))
+        .add("/events/{key}/book/", post(book))
+        .add("/orders/", get(my_orders))
+        .add("/orders/{number}/", get(order))
+        .add("/payments/create_payment/", post(create_payment))
+        .add(
+            "/payments/webpay_return/",
+            get(webpay_return_get).post(webpay_return_post),
+        )
+}

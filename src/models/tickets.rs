@@ -1,0 +1,3 @@
+pub use super::_entities::tickets::{self, ActiveModel, Column, Entity, Model};
+
+crate::touch_updated_at!(ActiveModel);

@@ -1,0 +1,479 @@
+//! Webpay Plus payments of orders: create, the four returns, commit,
+//! reconciliation and refunds. Nothing a buyer paid for is lost: an authorized
+//! payment always ends as a paid order with tickets, or as a refund.
+//!
+//! Each payment row is claimed before Transbank is called (`created` →
+//! `committing` in one guarded `UPDATE`), so a repeated return, a second tab or
+//! a second instance never commits twice; the order is confirmed by
+//! `checkout::confirm_paid`, itself guarded, so it is paid once.
+
+use chrono::Utc;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::{
+    checkout::{self, Confirmed},
+    models::_entities::{orders, payments},
+    webpay::{Transaction, Webpay, WebpayError},
+};
+
+/// How a payment attempt ended, as the frontend is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Paid,
+    Rejected,
+    Cancelled,
+    Timeout,
+    /// Paid, but the seats were gone (or the order was already paid): refunded.
+    Refunded,
+    /// Transbank's answer is not known yet; reconciliation will settle it.
+    Pending,
+    Error,
+}
+
+impl Outcome {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+            Self::Timeout => "timeout",
+            Self::Refunded => "refunded",
+            Self::Pending => "pending",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("order is not pending")]
+    NotPending,
+    #[error("the reservation expired")]
+    HoldExpired,
+    #[error(transparent)]
+    Webpay(#[from] WebpayError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Starts a Webpay transaction for a pending order whose seats are still held.
+///
+/// # Errors
+/// [`PaymentError`].
+pub async fn create(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    order: &orders::Model,
+    return_url: &str,
+) -> Result<crate::webpay::Created, PaymentError> {
+    if order.status != "pending" || order.total <= 0 {
+        return Err(PaymentError::NotPending);
+    }
+    let holds_until = checkout::hold_expires_at(db, order).await?;
+    if holds_until.is_none_or(|t| t <= Utc::now()) {
+        return Err(PaymentError::HoldExpired);
+    }
+    let created = webpay
+        .create(
+            &order.order_number,
+            &order.id.simple().to_string(),
+            order.total,
+            return_url,
+        )
+        .await?;
+    let now = Utc::now().fixed_offset();
+    payments::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        order_id: Set(order.id),
+        token: Set(created.token.clone()),
+        buy_order: Set(order.order_number.clone()),
+        amount: Set(order.total),
+        status: Set("created".into()),
+        response_code: Set(None),
+        authorization_code: Set(String::new()),
+        card_last4: Set(String::new()),
+        payment_type_code: Set(String::new()),
+        refunded_amount: Set(0),
+        detail: Set(String::new()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(created)
+}
+
+/// The parameters Webpay sends back to the return URL (GET or POST form).
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReturnParams {
+    pub token_ws: Option<String>,
+    #[serde(rename = "TBK_TOKEN")]
+    pub tbk_token: Option<String>,
+    #[serde(rename = "TBK_ORDEN_COMPRA")]
+    pub tbk_orden_compra: Option<String>,
+    #[serde(rename = "TBK_ID_SESION")]
+    pub tbk_id_sesion: Option<String>,
+}
+
+fn non_empty(v: Option<&String>) -> Option<&str> {
+    v.map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// Handles a return to `webpay_return`: returns the order number (if known)
+/// and the outcome.
+///
+/// * `token_ws` alone: the buyer finished the form; commit it.
+/// * `TBK_TOKEN` (with `TBK_ORDEN_COMPRA`): the buyer aborted; with
+///   `token_ws` too: an error in the payment form. Not charged.
+/// * `TBK_ORDEN_COMPRA` without any token: the form timed out. Not charged.
+///
+/// # Errors
+/// Database errors only; Transbank's problems become outcomes.
+pub async fn handle_return(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    params: &ReturnParams,
+) -> Result<(Option<String>, Outcome), DbErr> {
+    let token_ws = non_empty(params.token_ws.as_ref());
+    let tbk_token = non_empty(params.tbk_token.as_ref());
+    let buy_order = non_empty(params.tbk_orden_compra.as_ref());
+    match (token_ws, tbk_token) {
+        (Some(token), None) => {
+            let Some(payment) = find_by_token(db, token).await? else {
+                return Ok((None, Outcome::Error));
+            };
+            let outcome = commit(db, webpay, &payment).await?;
+            Ok((order_number(db, payment.order_id).await?, outcome))
+        }
+        (token_ws, Some(tbk)) => {
+            // Aborted (TBK_TOKEN) or a form error (both tokens): never charged.
+            let status = if token_ws.is_some() {
+                "failed"
+            } else {
+                "aborted"
+            };
+            let outcome = if token_ws.is_some() {
+                Outcome::Error
+            } else {
+                Outcome::Cancelled
+            };
+            let payment = match find_by_token(db, tbk).await? {
+                Some(p) => Some(p),
+                None => match token_ws {
+                    Some(t) => find_by_token(db, t).await?,
+                    None => None,
+                },
+            };
+            let Some(payment) = payment else {
+                return Ok((buy_order.map(str::to_string), outcome));
+            };
+            end_unpaid(db, &payment, status, "cancelled").await?;
+            Ok((order_number(db, payment.order_id).await?, outcome))
+        }
+        (None, None) => {
+            // Timeout: only the buy order (our order number) comes back.
+            let Some(number) = buy_order else {
+                return Ok((None, Outcome::Error));
+            };
+            let Some(order) = orders::Entity::find()
+                .filter(orders::Column::OrderNumber.eq(number))
+                .one(db)
+                .await?
+            else {
+                return Ok((None, Outcome::Error));
+            };
+            let open = payments::Entity::find()
+                .filter(payments::Column::OrderId.eq(order.id))
+                .filter(payments::Column::Status.eq("created"))
+                .all(db)
+                .await?;
+            for payment in &open {
+                end_unpaid(db, payment, "timeout", "expired").await?;
+            }
+            if open.is_empty() {
+                // No open attempt: leave the order as it is (it may be paid).
+                let outcome = current_outcome(&order);
+                return Ok((Some(order.order_number), outcome));
+            }
+            Ok((Some(order.order_number), Outcome::Timeout))
+        }
+    }
+}
+
+fn current_outcome(order: &orders::Model) -> Outcome {
+    match order.status.as_str() {
+        "paid" => Outcome::Paid,
+        "refunded" | "partially_refunded" => Outcome::Refunded,
+        "cancelled" => Outcome::Cancelled,
+        "expired" => Outcome::Timeout,
+        "failed" => Outcome::Rejected,
+        _ => Outcome::Pending,
+    }
+}
+
+async fn find_by_token(
+    db: &DatabaseConnection,
+    token: &str,
+) -> Result<Option<payments::Model>, DbErr> {
+    payments::Entity::find()
+        .filter(payments::Column::Token.eq(token))
+        .one(db)
+        .await
+}
+
+async fn order_number(db: &DatabaseConnection, order_id: Uuid) -> Result<Option<String>, DbErr> {
+    Ok(orders::Entity::find_by_id(order_id)
+        .one(db)
+        .await?
+        .map(|o| o.order_number))
+}
+
+/// Moves a payment from one of `from` to `to`; true if this call did it.
+async fn claim(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+    from: &[&str],
+    to: &str,
+) -> Result<bool, DbErr> {
+    Ok(payments::Entity::update_many()
+        .col_expr(payments::Column::Status, Expr::value(to))
+        .col_expr(
+            payments::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(payments::Column::Id.eq(payment_id))
+        .filter(payments::Column::Status.is_in(from.iter().copied()))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// An attempt that was not charged: the payment ends as `status`, and the
+/// order (if still pending and no other attempt is open) as `order_status`,
+/// giving its seats back.
+async fn end_unpaid(
+    db: &DatabaseConnection,
+    payment: &payments::Model,
+    status: &'static str,
+    order_status: &'static str,
+) -> Result<(), DbErr> {
+    if !claim(db, payment.id, &["created"], status).await? {
+        return Ok(());
+    }
+    let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
+        return Ok(());
+    };
+    checkout::end_unpaid(db, &order, order_status, Utc::now()).await?;
+    Ok(())
+}
+
+/// Commits a payment the buyer completed, once.
+///
+/// # Errors
+/// Database errors.
+pub async fn commit(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    payment: &payments::Model,
+) -> Result<Outcome, DbErr> {
+    if !claim(db, payment.id, &["created"], "committing").await? {
+        // Someone else committed (or is committing) it: report what is known.
+        let order = orders::Entity::find_by_id(payment.order_id).one(db).await?;
+        return Ok(order.as_ref().map_or(Outcome::Error, current_outcome));
+    }
+    let answer = match webpay.commit(&payment.token).await {
+        Ok(tx) => Ok(tx),
+        Err(err) => {
+            tracing::warn!(payment = %payment.id, error = %err, "webpay commit failed; asking its status");
+            // Whatever happened, Transbank's status says where the money is.
+            webpay.status(&payment.token).await
+        }
+    };
+    settle(db, webpay, payment, answer).await
+}
+
+/// Applies Transbank's view of a transaction to the payment and its order.
+async fn settle(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    payment: &payments::Model,
+    answer: Result<Transaction, WebpayError>,
+) -> Result<Outcome, DbErr> {
+    let tx = match answer {
+        Ok(tx) => tx,
+        Err(err) => {
+            tracing::error!(payment = %payment.id, error = %err, "webpay outcome unknown");
+            record(db, payment, "unknown", None, &err.to_string()).await?;
+            return Ok(Outcome::Pending);
+        }
+    };
+    let detail = serde_json::to_string(&tx).unwrap_or_default();
+    if !(tx.is_authorized() && tx.amount == Some(payment.amount)) {
+        // A status still INITIALIZED means the buyer has not paid: leave it open.
+        let status = tx.status.as_deref().unwrap_or("");
+        if status == "INITIALIZED" {
+            record(db, payment, "created", Some(&tx), &detail).await?;
+            return Ok(Outcome::Pending);
+        }
+        record(db, payment, "rejected", Some(&tx), &detail).await?;
+        if let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? {
+            checkout::end_unpaid(db, &order, "failed", Utc::now()).await?;
+        }
+        return Ok(Outcome::Rejected);
+    }
+    record(db, payment, "authorized", Some(&tx), &detail).await?;
+    let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
+        return Ok(Outcome::Error);
+    };
+    match checkout::confirm_paid(db, &order, Utc::now()).await? {
+        Confirmed::Paid(_) => Ok(Outcome::Paid),
+        Confirmed::AlreadyDone(current) => {
+            // A second payment for an order already settled: give it back.
+            tracing::warn!(order = %order.order_number, payment = %payment.id, "second payment for a settled order; refunding it");
+            refund_payment(db, webpay, payment, payment.amount, None).await?;
+            Ok(current_outcome(&current))
+        }
+        Confirmed::NoCapacity(order) => {
+            tracing::warn!(order = %order.order_number, "paid after the hold expired and the seats were sold; refunding");
+            refund_payment(db, webpay, payment, payment.amount, Some(&order)).await?;
+            Ok(Outcome::Refunded)
+        }
+    }
+}
+
+async fn record(
+    db: &DatabaseConnection,
+    payment: &payments::Model,
+    status: &str,
+    tx: Option<&Transaction>,
+    detail: &str,
+) -> Result<(), DbErr> {
+    let mut active: payments::ActiveModel = payments::Entity::find_by_id(payment.id)
+        .one(db)
+        .await?
+        .unwrap_or_else(|| payment.clone())
+        .into();
+    active.status = Set(status.to_string());
+    active.detail = Set(detail.chars().take(4000).collect());
+    if let Some(tx) = tx {
+        active.response_code = Set(tx.response_code.and_then(|c| i32::try_from(c).ok()));
+        active.authorization_code = Set(tx
+            .authorization_code
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(20)
+            .collect());
+        active.card_last4 = Set(tx
+            .card_detail
+            .as_ref()
+            .and_then(|c| c.card_number.clone())
+            .unwrap_or_default()
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect());
+        active.payment_type_code = Set(tx
+            .payment_type_code
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(4)
+            .collect());
+    }
+    active.updated_at = Set(Utc::now().fixed_offset());
+    active.update(db).await?;
+    Ok(())
+}
+
+/// Refunds `amount` of an authorized payment at Transbank and records it; with
+/// `order`, the order is marked refunded too (its seats were never taken or
+/// are given back).
+///
+/// # Errors
+/// Database errors; a refund Transbank refuses is logged and left for support
+/// (the payment keeps its amount, nothing is marked refunded).
+pub async fn refund_payment(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    payment: &payments::Model,
+    amount: i64,
+    order: Option<&orders::Model>,
+) -> Result<bool, DbErr> {
+    match webpay.refund(&payment.token, amount).await {
+        Ok(refund) => {
+            let mut active: payments::ActiveModel = payment.clone().into();
+            active.refunded_amount = Set((payment.refunded_amount + amount).min(payment.amount));
+            active.detail = Set(serde_json::to_string(&refund).unwrap_or_default());
+            active.updated_at = Set(Utc::now().fixed_offset());
+            active.update(db).await?;
+            if let Some(order) = order {
+                checkout::record_refund(db, order, amount, Utc::now()).await?;
+            }
+            Ok(true)
+        }
+        Err(err) => {
+            tracing::error!(payment = %payment.id, error = %err, "webpay refund failed; needs attention");
+            Ok(false)
+        }
+    }
+}
+
+/// Refunds part or all of a paid order (admin or organizer): through the
+/// order's authorized payment; a full refund returns the seats.
+///
+/// # Errors
+/// Database errors.
+pub async fn refund_order(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    order: &orders::Model,
+    amount: i64,
+) -> Result<bool, DbErr> {
+    if amount <= 0 || amount > order.total - order.refunded_amount {
+        return Ok(false);
+    }
+    let Some(payment) = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .filter(payments::Column::Status.eq("authorized"))
+        .order_by_desc(payments::Column::CreatedAt)
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    refund_payment(db, webpay, &payment, amount, Some(order)).await
+}
+
+/// Settles payments whose outcome is unknown (a commit that got no answer),
+/// and commits none: only Transbank's status decides. Safe to run anywhere,
+/// any number of times.
+///
+/// # Errors
+/// Database errors.
+pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, DbErr> {
+    let unknown = payments::Entity::find()
+        .filter(payments::Column::Status.eq("unknown"))
+        .all(db)
+        .await?;
+    let mut settled = 0;
+    for payment in unknown {
+        if !claim(db, payment.id, &["unknown"], "committing").await? {
+            continue;
+        }
+        let outcome = settle(db, webpay, &payment, webpay.status(&payment.token).await).await?;
+        if outcome != Outcome::Pending {
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
