@@ -1,3 +1,4 @@
+mod buyers;
 mod cache;
 mod checkout;
 mod docs;
