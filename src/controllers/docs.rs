@@ -17,7 +17,7 @@ use loco_rs::prelude::*;
 use serde::Deserialize;
 use utoipa::OpenApi;
 
-use super::api::{self, Api, Detail, FieldErrors};
+use super::api::{self, auth::Buyer, Api, Detail, FieldErrors};
 use crate::views::events::{
     CategoryResponse, EventDetailResponse, LocationResponse, OrganizerResponse,
     PublicEventResponse, TierResponse, VenueResponse,
@@ -36,6 +36,21 @@ use crate::views::events::{
         api::events::detail,
         api::catalogue::categories,
         api::catalogue::locations,
+        api::auth::token,
+        api::auth::refresh,
+        api::auth::register,
+        api::auth::me,
+        api::auth::update_me,
+        api::auth::change_password,
+        api::checkout::reserve,
+        api::checkout::book,
+        api::checkout::order,
+        api::checkout::my_orders,
+        api::checkout::create_payment,
+        api::checkout::webpay_return_post,
+        api::tickets::my_tickets,
+        api::tickets::qr,
+        api::tickets::validate,
     ),
     components(schemas(
         Detail,
@@ -48,12 +63,36 @@ use crate::views::events::{
         CategoryResponse,
         LocationResponse,
     )),
+    modifiers(&BearerAuth),
     tags(
         (name = "events", description = "The public catalogue and event pages"),
         (name = "catalogue", description = "Lists for the frontends' filters"),
+        (name = "auth", description = "Buyer accounts: JWT access (8 h) and refresh (30 days) tokens"),
+        (name = "checkout", description = "Reserve seats, book an order, read it"),
+        (name = "payments", description = "Webpay Plus"),
+        (name = "tickets", description = "Tickets, QR codes and check-in"),
     )
 )]
 pub struct ApiDoc;
+
+/// `Authorization: Bearer <access token>` as the `bearer` security scheme.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The spec, rendered once.
 static SPEC: LazyLock<(String, String)> = LazyLock::new(|| {
@@ -77,11 +116,12 @@ pub fn spec_json() -> &'static str {
     &SPEC.0
 }
 
-/// Production shows the docs to staff only. Staff sign in through the admin
-/// (issue 4's sessions); until a request carries such a session, production
-/// answers as DRF's `IsAdminUser` does for an anonymous caller.
-fn refused(api: &Api) -> Option<Response> {
-    if !api.settings.production {
+/// Production shows the docs to staff only: a request with a staff user's
+/// access token (`Authorization: Bearer …`) passes; anyone else gets DRF's
+/// `IsAdminUser` answer. (Admin sign-in sessions will open the browser UI to
+/// staff too once the admin exists.)
+fn refused(api: &Api, viewer: Option<&crate::models::users::Model>) -> Option<Response> {
+    if !api.settings.production || viewer.is_some_and(|u| u.is_active && u.is_staff) {
         return None;
     }
     Some(
@@ -100,8 +140,13 @@ struct SchemaQuery {
     format: Option<String>,
 }
 
-async fn schema(api: Api, Query(q): Query<SchemaQuery>, headers: HeaderMap) -> Response {
-    if let Some(denied) = refused(&api) {
+async fn schema(
+    api: Api,
+    Buyer(viewer): Buyer,
+    Query(q): Query<SchemaQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }
     let wants_json = match q.format.as_deref() {
@@ -132,8 +177,8 @@ async fn schema(api: Api, Query(q): Query<SchemaQuery>, headers: HeaderMap) -> R
     }
 }
 
-async fn docs_index(api: Api, OriginalUri(uri): OriginalUri) -> Response {
-    if let Some(denied) = refused(&api) {
+async fn docs_index(api: Api, Buyer(viewer): Buyer, OriginalUri(uri): OriginalUri) -> Response {
+    if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }
     // The UI's files are relative to `/api/docs/`: the page needs its slash.
@@ -143,8 +188,8 @@ async fn docs_index(api: Api, OriginalUri(uri): OriginalUri) -> Response {
     swagger_file("index.html")
 }
 
-async fn docs_file(api: Api, Path(tail): Path<String>) -> Response {
-    if let Some(denied) = refused(&api) {
+async fn docs_file(api: Api, Buyer(viewer): Buyer, Path(tail): Path<String>) -> Response {
+    if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }
     swagger_file(&tail)

@@ -1,4 +1,5 @@
 mod cloudsql_socket;
+mod concurrency;
 mod config_errors;
 mod deploy_files;
 mod runtime;

@@ -256,8 +256,41 @@ async fn development_logs_are_human_readable_text() {
 
 #[tokio::test]
 async fn api_docs_and_schema_are_closed_to_anonymous_callers_in_production() {
-    let (server, _dir) = production_server(&[]).await;
+    let (server, dir) = production_server(&[]).await;
     let c = client();
+    // A superuser made by the operators' job may read the schema.
+    let url = sqlite_url(dir.path());
+    for args in [
+        &["task", "migrate"][..],
+        &["task", "create_initial_superuser"][..],
+    ] {
+        let mut job = cli();
+        job.env("LOCO_ENV", "production")
+            .env("DATABASE_URL", &url)
+            .env("DJANGO_SUPERUSER_USERNAME", "admin")
+            .env("DJANGO_SUPERUSER_EMAIL", "admin@tuki.cl")
+            .env("DJANGO_SUPERUSER_PASSWORD", "Operadora-2026-fuerte")
+            .args(args);
+        assert!(crate::support::run(&mut job).status.success());
+    }
+    let pair: Value = c
+        .post(server.url("/api/v1/auth/token/"))
+        .header("X-Forwarded-Proto", "https")
+        .json(&serde_json::json!({"email": "admin@tuki.cl", "password": "Operadora-2026-fuerte"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let staff = c
+        .get(server.url("/api/schema/?format=json"))
+        .header("X-Forwarded-Proto", "https")
+        .bearer_auth(pair["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(staff.status(), 200);
     for path in [
         "/api/schema/",
         "/api/docs/",

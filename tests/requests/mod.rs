@@ -1,6 +1,6 @@
 mod buyers;
 mod cache;
-mod checkout;
+pub mod checkout;
 mod docs;
 mod events;
 mod health;
