@@ -76,6 +76,30 @@ fn apply_settings(config: &mut Config, settings: &Settings) -> Result<()> {
     if let Some(jwt) = config.auth.as_mut().and_then(|a| a.jwt.as_mut()) {
         jwt.secret.clone_from(&settings.secret_key);
     }
+    if let Some(smtp) = &settings.smtp {
+        use loco_rs::config::{Mailer, MailerAuth, MailerTls, SmtpMailer};
+        config.mailer = Some(Mailer {
+            stub: false,
+            smtp: Some(SmtpMailer {
+                enable: true,
+                host: smtp.host.clone(),
+                port: smtp.port,
+                secure: smtp.starttls,
+                tls: Some(if smtp.implicit_tls {
+                    MailerTls::Implicit
+                } else if smtp.starttls {
+                    MailerTls::Starttls
+                } else {
+                    MailerTls::None
+                }),
+                auth: smtp.user.as_ref().map(|user| MailerAuth {
+                    user: user.clone(),
+                    password: smtp.password.clone().unwrap_or_default(),
+                }),
+                hello_name: None,
+            }),
+        });
+    }
     config.settings = Some(serde_json::to_value(settings)?);
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod cache;
 pub mod checkout;
 pub mod controllers;
 pub mod logging;
+pub mod mailers;
 pub mod middleware;
 pub mod models;
 pub mod passwords;

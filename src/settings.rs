@@ -99,6 +99,20 @@ pub struct Transbank {
     pub api_base_url: String,
 }
 
+/// Outgoing mail (Django's `EMAIL_*` names). `None`: no SMTP server set — mail
+/// is not sent (logged instead) outside the test environment's stub.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// `EMAIL_USE_TLS`: STARTTLS (port 587).
+    pub starttls: bool,
+    /// `EMAIL_USE_SSL`: implicit TLS (port 465).
+    pub implicit_tls: bool,
+}
+
 /// Where media files (event images) are stored.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -157,6 +171,9 @@ pub struct Settings {
     pub transbank: Transbank,
     /// How long a reservation holds its seats (`RESERVATION_MINUTES`, default 15).
     pub reservation_minutes: u32,
+    pub smtp: Option<Smtp>,
+    /// `DEFAULT_FROM_EMAIL`.
+    pub from_email: String,
     /// The database URL composed from `DB_*`, when they are set (else the
     /// config's `DATABASE_URL`/default stands).
     pub database_url: Option<String>,
@@ -202,6 +219,9 @@ pub struct FileSettings {
     #[serde(default)]
     pub catalogue_cache_seconds: Option<u64>,
 }
+
+/// The sender of Tuki's mail unless `DEFAULT_FROM_EMAIL` says.
+pub const DEFAULT_FROM: &str = "Tuki <no-reply@tuki.cl>";
 
 /// How long a reservation holds seats unless `RESERVATION_MINUTES` says.
 pub const DEFAULT_RESERVATION_MINUTES: u32 = 15;
@@ -720,6 +740,48 @@ impl Settings {
             None => DEFAULT_RESERVATION_MINUTES,
         };
 
+        let smtp = match var(vars, "EMAIL_HOST") {
+            None => None,
+            Some(host) => {
+                let port = match var(vars, "EMAIL_PORT") {
+                    None => 587,
+                    Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                        SettingsError::new("EMAIL_PORT", format!("{p:?} is not a port number"))
+                    })?,
+                };
+                let implicit_tls = bool_var(vars, "EMAIL_USE_SSL", false)?;
+                let starttls = bool_var(vars, "EMAIL_USE_TLS", !implicit_tls)?;
+                if starttls && implicit_tls {
+                    return Err(SettingsError::new(
+                        "EMAIL_USE_SSL",
+                        "and EMAIL_USE_TLS cannot both be true (465 is SSL, 587 is TLS)",
+                    ));
+                }
+                Some(Smtp {
+                    host,
+                    port,
+                    user: var(vars, "EMAIL_HOST_USER"),
+                    password: vars.get("EMAIL_HOST_PASSWORD").filter(|p| !p.is_empty()),
+                    starttls,
+                    implicit_tls,
+                })
+            }
+        };
+        let from_email =
+            var(vars, "DEFAULT_FROM_EMAIL").unwrap_or_else(|| DEFAULT_FROM.to_string());
+        if crate::models::users::Email::parse(
+            from_email
+                .rsplit_once('<')
+                .map_or(from_email.as_str(), |(_, a)| a.trim_end_matches('>')),
+        )
+        .is_err()
+        {
+            return Err(SettingsError::new(
+                "DEFAULT_FROM_EMAIL",
+                format!("{from_email:?} is not an address like Tuki <no-reply@tuki.cl>"),
+            ));
+        }
+
         let catalogue_cache_seconds = match var(vars, "CATALOGUE_CACHE_SECONDS") {
             Some(v) => v
                 .parse::<u64>()
@@ -742,6 +804,7 @@ impl Settings {
             secrets.push(transbank.api_key.clone());
         }
         secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
+        secrets.extend(smtp.as_ref().and_then(|s| s.password.clone()));
         if let MediaBackend::GcsHmac {
             secret_access_key, ..
         } = &media.backend
@@ -769,6 +832,8 @@ impl Settings {
             frontend_url,
             transbank,
             reservation_minutes,
+            smtp,
+            from_email,
             database_url,
             db_pool_max,
             access_log: file.access_log,

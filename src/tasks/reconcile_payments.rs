@@ -4,7 +4,7 @@
 
 use loco_rs::prelude::*;
 
-use crate::{app::App, payments};
+use crate::{app::App, mailers::order_confirmation, payments};
 
 pub struct ReconcilePayments;
 
@@ -21,6 +21,19 @@ impl Task for ReconcilePayments {
         let webpay = App::webpay(ctx)?;
         let settled = payments::reconcile(&ctx.db, &webpay).await?;
         println!("reconcile_payments: {settled} payments settled");
+        // Confirmations still owed (a failed send, or settled just now).
+        match std::env::var("BACKEND_URL")
+            .ok()
+            .filter(|u| u.starts_with("http"))
+        {
+            Some(base) => {
+                let sent = order_confirmation::send_owed(ctx, base.trim_end_matches('/')).await?;
+                println!("reconcile_payments: {sent} confirmations sent");
+            }
+            None => println!(
+                "reconcile_payments: BACKEND_URL is not set; owed confirmations wait for it"
+            ),
+        }
         Ok(())
     }
 }

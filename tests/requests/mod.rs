@@ -4,4 +4,5 @@ pub mod checkout;
 mod docs;
 mod events;
 mod health;
+mod mail;
 mod media;

@@ -102,3 +102,53 @@ pub fn gcs_emulator(bucket: &str) -> Peer {
     wait_for_port(port, &mut child, "gcp-storage-emulator");
     Peer { child, port }
 }
+
+/// A real SMTP server (PyPI `aiosmtpd`) that writes each message it receives,
+/// decoded, as JSON into its directory.
+pub struct SmtpSink {
+    pub peer: Peer,
+    pub dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    #[must_use]
+    pub fn start() -> Self {
+        let bin = python_tool("aiosmtpd", "1.4.6");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new(bin.join("python"))
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the SMTP sink");
+        wait_for_port(port, &mut child, "the SMTP sink");
+        Self {
+            peer: Peer { child, port },
+            dir,
+        }
+    }
+
+    /// Every message received so far, oldest first.
+    #[must_use]
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect()
+    }
+}

@@ -25,6 +25,7 @@ use super::{
 use crate::{
     app::App,
     checkout::{self, CheckoutError, Customer, Line},
+    mailers::order_confirmation,
     models::_entities::{events, order_items, orders, ticket_tiers, tickets},
     payments::{self, Outcome, PaymentError, ReturnParams},
 };
@@ -299,6 +300,7 @@ async fn order_response(
     )
 )]
 pub async fn book(
+    State(ctx): State<AppContext>,
     api: Api,
     url: RequestUrl,
     Buyer(user): Buyer,
@@ -317,6 +319,8 @@ pub async fn book(
     .await?;
     if booked.order.status == "paid" {
         api.cache.invalidate();
+        let base = format!("{}://{}", url.scheme, url.host);
+        order_confirmation::send(&ctx, booked.order.id, &base).await?;
     }
     let mut body = order_response(&api, &url, &booked.order, Some(&booked.access_token)).await?;
     body.access_token = Some(booked.access_token);
@@ -490,12 +494,23 @@ pub async fn create_payment(
 async fn finish_return(
     ctx: &AppContext,
     api: &Api,
+    url: &RequestUrl,
     params: ReturnParams,
 ) -> Result<Response, ApiError> {
     let webpay = App::webpay(ctx)?;
     let (number, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
+    }
+    if outcome == Outcome::Paid {
+        if let Some(order) = orders::Entity::find()
+            .filter(orders::Column::OrderNumber.eq(number.as_deref().unwrap_or_default()))
+            .one(&api.db)
+            .await?
+        {
+            let base = format!("{}://{}", url.scheme, url.host);
+            order_confirmation::send(ctx, order.id, &base).await?;
+        }
     }
     let mut target = url::Url::parse(&format!("{}/payment/result", api.settings.frontend_url))
         .map_err(|_| ApiError::Internal)?;
@@ -520,17 +535,19 @@ async fn finish_return(
 pub async fn webpay_return_post(
     State(ctx): State<AppContext>,
     api: Api,
+    url: RequestUrl,
     Form(params): Form<ReturnParams>,
 ) -> Result<Response, ApiError> {
-    finish_return(&ctx, &api, params).await
+    finish_return(&ctx, &api, &url, params).await
 }
 
 pub async fn webpay_return_get(
     State(ctx): State<AppContext>,
     api: Api,
+    url: RequestUrl,
     Query(params): Query<ReturnParams>,
 ) -> Result<Response, ApiError> {
-    finish_return(&ctx, &api, params).await
+    finish_return(&ctx, &api, &url, params).await
 }
 
 pub fn routes() -> Routes {

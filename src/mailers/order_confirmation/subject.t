@@ -1,0 +1,1 @@
+Tus entradas para {{ event_title }} · orden {{ order_number }}
