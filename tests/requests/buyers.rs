@@ -448,3 +448,61 @@ async fn the_payment_flow_does_not_leak_the_api_key_and_sends_it_right() {
         0
     );
 }
+
+#[tokio::test]
+async fn staff_refund_part_then_all_and_a_full_refund_returns_the_seats() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "reembolso", vec![(10_000, Some(4), 0)]).await;
+    let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 2)]).await;
+    let staff = staff_token(&server, &app, "soporte@example.cl", false).await;
+    let buyer = staff_token(&server, &app, "cliente@example.cl", false).await;
+    let user = users::Model::find_by_email(db, "soporte@example.cl")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: users::ActiveModel = user.into();
+    active.is_staff = Set(true);
+    active.update(db).await.unwrap();
+    let refund = |auth: &str, amount: Option<i64>| {
+        server
+            .post(&format!("/api/v1/orders/{number}/refund/"))
+            .add_header("authorization", auth.to_string())
+            .json(&json!({ "amount": amount }))
+    };
+    // Not paid yet.
+    assert_eq!(refund(&staff, None).await.status_code(), 409);
+    fake.pay(&token);
+    server
+        .post("/api/v1/payments/webpay_return/")
+        .form(&[("token_ws", token.as_str())])
+        .await;
+    assert_eq!(refund(&buyer, None).await.status_code(), 403);
+    assert_eq!(refund(&staff, Some(999_999)).await.status_code(), 400);
+
+    let part = refund(&staff, Some(5_000)).await;
+    assert_eq!(part.status_code(), 200, "{}", part.text());
+    let part: Value = part.json();
+    assert_eq!(part["status"], "partially_refunded");
+    assert_eq!(part["refunded_amount"], 5_000);
+    assert_eq!(fake.tx(&token).status, "PARTIALLY_NULLIFIED");
+    let all: Value = refund(&staff, None).await.json();
+    assert_eq!(all["status"], "refunded");
+    assert_eq!(all["refunded_amount"], all["total"]);
+    assert_eq!(fake.tx(&token).status, "NULLIFIED");
+    assert!(all["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "cancelled"));
+    let t = super::checkout::tier(db, tiers[0]).await;
+    assert_eq!((t.sold, t.reserved), (0, 0));
+    let order: Value = server
+        .get(&format!("/api/v1/orders/{number}/?token={access}"))
+        .await
+        .json();
+    assert_eq!(order["status"], "refunded");
+    assert_eq!(refund(&staff, None).await.status_code(), 409);
+}

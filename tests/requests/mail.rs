@@ -126,3 +126,57 @@ async fn a_free_order_is_mailed_too_and_a_dead_mail_server_loses_nothing() {
     let stored = orders::Entity::find().one(db).await.unwrap().unwrap();
     assert!(!stored.confirmation_sent, "the mail stays owed");
 }
+
+#[tokio::test]
+async fn a_password_reset_link_is_mailed_and_works_once() {
+    let sink = SmtpSink::start();
+    let fake = FakeWebpay::start().await;
+    let app = boot(&fake, sink.peer.port).await;
+    let server = app.server();
+    server
+        .post("/api/v1/auth/register/")
+        .json(&json!({"email": "olvido@example.cl", "password": "Primera-llave-1"}))
+        .await;
+    for email in ["olvido@example.cl", "nadie@example.cl"] {
+        let res = server
+            .post("/api/v1/auth/password/reset/")
+            .json(&json!({ "email": email }))
+            .await;
+        assert_eq!(res.status_code(), 202);
+    }
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "only the existing account gets a mail");
+    let text = messages[0]["text"].as_str().unwrap();
+    let link = text
+        .lines()
+        .find(|l| l.contains("/reset-password?"))
+        .unwrap()
+        .trim();
+    let url = url::Url::parse(link).unwrap();
+    let param = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.to_string())
+            .unwrap()
+    };
+    let (uid, token) = (param("uid"), param("token"));
+    let confirm = |password: &str, token: &str| {
+        server
+            .post("/api/v1/auth/password/reset/confirm/")
+            .json(&json!({"uid": uid, "token": token, "new_password": password}))
+    };
+    assert_eq!(confirm("Segunda-llave-2", "1.bad").await.status_code(), 400);
+    assert_eq!(confirm("corta", &token).await.status_code(), 400);
+    assert_eq!(confirm("Segunda-llave-2", &token).await.status_code(), 200);
+    // Used once: the same link is dead now.
+    let again = confirm("Tercera-llave-3", &token).await;
+    assert_eq!(again.status_code(), 400);
+    assert!(again.json::<Value>()["token"].is_array());
+    let sign_in = |password: &str| {
+        server
+            .post("/api/v1/auth/token/")
+            .json(&json!({"email": "olvido@example.cl", "password": password}))
+    };
+    assert_eq!(sign_in("Primera-llave-1").await.status_code(), 401);
+    assert_eq!(sign_in("Segunda-llave-2").await.status_code(), 200);
+}

@@ -420,6 +420,100 @@ pub async fn change_password(
     Ok(Json(pair).into_response())
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// Mails a one-time link to choose a new password. The answer is the same
+/// whether the email has an account or not.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/reset/",
+    tag = "auth",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "Accepted (known or unknown email alike)", body = super::Detail),
+        (status = 429, description = "Too many requests for this email or address", body = super::Detail),
+    )
+)]
+pub async fn password_reset(
+    State(ctx): State<AppContext>,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<ResetRequest>,
+) -> Result<Response, ApiError> {
+    let email = req.email.trim().to_lowercase();
+    // Reset mails count against the same limits as failed sign-ins.
+    let throttle = throttle(&ctx)?;
+    let key = format!("reset:{email}");
+    if let Err(seconds) = throttle.check(&key, &ip).await {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
+    throttle.failed(&key, &ip).await;
+    if let Some(user) = users::Model::find_by_email(&ctx.db, &email)
+        .await?
+        .filter(|u| u.is_active)
+    {
+        if let Err(e) = crate::mailers::password_reset::send(&ctx, &user).await {
+            tracing::error!(error = %e, "password reset mail not sent");
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"detail": "Si el correo tiene una cuenta, te enviamos un enlace para restablecer la contraseña."})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ResetConfirm {
+    pub uid: uuid::Uuid,
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Sets a new password with the mailed link's `uid` and `token` (once), and
+/// signs out every session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/reset/confirm/",
+    tag = "auth",
+    request_body = ResetConfirm,
+    responses(
+        (status = 200, description = "Changed; sign in with the new password", body = super::Detail),
+        (status = 400, description = "Invalid or expired link, or a weak password", body = super::FieldErrors),
+    )
+)]
+pub async fn password_reset_confirm(
+    api: Api,
+    JsonBody(req): JsonBody<ResetConfirm>,
+) -> Result<Response, ApiError> {
+    let invalid = || ApiError::Field("token", "El enlace no es válido o expiró.".into());
+    let user = users::Entity::find_by_id(req.uid)
+        .one(&api.db)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(invalid)?;
+    let now = Utc::now();
+    if !crate::mailers::password_reset::check_token(
+        &api.settings.secret_key,
+        &user,
+        &req.token,
+        now.timestamp(),
+    ) {
+        return Err(invalid());
+    }
+    check_new_password(&req.new_password, &user.email).map_err(|e| match e {
+        ApiError::Field(_, m) => ApiError::Field("new_password", m),
+        other => other,
+    })?;
+    let id = user.id;
+    let active: users::ActiveModel = user.into();
+    active.set_password(&api.db, &req.new_password).await?;
+    auth::revoke_all(&api.db, id, now).await?;
+    Ok(Json(json!({"detail": "Contraseña cambiada. Ya puedes iniciar sesión."})).into_response())
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("/api/v1")
@@ -427,5 +521,10 @@ pub fn routes() -> Routes {
         .add("/auth/token/refresh/", post(refresh))
         .add("/auth/register/", post(register))
         .add("/auth/password/change/", post(change_password))
+        .add("/auth/password/reset/", post(password_reset))
+        .add(
+            "/auth/password/reset/confirm/",
+            post(password_reset_confirm),
+        )
         .add("/users/me/", get(me).patch(update_me))
 }

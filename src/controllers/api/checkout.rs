@@ -26,7 +26,7 @@ use crate::{
     app::App,
     checkout::{self, CheckoutError, Customer, Line},
     mailers::order_confirmation,
-    models::_entities::{events, order_items, orders, ticket_tiers, tickets},
+    models::_entities::{events, order_items, orders, organizer_members, ticket_tiers, tickets},
     payments::{self, Outcome, PaymentError, ReturnParams},
 };
 
@@ -550,6 +550,95 @@ pub async fn webpay_return_get(
     finish_return(&ctx, &api, &url, params).await
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefundRequest {
+    /// Pesos to give back; the whole remaining amount when absent.
+    pub amount: Option<i64>,
+}
+
+/// Refunds a paid order in full or in part through Webpay (staff, or an
+/// admin of the event's organizer). A full refund cancels its tickets and
+/// returns their seats to sale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{order_number}/refund/",
+    tag = "payments",
+    params(("order_number" = String, Path)),
+    request_body = RefundRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrderResponse),
+        (status = 400, description = "An amount over what is left to refund", body = super::FieldErrors),
+        (status = 401, description = "Not signed in", body = super::Detail),
+        (status = 403, description = "Not staff nor an admin of the organizer", body = super::Detail),
+        (status = 404, description = "No such order", body = super::Detail),
+        (status = 409, description = "Not paid", body = super::Detail),
+        (status = 502, description = "Webpay refused the refund", body = super::Detail),
+    )
+)]
+pub async fn refund(
+    State(ctx): State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+    SignedIn(user): SignedIn,
+    Path(number): Path<String>,
+    JsonBody(req): JsonBody<RefundRequest>,
+) -> Result<Response, ApiError> {
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number.as_str()))
+        .one(&api.db)
+        .await?
+        .ok_or(ApiError::NotFound("No encontrado."))?;
+    let allowed = user.is_staff
+        || user.is_superuser
+        || organizer_admin(&api, user.id, order.event_id).await?;
+    if !allowed {
+        return Err(ApiError::Forbidden(
+            "Solo el staff o un administrador del organizador puede reembolsar.",
+        ));
+    }
+    if !matches!(order.status.as_str(), "paid" | "partially_refunded") {
+        return Err(ApiError::Conflict(json!({
+            "detail": "Solo se reembolsan órdenes pagadas.",
+            "status": order.status,
+        })));
+    }
+    let left = order.total - order.refunded_amount;
+    let amount = req.amount.unwrap_or(left);
+    if amount <= 0 || amount > left {
+        return Err(ApiError::Field(
+            "amount",
+            format!("Debe estar entre 1 y {left}."),
+        ));
+    }
+    let webpay = App::webpay(&ctx)?;
+    if !payments::refund_order(&api.db, &webpay, &order, amount).await? {
+        return Err(ApiError::BadGateway(
+            "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
+        ));
+    }
+    api.cache.invalidate();
+    let order = orders::Entity::find_by_id(order.id)
+        .one(&api.db)
+        .await?
+        .ok_or(ApiError::Internal)?;
+    Ok(Json(order_response(&api, &url, &order, None).await?).into_response())
+}
+
+/// Whether `user_id` is an admin member of the event's organizer.
+async fn organizer_admin(api: &Api, user_id: Uuid, event_id: Uuid) -> Result<bool, ApiError> {
+    let Some(event) = events::Entity::find_by_id(event_id).one(&api.db).await? else {
+        return Ok(false);
+    };
+    Ok(organizer_members::Entity::find()
+        .filter(organizer_members::Column::OrganizerId.eq(event.organizer_id))
+        .filter(organizer_members::Column::UserId.eq(user_id))
+        .filter(organizer_members::Column::IsAdmin.eq(true))
+        .one(&api.db)
+        .await?
+        .is_some())
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("/api/v1")
@@ -557,6 +646,7 @@ pub fn routes() -> Routes {
         .add("/events/{key}/book/", post(book))
         .add("/orders/", get(my_orders))
         .add("/orders/{number}/", get(order))
+        .add("/orders/{number}/refund/", post(refund))
         .add("/payments/create_payment/", post(create_payment))
         .add(
             "/payments/webpay_return/",

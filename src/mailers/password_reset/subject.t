@@ -1,0 +1,1 @@
+Restablece tu contraseña de Tuki
