@@ -176,6 +176,8 @@ pub async fn end_reservation<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct Reserved {
     pub reservation: reservations::Model,
+    /// The event's service fee rate (basis points) for the totals shown.
+    pub service_fee_bps: i32,
     pub items: Vec<(reservation_items::Model, ticket_tiers::Model)>,
 }
 
@@ -265,10 +267,89 @@ pub async fn reserve(
     }
 
     let tier_ids: Vec<Uuid> = wanted.keys().copied().collect();
-    release_expired(db, now, Some(&tier_ids), 100).await?;
+    let mut outcome = hold_seats(db, &event, user_id, &wanted, &tiers, hold, now).await?;
+    if outcome.is_err() {
+        // Expired holds may be in the way: give their seats back, try once more.
+        if release_expired(db, now, Some(&tier_ids), 100).await? > 0 {
+            outcome = hold_seats(db, &event, user_id, &wanted, &tiers, hold, now).await?;
+        }
+    }
+    match outcome {
+        Ok(reserved) => Ok(reserved),
+        Err(short) => {
+            let available = ticket_tiers::Entity::find_by_id(short)
+                .one(db)
+                .await?
+                .and_then(|t| t.capacity.map(|c| Ord::max(c - t.sold - t.reserved, 0)));
+            Err(CheckoutError::SoldOut {
+                tier_id: short,
+                tier_name: tiers[&short].name.clone(),
+                available,
+            })
+        }
+    }
+}
+
+/// One attempt at holding every wanted tier in one transaction: the new
+/// reservation, or the first tier that was short (nothing held then).
+async fn hold_seats(
+    db: &DatabaseConnection,
+    event: &events::Model,
+    user_id: Option<Uuid>,
+    wanted: &BTreeMap<Uuid, i32>,
+    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<Reserved, Uuid>, DbErr> {
+    let nowf = now.fixed_offset();
     let txn = db.begin().await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // A hold lost to a database crash only means the buyer reserves again
+        // (the tier's count goes with it: one WAL record); orders and payments
+        // always wait for the disk. Not waiting here keeps the tier row's lock
+        // short when everyone wants the same seats.
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
+    // The rows first, the seats last: a tier's row stays locked only from its
+    // UPDATE to the COMMIT.
+    let reservation = reservations::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        event_id: Set(event.id),
+        user_id: Set(user_id),
+        status: Set("active".into()),
+        expires_at: Set((now + hold).fixed_offset()),
+        created_at: Set(nowf),
+        updated_at: Set(nowf),
+    }
+    .insert(&txn)
+    .await?;
+    let items: Vec<(reservation_items::Model, ticket_tiers::Model)> = wanted
+        .iter()
+        .map(|(id, quantity)| {
+            (
+                reservation_items::Model {
+                    id: Uuid::new_v4(),
+                    reservation_id: reservation.id,
+                    tier_id: *id,
+                    quantity: *quantity,
+                    unit_price: tiers[id].price,
+                    created_at: nowf,
+                    updated_at: nowf,
+                },
+                tiers[id].clone(),
+            )
+        })
+        .collect();
+    reservation_items::Entity::insert_many(
+        items
+            .iter()
+            .map(|(i, _)| reservation_items::ActiveModel::from(i.clone())),
+    )
+    .exec(&txn)
+    .await?;
     // In id order, so two reservations of the same tiers never deadlock.
-    for (id, quantity) in &wanted {
+    for (id, quantity) in wanted {
         let taken = ticket_tiers::Entity::update_many()
             .col_expr(
                 ticket_tiers::Column::Reserved,
@@ -289,56 +370,15 @@ pub async fn reserve(
             .await?;
         if taken.rows_affected == 0 {
             txn.rollback().await?;
-            let tier = &tiers[id];
-            let available = ticket_tiers::Entity::find_by_id(*id)
-                .one(db)
-                .await?
-                .and_then(|t| t.capacity.map(|c| Ord::max(c - t.sold - t.reserved, 0)));
-            return Err(CheckoutError::SoldOut {
-                tier_id: *id,
-                tier_name: tier.name.clone(),
-                available,
-            });
+            return Ok(Err(*id));
         }
     }
-    let reservation = reservations::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        event_id: Set(event.id),
-        user_id: Set(user_id),
-        status: Set("active".into()),
-        expires_at: Set((now + hold).fixed_offset()),
-        created_at: Set(nowf),
-        updated_at: Set(nowf),
-    }
-    .insert(&txn)
-    .await?;
-    let items: Vec<reservation_items::ActiveModel> = wanted
-        .iter()
-        .map(|(id, quantity)| reservation_items::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            reservation_id: Set(reservation.id),
-            tier_id: Set(*id),
-            quantity: Set(*quantity),
-            unit_price: Set(tiers[id].price),
-            created_at: Set(nowf),
-            updated_at: Set(nowf),
-        })
-        .collect();
-    reservation_items::Entity::insert_many(items)
-        .exec(&txn)
-        .await?;
     txn.commit().await?;
-    let items = reservation_items::Entity::find()
-        .filter(reservation_items::Column::ReservationId.eq(reservation.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|i| {
-            let tier = tiers[&i.tier_id].clone();
-            (i, tier)
-        })
-        .collect();
-    Ok(Reserved { reservation, items })
+    Ok(Ok(Reserved {
+        reservation,
+        service_fee_bps: event.service_fee_bps,
+        items,
+    }))
 }
 
 /// The buyer as the order records them.

@@ -79,7 +79,11 @@ pub async fn send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<bo
     match compose_and_send(ctx, order_id, base_url).await {
         Ok(()) => Ok(true),
         Err(err) => {
-            tracing::error!(order = %order_id, error = %err, "order confirmation not sent; will retry");
+            if ctx.mailer.is_none() {
+                tracing::warn!(order = %order_id, error = %err, "order confirmation owed: no mail server");
+            } else {
+                tracing::error!(order = %order_id, error = %err, "order confirmation not sent; will retry");
+            }
             orders::Entity::update_many()
                 .col_expr(orders::Column::ConfirmationSent, Expr::value(false))
                 .filter(orders::Column::Id.eq(order_id))

@@ -117,11 +117,9 @@ pub async fn reserve(
     let now = Utc::now();
     let reserved =
         checkout::reserve(&api.db, event_id, user.map(|u| u.id), &req.tiers, hold, now).await?;
-    api.cache.invalidate();
-    let fee_bps = events::Entity::find_by_id(event_id)
-        .one(&api.db)
-        .await?
-        .map_or(0, |e| e.service_fee_bps);
+    // Holds come and go by the thousand: the catalogue shows them within its
+    // staleness bound rather than emptying this instance's cache each time.
+    let fee_bps = reserved.service_fee_bps;
     let items: Vec<LineResponse> = reserved
         .items
         .iter()
