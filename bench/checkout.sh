@@ -46,6 +46,15 @@ for p in $(pgrep -f "postgres: .* $DB" || true); do taskset -pc "$LOADGEN_CPU" "
 
 taskset -c "$LOADGEN_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$PORT/healthz" >/dev/null
 HEALTHZ=$(taskset -c "$LOADGEN_CPU" wrk -t1 -c"$CONNS" -d10s "http://127.0.0.1:$PORT/healthz" | awk '/Requests\/sec/ {print $2}')
+# Holds alone: every request reserves.
+R0=$(psql "$URL" -Atc "SELECT count(*) FROM reservations")
+RS=$(date +%s.%N)
+EVENT=$EVENT TIER=$TIER taskset -c "$LOADGEN_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+  -s "$ROOT/bench/reserve.lua" "http://127.0.0.1:$PORT/" >"$OUT/wrk-reserve.txt"
+RE=$(date +%s.%N)
+R1=$(psql "$URL" -Atc "SELECT count(*) FROM reservations")
+# Give the seats back so the second phase starts with CAPACITY free again.
+psql "$URL" -qc "DELETE FROM reservations; UPDATE ticket_tiers SET reserved = 0 WHERE id = '$TIER'"
 BEFORE=$(psql "$URL" -Atc "SELECT count(*) FROM reservations")
 START=$(date +%s.%N)
 EVENT=$EVENT TIER=$TIER taskset -c "$LOADGEN_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
@@ -61,12 +70,16 @@ read -r HOLDS ORDERS SOLD RESERVED LIVE CAP < <(psql "$URL" -Atc "
            WHERE i.tier_id = t.id AND r.status IN ('active', 'ordered')),
          t.capacity
   FROM ticket_tiers t WHERE t.id = '$TIER'" | tr '|' ' ')
-python3 - "$HOLDS" "$ORDERS" "$SOLD" "$RESERVED" "$LIVE" "$CAP" "$START" "$END" "$HEALTHZ" "$OUT/wrk.txt" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$HOLDS" "$ORDERS" "$SOLD" "$RESERVED" "$LIVE" "$CAP" "$START" "$END" "$HEALTHZ" "$OUT/wrk.txt" \
+  "$((R1 - R0))" "$RS" "$RE" "$OUT/wrk-reserve.txt" <<'PY' | tee "$OUT/summary.txt"
 import re, sys
 holds, orders, sold, reserved, live, cap = map(int, sys.argv[1:7])
 secs = float(sys.argv[8]) - float(sys.argv[7])
 healthz = float(sys.argv[9])
 wrk = open(sys.argv[10]).read()
+only, only_secs = int(sys.argv[11]), float(sys.argv[13]) - float(sys.argv[12])
+only_p99 = re.search(r"99%\s+([\d.]+\w+)", open(sys.argv[14]).read()).group(1)
+print(f"reserve only: {only / only_secs:,.0f} holds/s (p99 {only_p99})")
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
 p99 = re.search(r"99%\s+([\d.]+\w+)", wrk).group(1)
 print(f"reserve+book on PostgreSQL, one instance, {secs:.1f} s")
