@@ -207,6 +207,15 @@ impl Hooks for App {
             .insert(Arc::new(crate::throttle::LoginThrottle::new(
                 store, &namespace,
             )));
+        // Admin sessions live with the cache: Redis, else the database.
+        let sessions = match (settings.use_redis, settings.redis_url.as_deref()) {
+            (true, Some(url)) => crate::sessions::SessionStore::Redis(
+                redis::Client::open(url)
+                    .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
+            ),
+            _ => crate::sessions::SessionStore::Database(ctx.db.clone()),
+        };
+        ctx.shared_store.insert(Arc::new(sessions));
         let webpay = crate::webpay::Webpay::new(&settings.transbank)
             .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
         ctx.shared_store.insert(Arc::new(webpay));
@@ -236,7 +245,8 @@ impl Hooks for App {
             .add_route(controllers::api::auth::routes())
             .add_route(controllers::api::checkout::routes())
             .add_route(controllers::api::tickets::routes())
-            .add_route(controllers::docs::routes());
+            .add_route(controllers::docs::routes())
+            .add_route(controllers::admin::routes());
         // A deliberately slow endpoint for the graceful-shutdown test; it exists
         // in the test environment only.
         if ctx.environment == Environment::Test {

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod models;
 pub mod passwords;
 pub mod payments;
+pub mod sessions;
 pub mod settings;
 pub mod storage;
 pub mod tasks;

@@ -13,6 +13,7 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
+use axum_extra::extract::cookie::CookieJar;
 use loco_rs::prelude::*;
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -121,8 +122,7 @@ pub fn spec_json() -> &'static str {
 
 /// Production shows the docs to staff only: a request with a staff user's
 /// access token (`Authorization: Bearer …`) passes; anyone else gets DRF's
-/// `IsAdminUser` answer. (Admin sign-in sessions will open the browser UI to
-/// staff too once the admin exists.)
+/// `IsAdminUser` answer; staff signed in to `/admin/` see the browser UI.
 fn refused(api: &Api, viewer: Option<&crate::models::users::Model>) -> Option<Response> {
     if !api.settings.production || viewer.is_some_and(|u| u.is_active && u.is_staff) {
         return None;
@@ -144,11 +144,19 @@ struct SchemaQuery {
 }
 
 async fn schema(
+    State(ctx): State<AppContext>,
+    jar: CookieJar,
     api: Api,
     Buyer(viewer): Buyer,
     Query(q): Query<SchemaQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let viewer = match viewer {
+        Some(v) => Some(v),
+        None => super::admin::staff_session(&ctx, &jar)
+            .await
+            .map(|(u, _)| u),
+    };
     if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }
@@ -180,7 +188,19 @@ async fn schema(
     }
 }
 
-async fn docs_index(api: Api, Buyer(viewer): Buyer, OriginalUri(uri): OriginalUri) -> Response {
+async fn docs_index(
+    State(ctx): State<AppContext>,
+    jar: CookieJar,
+    api: Api,
+    Buyer(viewer): Buyer,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let viewer = match viewer {
+        Some(v) => Some(v),
+        None => super::admin::staff_session(&ctx, &jar)
+            .await
+            .map(|(u, _)| u),
+    };
     if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }
@@ -191,7 +211,19 @@ async fn docs_index(api: Api, Buyer(viewer): Buyer, OriginalUri(uri): OriginalUr
     swagger_file("index.html")
 }
 
-async fn docs_file(api: Api, Buyer(viewer): Buyer, Path(tail): Path<String>) -> Response {
+async fn docs_file(
+    State(ctx): State<AppContext>,
+    jar: CookieJar,
+    api: Api,
+    Buyer(viewer): Buyer,
+    Path(tail): Path<String>,
+) -> Response {
+    let viewer = match viewer {
+        Some(v) => Some(v),
+        None => super::admin::staff_session(&ctx, &jar)
+            .await
+            .map(|(u, _)| u),
+    };
     if let Some(denied) = refused(&api, viewer.as_ref()) {
         return denied;
     }

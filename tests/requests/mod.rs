@@ -1,3 +1,4 @@
+mod admin;
 mod buyers;
 mod cache;
 pub mod checkout;
