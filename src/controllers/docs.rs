@@ -29,7 +29,7 @@ use crate::views::events::{
     info(
         title = "Tuki API",
         version = "1",
-        description = "Tuki's public catalogue for the web and mobile frontends. \
+        description = "Tuki's API for the web and mobile frontends: the catalogue, buyer accounts, checkout with Webpay Plus, tickets. \
             Every path answers with and without its trailing slash."
     ),
     paths(

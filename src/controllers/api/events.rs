@@ -77,7 +77,8 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
     })
 }
 
-/// The public catalogue: published, public, not deleted events, soonest first.
+/// The public catalogue: published, public, not deleted events; featured first,
+/// then the latest start date first.
 #[utoipa::path(
     get,
     path = "/api/v1/events/public_list/",
