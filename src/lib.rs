@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod payments;
 pub mod sessions;
 pub mod settings;
+pub mod signin;
 pub mod storage;
 pub mod tasks;
 pub mod throttle;

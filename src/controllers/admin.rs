@@ -14,7 +14,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
-use chrono::Utc;
 use loco_rs::prelude::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde::Deserialize;
@@ -30,10 +29,9 @@ use crate::{
         },
         users,
     },
-    passwords::{self, Verified},
     sessions::{self, SessionStore},
     settings::Settings,
-    throttle::LoginThrottle,
+    signin::{sign_in, SignIn},
 };
 
 const CSRF_COOKIE: &str = "tuki_csrftoken";
@@ -242,41 +240,20 @@ async fn login(
             json!({ "csrf": cookie_token, "next": next, "email": form.email.trim(), "error": error }),
         )
     };
-    let throttle = ctx
-        .shared_store
-        .get::<Arc<LoginThrottle>>()
-        .ok_or_else(|| Error::string("throttle not set up"))?;
-    if let Err(seconds) = throttle.check(&email, &ip).await {
-        let mut res = again(&format!(
-            "Demasiados intentos fallidos. Intenta de nuevo en {} minutos.",
-            seconds.div_ceil(60)
-        ))?;
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return Ok(res);
-    }
-    let user = users::Model::find_by_email(&ctx.db, &email).await?;
-    let hash = user.as_ref().map_or_else(
-        || passwords::hash("tuki-no-such-user").unwrap_or_default(),
-        |u| u.password.clone(),
-    );
-    let password = form.password.clone();
-    let verified = tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
-        .await
-        .unwrap_or(Verified::No);
-    let Some(user) = user.filter(|u| u.is_active && u.is_staff && verified.ok()) else {
-        throttle.failed(&email, &ip).await;
-        return again(BAD_LOGIN);
+    let user = match sign_in(&ctx, &email, &form.password, &ip, true).await? {
+        SignIn::Ok(user) => user,
+        SignIn::Refused => return again(BAD_LOGIN),
+        SignIn::Throttled(seconds) => {
+            let mut res = again(&format!(
+                "Demasiados intentos fallidos. Intenta de nuevo en {} minutos.",
+                seconds.div_ceil(60)
+            ))?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Ok(res);
+        }
     };
-    throttle.succeeded(&email).await;
-    let mut active: users::ActiveModel = user.clone().into();
-    active.last_login = sea_orm::ActiveValue::Set(Some(Utc::now().fixed_offset()));
-    if verified == Verified::YesNeedsRehash {
-        active.set_password(&ctx.db, &form.password).await?;
-    } else {
-        sea_orm::ActiveModelTrait::update(active, &ctx.db).await?;
-    }
     let store = store(&ctx)?;
     // A new session id at every sign-in; the old one (if any) ends.
     if let Some(old) = jar.get(sessions::COOKIE) {

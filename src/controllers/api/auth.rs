@@ -18,7 +18,7 @@ use crate::{
     app::App,
     auth::{self, Refreshed, TokenPair},
     models::users::{self, CreateUserError, Email, NewUser},
-    passwords::{self, Verified},
+    signin::{sign_in, verify_password, SignIn},
     throttle::LoginThrottle,
 };
 
@@ -109,18 +109,6 @@ fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>, ApiError> {
         .ok_or(ApiError::Internal)
 }
 
-/// A hash to check against when the email is unknown, so both answers take
-/// the same time.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| passwords::hash("tuki-no-such-user").unwrap_or_default());
-
-/// Checks a password off the async workers (argon2 is deliberately slow).
-async fn verify_password(password: String, hash: String) -> Verified {
-    tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
-        .await
-        .unwrap_or(Verified::No)
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     pub email: String,
@@ -151,30 +139,12 @@ pub async fn token(
     JsonBody(creds): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
     let api_settings = App::settings(&ctx)?;
-    let throttle = throttle(&ctx)?;
-    let email = creds.email.trim().to_lowercase();
-    if let Err(seconds) = throttle.check(&email, &ip).await {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
-    let user = users::Model::find_by_email(&ctx.db, &email).await?;
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password.clone());
-    let verified = verify_password(creds.password.clone(), hash).await;
-    let Some(user) = user.filter(|u| u.is_active && verified.ok()) else {
-        throttle.failed(&email, &ip).await;
-        return Err(NO_ACTIVE_ACCOUNT);
+    let user = match sign_in(&ctx, &creds.email, &creds.password, &ip, false).await? {
+        SignIn::Ok(user) => user,
+        SignIn::Refused => return Err(NO_ACTIVE_ACCOUNT),
+        SignIn::Throttled(seconds) => return Err(ApiError::TooManyRequests(seconds)),
     };
-    throttle.succeeded(&email).await;
     let now = Utc::now();
-    let mut active: users::ActiveModel = user.clone().into();
-    active.last_login = sea_orm::ActiveValue::Set(Some(now.fixed_offset()));
-    if verified == Verified::YesNeedsRehash {
-        // A Django hash becomes argon2id on its first successful use.
-        active.set_password(&ctx.db, &creds.password).await?;
-    } else {
-        active.update(&ctx.db).await?;
-    }
     let pair = auth::issue(&ctx.db, &api_settings.secret_key, user.id, now).await?;
     Ok(Json(pair).into_response())
 }
