@@ -195,26 +195,27 @@ impl Hooks for App {
             Some(shared),
         );
         ctx.shared_store.insert(Arc::new(cache));
-        // Sign-in attempt counters live where sessions live.
-        let store = match (settings.use_redis, settings.redis_url.as_deref()) {
-            (true, Some(url)) => crate::throttle::Store::Redis(
+        // Sign-in attempt counters and admin sessions live with the shared
+        // cache: Redis when it is on, else the database.
+        let redis = match (settings.use_redis, settings.redis_url.as_deref()) {
+            (true, Some(url)) => Some(
                 redis::Client::open(url)
                     .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
             ),
-            _ => crate::throttle::Store::Database(ctx.db.clone()),
+            _ => None,
         };
+        let counters = redis.clone().map_or_else(
+            || crate::throttle::Store::Database(ctx.db.clone()),
+            crate::throttle::Store::Redis,
+        );
         ctx.shared_store
             .insert(Arc::new(crate::throttle::LoginThrottle::new(
-                store, &namespace,
+                counters, &namespace,
             )));
-        // Admin sessions live with the cache: Redis, else the database.
-        let sessions = match (settings.use_redis, settings.redis_url.as_deref()) {
-            (true, Some(url)) => crate::sessions::SessionStore::Redis(
-                redis::Client::open(url)
-                    .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
-            ),
-            _ => crate::sessions::SessionStore::Database(ctx.db.clone()),
-        };
+        let sessions = redis.map_or_else(
+            || crate::sessions::SessionStore::Database(ctx.db.clone()),
+            crate::sessions::SessionStore::Redis,
+        );
         ctx.shared_store.insert(Arc::new(sessions));
         let webpay = crate::webpay::Webpay::new(&settings.transbank)
             .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;

@@ -124,8 +124,8 @@ fn non_empty(v: Option<&String>) -> Option<&str> {
     v.map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// Handles a return to `webpay_return`: returns the order number (if known)
-/// and the outcome.
+/// Handles a return to `webpay_return`: returns the order (if known, as it is
+/// after the return) and the outcome.
 ///
 /// * `token_ws` alone: the buyer finished the form; commit it.
 /// * `TBK_TOKEN` (with `TBK_ORDEN_COMPRA`): the buyer aborted; with
@@ -138,7 +138,7 @@ pub async fn handle_return(
     db: &DatabaseConnection,
     webpay: &Webpay,
     params: &ReturnParams,
-) -> Result<(Option<String>, Outcome), DbErr> {
+) -> Result<(Option<orders::Model>, Outcome), DbErr> {
     let token_ws = non_empty(params.token_ws.as_ref());
     let tbk_token = non_empty(params.tbk_token.as_ref());
     let buy_order = non_empty(params.tbk_orden_compra.as_ref());
@@ -148,7 +148,7 @@ pub async fn handle_return(
                 return Ok((None, Outcome::Error));
             };
             let outcome = commit(db, webpay, &payment).await?;
-            Ok((order_number(db, payment.order_id).await?, outcome))
+            Ok((load_order(db, payment.order_id).await?, outcome))
         }
         (token_ws, Some(tbk)) => {
             // Aborted (TBK_TOKEN) or a form error (both tokens): never charged.
@@ -170,21 +170,17 @@ pub async fn handle_return(
                 },
             };
             let Some(payment) = payment else {
-                return Ok((buy_order.map(str::to_string), outcome));
+                return Ok((find_by_number(db, buy_order).await?, outcome));
             };
             end_unpaid(db, &payment, status, "cancelled").await?;
-            Ok((order_number(db, payment.order_id).await?, outcome))
+            Ok((load_order(db, payment.order_id).await?, outcome))
         }
         (None, None) => {
             // Timeout: only the buy order (our order number) comes back.
             let Some(number) = buy_order else {
                 return Ok((None, Outcome::Error));
             };
-            let Some(order) = orders::Entity::find()
-                .filter(orders::Column::OrderNumber.eq(number))
-                .one(db)
-                .await?
-            else {
+            let Some(order) = find_by_number(db, Some(number)).await? else {
                 return Ok((None, Outcome::Error));
             };
             let open = payments::Entity::find()
@@ -198,9 +194,9 @@ pub async fn handle_return(
             if open.is_empty() {
                 // No open attempt: leave the order as it is (it may be paid).
                 let outcome = current_outcome(&order);
-                return Ok((Some(order.order_number), outcome));
+                return Ok((Some(order), outcome));
             }
-            Ok((Some(order.order_number), Outcome::Timeout))
+            Ok((load_order(db, order.id).await?, Outcome::Timeout))
         }
     }
 }
@@ -226,11 +222,21 @@ async fn find_by_token(
         .await
 }
 
-async fn order_number(db: &DatabaseConnection, order_id: Uuid) -> Result<Option<String>, DbErr> {
-    Ok(orders::Entity::find_by_id(order_id)
+async fn load_order(db: &DatabaseConnection, id: Uuid) -> Result<Option<orders::Model>, DbErr> {
+    orders::Entity::find_by_id(id).one(db).await
+}
+
+async fn find_by_number(
+    db: &DatabaseConnection,
+    number: Option<&str>,
+) -> Result<Option<orders::Model>, DbErr> {
+    let Some(number) = number else {
+        return Ok(None);
+    };
+    orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number))
         .one(db)
-        .await?
-        .map(|o| o.order_number))
+        .await
 }
 
 /// Moves a payment from one of `from` to `to`; true if this call did it.

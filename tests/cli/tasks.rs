@@ -176,3 +176,18 @@ fn seed_demo_writes_the_catalogue_and_its_posters_to_media_storage() {
     assert!(poster.starts_with("<svg") && poster.contains("Música"));
     assert_eq!(std::fs::read_dir(media.join("demo")).unwrap().count(), 10);
 }
+
+#[test]
+fn the_checkout_jobs_run_with_only_the_database_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    for _ in 0..2 {
+        let out = run(&mut job(&url, &["task", "release_expired_holds"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("0 reservations released"));
+        let out = run(&mut job(&url, &["task", "reconcile_payments"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("0 payments settled"));
+    }
+}

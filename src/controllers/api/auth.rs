@@ -377,15 +377,9 @@ pub async fn change_password(
             "La contraseña actual no es correcta.".into(),
         ));
     }
-    check_new_password(&req.new_password, &user.email).map_err(|e| match e {
-        ApiError::Field(_, m) => ApiError::Field("new_password", m),
-        other => other,
-    })?;
     let now = Utc::now();
     let id = user.id;
-    let active: users::ActiveModel = user.into();
-    active.set_password(&api.db, &req.new_password).await?;
-    auth::revoke_all(&api.db, id, now).await?;
+    replace_password(&api, user, &req.new_password, now).await?;
     let pair = auth::issue(&api.db, &api.settings.secret_key, id, now).await?;
     Ok(Json(pair).into_response())
 }
@@ -473,15 +467,27 @@ pub async fn password_reset_confirm(
     ) {
         return Err(invalid());
     }
-    check_new_password(&req.new_password, &user.email).map_err(|e| match e {
+    replace_password(&api, user, &req.new_password, now).await?;
+    Ok(Json(json!({"detail": "Contraseña cambiada. Ya puedes iniciar sesión."})).into_response())
+}
+
+/// Checks and sets a new password (field `new_password`) and signs the user
+/// out everywhere (every refresh token revoked).
+async fn replace_password(
+    api: &Api,
+    user: users::Model,
+    new_password: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
+    check_new_password(new_password, &user.email).map_err(|e| match e {
         ApiError::Field(_, m) => ApiError::Field("new_password", m),
         other => other,
     })?;
     let id = user.id;
     let active: users::ActiveModel = user.into();
-    active.set_password(&api.db, &req.new_password).await?;
+    active.set_password(&api.db, new_password).await?;
     auth::revoke_all(&api.db, id, now).await?;
-    Ok(Json(json!({"detail": "Contraseña cambiada. Ya puedes iniciar sesión."})).into_response())
+    Ok(())
 }
 
 pub fn routes() -> Routes {

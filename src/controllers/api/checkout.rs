@@ -26,7 +26,10 @@ use crate::{
     app::App,
     checkout::{self, CheckoutError, Customer, Line},
     mailers::order_confirmation,
-    models::_entities::{events, order_items, orders, organizer_members, ticket_tiers, tickets},
+    models::{
+        _entities::{events, order_items, orders, ticket_tiers, tickets},
+        organizer_members::{self, Role},
+    },
     payments::{self, Outcome, PaymentError, ReturnParams},
 };
 
@@ -338,12 +341,25 @@ pub async fn readable_order(
     user: Option<&crate::models::users::Model>,
     token: Option<&str>,
 ) -> Result<orders::Model, ApiError> {
-    let not_found = ApiError::NotFound("No encontrado.");
     let order = orders::Entity::find()
         .filter(orders::Column::OrderNumber.eq(number))
         .one(&api.db)
         .await?
-        .ok_or(not_found.clone())?;
+        .ok_or(ApiError::NotFound("No encontrado."))?;
+    may_read(&order, user, token)?;
+    Ok(order)
+}
+
+/// Whether the reader may see an order it already has: its signed-in owner or
+/// the holder of its access token; anyone else the same 404 as for no order.
+///
+/// # Errors
+/// 404 for anyone else.
+pub fn may_read(
+    order: &orders::Model,
+    user: Option<&crate::models::users::Model>,
+    token: Option<&str>,
+) -> Result<(), ApiError> {
     let owner = user.is_some_and(|u| order.user_id == Some(u.id));
     let token_ok = token.is_some_and(|t| {
         bool::from(
@@ -353,9 +369,9 @@ pub async fn readable_order(
         )
     });
     if owner || token_ok {
-        Ok(order)
+        Ok(())
     } else {
-        Err(not_found)
+        Err(ApiError::NotFound("No encontrado."))
     }
 }
 
@@ -496,20 +512,15 @@ async fn finish_return(
     params: ReturnParams,
 ) -> Result<Response, ApiError> {
     let webpay = App::webpay(ctx)?;
-    let (number, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
+    let (order, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
     }
-    if outcome == Outcome::Paid {
-        if let Some(order) = orders::Entity::find()
-            .filter(orders::Column::OrderNumber.eq(number.as_deref().unwrap_or_default()))
-            .one(&api.db)
-            .await?
-        {
-            let base = format!("{}://{}", url.scheme, url.host);
-            order_confirmation::send(ctx, order.id, &base).await?;
-        }
+    if let (Outcome::Paid, Some(order)) = (outcome, &order) {
+        let base = format!("{}://{}", url.scheme, url.host);
+        order_confirmation::send(ctx, order.id, &base).await?;
     }
+    let number = order.map(|o| o.order_number);
     let mut target = url::Url::parse(&format!("{}/payment/result", api.settings.frontend_url))
         .map_err(|_| ApiError::Internal)?;
     {
@@ -589,7 +600,7 @@ pub async fn refund(
         .ok_or(ApiError::NotFound("No encontrado."))?;
     let allowed = user.is_staff
         || user.is_superuser
-        || organizer_admin(&api, user.id, order.event_id).await?;
+        || organizer_members::has_role(&api.db, user.id, order.event_id, Role::Admin).await?;
     if !allowed {
         return Err(ApiError::Forbidden(
             "Solo el staff o un administrador del organizador puede reembolsar.",
@@ -621,20 +632,6 @@ pub async fn refund(
         .await?
         .ok_or(ApiError::Internal)?;
     Ok(Json(order_response(&api, &url, &order, None).await?).into_response())
-}
-
-/// Whether `user_id` is an admin member of the event's organizer.
-async fn organizer_admin(api: &Api, user_id: Uuid, event_id: Uuid) -> Result<bool, ApiError> {
-    let Some(event) = events::Entity::find_by_id(event_id).one(&api.db).await? else {
-        return Ok(false);
-    };
-    Ok(organizer_members::Entity::find()
-        .filter(organizer_members::Column::OrganizerId.eq(event.organizer_id))
-        .filter(organizer_members::Column::UserId.eq(user_id))
-        .filter(organizer_members::Column::IsAdmin.eq(true))
-        .one(&api.db)
-        .await?
-        .is_some())
 }
 
 pub fn routes() -> Routes {

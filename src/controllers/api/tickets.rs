@@ -16,13 +16,14 @@ use uuid::Uuid;
 
 use super::{
     auth::{Buyer, SignedIn},
-    checkout::readable_order,
+    checkout::may_read,
     Api, ApiError, JsonBody,
 };
 use crate::{
     mailers::order_confirmation,
     models::{
-        _entities::{events, orders, organizer_members, ticket_tiers, tickets},
+        _entities::{events, orders, ticket_tiers, tickets},
+        organizer_members::{self, Role},
         users,
     },
 };
@@ -175,7 +176,7 @@ pub async fn qr(
         ))
     });
     if !signed {
-        readable_order(&api, &order.order_number, user.as_ref(), q.token.as_deref()).await?;
+        may_read(&order, user.as_ref(), q.token.as_deref())?;
     }
     let code = qrcode::QrCode::new(ticket.code.as_bytes()).map_err(|_| ApiError::Internal)?;
     let private = (header::CACHE_CONTROL, "private, no-store");
@@ -204,29 +205,7 @@ async fn may_validate(api: &Api, user: &users::Model, event_id: Uuid) -> Result<
     if user.is_staff || user.is_superuser || user.is_validator {
         return Ok(true);
     }
-    let member = organizer_members::Entity::find()
-        .join(
-            JoinType::InnerJoin,
-            organizer_members::Relation::Organizers.def(),
-        )
-        .filter(organizer_members::Column::UserId.eq(user.id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(organizer_members::Column::CanManageEvents.eq(true))
-                .add(organizer_members::Column::IsAdmin.eq(true)),
-        )
-        .filter(
-            organizer_members::Column::OrganizerId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(events::Column::OrganizerId)
-                    .from(events::Entity)
-                    .and_where(events::Column::Id.eq(event_id))
-                    .to_owned(),
-            ),
-        )
-        .one(&api.db)
-        .await?;
-    Ok(member.is_some())
+    Ok(organizer_members::has_role(&api.db, user.id, event_id, Role::ManageEvents).await?)
 }
 
 /// Checks a ticket in: `valid` (now marked used), `already_used` (with when
