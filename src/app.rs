@@ -247,7 +247,8 @@ impl Hooks for App {
             .add_route(controllers::api::checkout::routes())
             .add_route(controllers::api::tickets::routes())
             .add_route(controllers::docs::routes())
-            .add_route(controllers::admin::routes());
+            .add_route(controllers::admin::routes())
+            .add_route(controllers::statics::routes());
         // A deliberately slow endpoint for the graceful-shutdown test; it exists
         // in the test environment only.
         if ctx.environment == Environment::Test {
@@ -259,7 +260,10 @@ impl Hooks for App {
 
     async fn after_routes(router: AxumRouter, ctx: &AppContext) -> Result<AxumRouter> {
         // Tera templates from `templates/` (admin pages, emails).
-        let tera = engines::TeraView::from_custom_dir(&TEMPLATES_DIR, |_| Ok(()))?;
+        let tera = engines::TeraView::from_custom_dir(&TEMPLATES_DIR, |tera| {
+            tera.register_function("static_url", controllers::statics::static_url);
+            Ok(())
+        })?;
         let router = router.layer(Extension(ViewEngine::from(tera)));
         let settings = Self::settings(ctx)?;
         let router = controllers::media::mount(router, &settings);

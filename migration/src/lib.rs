@@ -6,6 +6,7 @@ mod m20261126_000002_catalogue;
 mod m20261126_000003_cache_entries;
 mod m20261126_000004_public_listing_index;
 mod m20261126_000005_checkout;
+mod m20261126_000006_admin;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_cache_entries::Migration),
             Box::new(m20261126_000004_public_listing_index::Migration),
             Box::new(m20261126_000005_checkout::Migration),
+            Box::new(m20261126_000006_admin::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -3,3 +3,4 @@ pub mod api;
 pub mod docs;
 pub mod health;
 pub mod media;
+pub mod statics;

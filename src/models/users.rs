@@ -137,6 +137,23 @@ impl Model {
     }
 }
 
+/// Why a new password is refused, if it is (the rules of every place a
+/// password is set: the API, the reset link and the admin).
+#[must_use]
+pub fn password_problem(password: &str, email: &str) -> Option<&'static str> {
+    if password.chars().count() < 8 {
+        Some("La contraseña debe tener al menos 8 caracteres.")
+    } else if password.chars().all(|c| c.is_ascii_digit()) {
+        Some("La contraseña no puede ser solo números.")
+    } else if email.split('@').next().is_some_and(|local| {
+        local.len() >= 4 && password.to_lowercase().contains(&local.to_lowercase())
+    }) {
+        Some("La contraseña es demasiado parecida al correo.")
+    } else {
+        None
+    }
+}
+
 impl ActiveModel {
     /// Replaces the password hash with a fresh argon2id one.
     ///

@@ -187,17 +187,7 @@ pub struct Registration {
 
 /// The minimum a password must be.
 fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
-    let problem = if password.chars().count() < 8 {
-        Some("La contraseña debe tener al menos 8 caracteres.")
-    } else if password.chars().all(|c| c.is_ascii_digit()) {
-        Some("La contraseña no puede ser solo números.")
-    } else if email.split('@').next().is_some_and(|local| {
-        local.len() >= 4 && password.to_lowercase().contains(&local.to_lowercase())
-    }) {
-        Some("La contraseña es demasiado parecida al correo.")
-    } else {
-        None
-    };
+    let problem = users::password_problem(password, email);
     problem.map_or(Ok(()), |p| Err(ApiError::Field("password", p.to_string())))
 }
 

@@ -1,0 +1,337 @@
+//! Sign-in, sign-out, the index and the signed-in user's own password.
+
+use axum::{
+    extract::{Form, OriginalUri, Query},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use loco_rs::prelude::*;
+use sea_orm::{
+    sea_query::{Alias, Expr, Func, Query as Sql},
+    ConnectionTrait,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    cookie, csrf_ok, forbidden, found, origin_allowed, page, redirect_with_message, safe_next,
+    staff_page, staff_session, store, tokens_match, FormData, Staff, CSRF_FAILED,
+};
+use crate::{
+    admin::{
+        audit,
+        site::{Action, MODELS},
+    },
+    app::App,
+    controllers::api::auth::ClientIp,
+    models::users,
+    sessions,
+    signin::{sign_in, SignIn},
+};
+
+const CSRF_COOKIE: &str = "tuki_csrftoken";
+const BAD_LOGIN: &str =
+    "Ingresa un correo y contraseña correctos de una cuenta de staff. Ambos campos distinguen mayúsculas.";
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /admin/`: the models this user may see, with counts, and their
+/// latest actions; everyone else to the sign-in page.
+pub async fn index(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    jar: CookieJar,
+    staff: Staff,
+) -> Result<Response> {
+    let mut models = Vec::new();
+    for m in MODELS.iter().filter(|m| staff.perms.can(m, Action::View)) {
+        let mut q = Sql::select();
+        q.from(Alias::new(m.table))
+            .expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+        let count = ctx
+            .db
+            .query_one(&q)
+            .await?
+            .and_then(|r| r.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        models.push(json!({
+            "name": m.plural,
+            "url": m.url(),
+            "count": count,
+            "add_url": staff.perms.can(m, Action::Add).then(|| format!("{}add/", m.url())),
+        }));
+    }
+    let recent: Vec<serde_json::Value> = audit::recent(&ctx.db, staff.user.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let url = crate::admin::site::by_name(&e.model)
+                .filter(|_| e.action != 3)
+                .map(|m| format!("{}{}/change/", m.url(), e.object_id));
+            json!({ "entry": e, "url": url,
+                    "model": crate::admin::site::by_name(&e.model).map_or("", |m| m.verbose) })
+        })
+        .collect();
+    Ok(staff_page(
+        &v,
+        &staff,
+        &jar,
+        "admin/index.html",
+        json!({ "models": models, "recent": recent }),
+        StatusCode::OK,
+    ))
+}
+
+/// `GET /admin/login/`: the email + password form.
+pub async fn login_form(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    jar: CookieJar,
+    Query(q): Query<NextQuery>,
+) -> Result<Response> {
+    let next = safe_next(q.next.as_deref());
+    if staff_session(&ctx, &jar).await.is_some() {
+        return Ok(found(&next));
+    }
+    let settings = App::settings(&ctx)?;
+    let csrf = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(|| crate::checkout::secret(24));
+    let jar = jar.add(cookie(
+        CSRF_COOKIE,
+        csrf.clone(),
+        &settings,
+        365 * 24 * 3600,
+    ));
+    let res = page(
+        &v,
+        "admin/login.html",
+        json!({ "csrf": csrf, "next": next, "email": "", "error": null }),
+        StatusCode::OK,
+    );
+    Ok((jar, res).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrfmiddlewaretoken: String,
+    next: Option<String>,
+}
+
+/// `POST /admin/login/`: only active staff get in; the same message whether
+/// the email exists or not; repeated failures are refused for a while.
+pub async fn login(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response> {
+    let settings = App::settings(&ctx)?;
+    let cookie_token = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if !tokens_match(&cookie_token, &form.csrfmiddlewaretoken) {
+        return Ok(forbidden(&v, "Verificación CSRF fallida: el formulario no trae un token válido (¿cookies desactivadas o página vieja?)."));
+    }
+    if !origin_allowed(&headers, &settings) {
+        return Ok(forbidden(
+            &v,
+            "Verificación CSRF fallida: la solicitud no viene de un origen de confianza.",
+        ));
+    }
+    let next = safe_next(form.next.as_deref());
+    let email = form.email.trim().to_lowercase();
+    let again = |error: &str, status: StatusCode| {
+        page(
+            &v,
+            "admin/login.html",
+            json!({ "csrf": cookie_token, "next": next, "email": form.email.trim(), "error": error }),
+            status,
+        )
+    };
+    let user = match sign_in(&ctx, &email, &form.password, &ip, true).await? {
+        SignIn::Ok(user) => user,
+        SignIn::Refused => return Ok(again(BAD_LOGIN, StatusCode::OK)),
+        SignIn::Throttled(seconds) => {
+            let mut res = again(
+                &format!(
+                    "Demasiados intentos fallidos. Intenta de nuevo en {} minutos.",
+                    seconds.div_ceil(60)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Ok(res);
+        }
+    };
+    let store = store(&ctx)?;
+    // A new session id at every sign-in; the old one (if any) ends.
+    if let Some(old) = jar.get(sessions::COOKIE) {
+        store.delete(old.value()).await;
+    }
+    let (token, _) = store.create(user.id).await.map_err(|e| Error::string(&e))?;
+    let age = i64::try_from(sessions::AGE.as_secs()).unwrap_or(86_400);
+    let jar = jar.add(cookie(sessions::COOKIE, token, &settings, age));
+    Ok((jar, found(&next)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrfmiddlewaretoken: String,
+}
+
+/// `POST /admin/logout/`: ends the session.
+pub async fn logout(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response> {
+    let settings = App::settings(&ctx)?;
+    let Some((_, session)) = staff_session(&ctx, &jar).await else {
+        return Ok(found("/admin/login/"));
+    };
+    if !tokens_match(&session.csrf, &form.csrfmiddlewaretoken)
+        || !origin_allowed(&headers, &settings)
+    {
+        return Ok(forbidden(&v, CSRF_FAILED));
+    }
+    if let Some(c) = jar.get(sessions::COOKIE) {
+        store(&ctx)?.delete(c.value()).await;
+    }
+    let jar = jar.remove(Cookie::build(sessions::COOKIE).path("/"));
+    Ok((jar, found("/admin/login/")).into_response())
+}
+
+/// Anything else under `/admin/` asks for a session first.
+pub async fn elsewhere(
+    State(ctx): State<AppContext>,
+    jar: CookieJar,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    if staff_session(&ctx, &jar).await.is_none() {
+        let next = url::form_urlencoded::byte_serialize(uri.path().as_bytes()).collect::<String>();
+        return Ok(found(&format!("/admin/login/?next={next}")));
+    }
+    Ok((StatusCode::NOT_FOUND, "No encontrado.").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    #[serde(default)]
+    old_password: String,
+    #[serde(default)]
+    new_password1: String,
+    #[serde(default)]
+    new_password2: String,
+}
+
+fn password_change_page(
+    v: &TeraView,
+    staff: &Staff,
+    jar: &CookieJar,
+    errors: &serde_json::Value,
+    status: StatusCode,
+) -> Response {
+    staff_page(
+        v,
+        staff,
+        jar,
+        "admin/password_form.html",
+        json!({
+            "title": "Cambiar mi contraseña",
+            "own": true,
+            "action": "/admin/password_change/",
+            "errors": errors,
+        }),
+        status,
+    )
+}
+
+/// `GET /admin/password_change/`: the signed-in user's own password form.
+pub async fn password_change_form(
+    ViewEngine(v): ViewEngine<TeraView>,
+    jar: CookieJar,
+    staff: Staff,
+) -> Response {
+    password_change_page(&v, &staff, &jar, &json!({}), StatusCode::OK)
+}
+
+/// `POST /admin/password_change/`: the current password is required; the new
+/// one must be typed twice and pass the same rules as everywhere else.
+pub async fn password_change(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    staff: Staff,
+    form: FormData,
+) -> Result<Response> {
+    let settings = App::settings(&ctx)?;
+    if !csrf_ok(&staff, &headers, &settings, &form) {
+        return Ok(forbidden(&v, CSRF_FAILED));
+    }
+    let get = |k: &str| form.get(k).unwrap_or("").to_string();
+    let PasswordChange {
+        old_password,
+        new_password1,
+        new_password2,
+    } = PasswordChange {
+        old_password: get("old_password"),
+        new_password1: get("new_password1"),
+        new_password2: get("new_password2"),
+    };
+    let verified = crate::signin::verify_password(old_password, staff.user.password.clone()).await;
+    let mut errors = serde_json::Map::new();
+    if matches!(verified, crate::passwords::Verified::No) {
+        errors.insert(
+            "old_password".into(),
+            json!("Tu contraseña actual no es correcta. Escríbela de nuevo."),
+        );
+    }
+    if let Some(problem) = new_password_problem(&new_password1, &new_password2, &staff.user.email) {
+        errors.insert("new_password2".into(), json!(problem));
+    }
+    if !errors.is_empty() {
+        return Ok(password_change_page(
+            &v,
+            &staff,
+            &jar,
+            &serde_json::Value::Object(errors),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    let active: users::ActiveModel = staff.user.clone().into();
+    active.set_password(&ctx.db, &new_password1).await?;
+    Ok(redirect_with_message(
+        jar,
+        "/admin/",
+        "Tu contraseña fue cambiada.",
+        &settings,
+    ))
+}
+
+/// Why a new password (typed twice) is refused, if it is.
+pub fn new_password_problem(first: &str, second: &str, email: &str) -> Option<String> {
+    if first != second {
+        return Some("Las dos contraseñas no coinciden.".to_string());
+    }
+    users::password_problem(first, email).map(str::to_string)
+}
