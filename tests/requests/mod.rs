@@ -1,4 +1,6 @@
 mod admin;
+mod admin_browser;
+mod admin_models;
 mod buyers;
 mod cache;
 pub mod checkout;

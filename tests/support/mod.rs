@@ -2,6 +2,7 @@
 //! Run and its Jobs run it.
 
 pub mod app;
+pub mod browser;
 pub mod catalogue;
 pub mod tools;
 pub mod webpay;

@@ -1212,9 +1212,7 @@ async fn save(
                     .iter()
                     .map(|h| ("password", Value::String(Some(h.clone()))))
                     .collect();
-                let id = store::insert(&txn, m, &state.values, &extra).await?;
-                messages.push("Añadido.".to_string());
-                id
+                store::insert(&txn, m, &state.values, &extra).await?
             }
         };
         if let (Some(inline), Some(child)) = (m.inline, child) {
