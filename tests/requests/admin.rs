@@ -264,3 +264,46 @@ async fn repeated_failed_admin_logins_are_refused_for_a_while() {
     assert!(refused.text.contains("Demasiados intentos"));
     assert!(refused.session.is_none());
 }
+
+#[tokio::test]
+async fn sessions_live_outside_the_process_and_django_hashes_are_upgraded() {
+    let app = TestApp::boot().await;
+    let db = &app.ctx().db;
+    // A staff account migrated from Django, with its pbkdf2_sha256 hash.
+    user(&app, "legado@tuki.cl", "cualquiera-1", true).await;
+    let mut derived = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"clave-de-django-9", b"salmuera", 1000, &mut derived);
+    use base64::Engine as _;
+    let django = format!(
+        "pbkdf2_sha256$1000$salmuera${}",
+        base64::engine::general_purpose::STANDARD.encode(derived)
+    );
+    let legacy = users::Model::find_by_email(db, "legado@tuki.cl")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: users::ActiveModel = legacy.into();
+    active.password = Set(django);
+    active.update(db).await.unwrap();
+
+    let server = app.server();
+    let token = csrf(&server).await;
+    let ok = sign_in(&server, &token, "legado@tuki.cl", "clave-de-django-9").await;
+    assert_eq!(ok.status, 302, "{}", ok.text);
+    let upgraded = users::Model::find_by_email(db, "legado@tuki.cl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(upgraded.password.starts_with("$argon2id$"));
+
+    // The session works on another instance (a restart, or the next one
+    // Cloud Run routes to): it lives in the database or Redis.
+    let other = app.another_instance().await;
+    let cookie = format!("tuki_session={}", ok.session.unwrap());
+    let index = other
+        .get("/admin/")
+        .add_header("cookie", cookie.clone())
+        .await;
+    assert_eq!(index.status_code(), 200);
+    assert!(index.text().contains("legado@tuki.cl"));
+}

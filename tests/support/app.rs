@@ -74,6 +74,21 @@ impl TestApp {
         &self.boot.app_context
     }
 
+    /// Another instance of the app on the same database (and Redis): what a
+    /// restarted or second Cloud Run instance is.
+    pub async fn another_instance(&self) -> TestServer {
+        let boot = App::boot(
+            StartMode::ServerOnly,
+            &Environment::Test,
+            self.ctx().config.clone(),
+        )
+        .await
+        .expect("boot a second instance");
+        let router = boot.router.expect("a router");
+        TestServer::new(router.into_make_service_with_connect_info::<SocketAddr>())
+            .expect("test server")
+    }
+
     /// A test client over the full router (every middleware included).
     #[must_use]
     pub fn server(&self) -> TestServer {
