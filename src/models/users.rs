@@ -164,7 +164,12 @@ impl ActiveModel {
         db: &DatabaseConnection,
         password: &str,
     ) -> ModelResult<Model> {
-        let hash = passwords::hash(password).map_err(|e| ModelError::Any(e.to_string().into()))?;
+        // argon2 is deliberately slow: off the async workers.
+        let owned = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || passwords::hash(&owned))
+            .await
+            .map_err(|e| ModelError::Any(e.to_string().into()))?
+            .map_err(|e| ModelError::Any(e.to_string().into()))?;
         self.password = Set(hash);
         self.updated_at = Set(Utc::now().into());
         Ok(self.update(db).await?)

@@ -16,7 +16,10 @@ use tuki_backend::models::{
 };
 use uuid::Uuid;
 
-use super::checkout::{book, on_sale_at, reserve};
+use super::checkout::{
+    book, boot_with_webpay, on_sale, on_sale_at, pending_payment, reserve, webpay_return,
+};
+use crate::support::webpay::FakeWebpay;
 use crate::support::{app::TestApp, catalogue};
 
 const PASSWORD: &str = "Clave-Staff-2026";
@@ -845,4 +848,67 @@ async fn static_files_have_hashed_names_long_caching_and_real_404s() {
     let csp = page.header("content-security-policy");
     assert!(csp.to_str().unwrap().contains("script-src 'self'"));
     assert_eq!(page.header("cache-control"), "no-store");
+}
+
+#[tokio::test]
+async fn superusers_refund_paid_orders_from_the_order_page() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    staff(&app, "jefa@tuki.cl", true).await;
+    staff(&app, "clerk@tuki.cl", false).await;
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "reembolso", vec![(10_000, Some(5), 0)]).await;
+    let server = app.server();
+    let (number, _, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    fake.pay(&token);
+    let (_, status) = webpay_return(&server, &[("token_ws", token.as_str())]).await;
+    assert_eq!(status, "paid");
+    let order = tuki_backend::models::orders::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.order_number == number)
+        .unwrap();
+    let page = format!("/admin/events/order/{}/change/", order.id);
+    let refund = format!("/admin/events/order/{}/refund/", order.id);
+
+    let admin = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let view = admin.get(&page).await.text();
+    assert!(view.contains("Reembolsar") && view.contains("$10.000"));
+    assert!(!view.contains("name=\"_save\""), "orders are read-only");
+    let too_much = admin.post(&refund, &[("amount", "999999")]).await;
+    assert!(admin
+        .follow(&too_much)
+        .await
+        .contains("nada fue reembolsado"));
+    assert_eq!(fake.refunds(), 0);
+    let part = admin.post(&refund, &[("amount", "4000")]).await;
+    assert!(admin.follow(&part).await.contains("Reembolsado $4.000."));
+    assert_eq!(fake.refunds(), 1);
+    let order = tuki_backend::models::orders::Entity::find_by_id(order.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (order.refunded_amount, order.status.as_str()),
+        (4000, "partially_refunded")
+    );
+    let history = admin
+        .get(&format!("/admin/events/order/{}/history/", order.id))
+        .await
+        .text();
+    assert!(history.contains("Reembolsado $4.000."));
+
+    // Other staff cannot refund, even if they may see orders.
+    let clerk = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    assert_eq!(
+        clerk
+            .post(&refund, &[("amount", "1000")])
+            .await
+            .status_code(),
+        403
+    );
+    assert_eq!(fake.refunds(), 1);
 }

@@ -118,7 +118,7 @@ pub async fn pending_payment(
 }
 
 /// Webpay's return, as a form POST; returns the redirect's query status.
-async fn webpay_return(server: &TestServer, form: &[(&str, &str)]) -> (String, String) {
+pub async fn webpay_return(server: &TestServer, form: &[(&str, &str)]) -> (String, String) {
     let res = server
         .post("/api/v1/payments/webpay_return/")
         .form(&form)

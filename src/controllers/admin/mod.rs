@@ -375,6 +375,7 @@ pub fn routes() -> Routes {
             get(models::delete_form).post(models::delete),
         )
         .add("/{app}/{model}/{id}/history/", get(models::history))
+        .add("/{app}/{model}/{id}/refund/", post(models::refund))
         .add(
             "/{app}/{model}/{id}/password/",
             get(models::password_form).post(models::password),

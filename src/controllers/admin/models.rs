@@ -931,6 +931,16 @@ async fn form_page(
     } else {
         Json::Null
     };
+    let refund = match row {
+        Some(r) if m.name == "order" && staff.perms.is_superuser() => {
+            let status = r.get(m, "status");
+            let left = r.get(m, "total").as_int().unwrap_or(0)
+                - r.get(m, "refunded_amount").as_int().unwrap_or(0);
+            matches!(status.as_str(), "paid" | "partially_refunded")
+                .then(|| json!({ "url": format!("{}{}/refund/", m.url(), r.id), "left": left, "left_clp": fields::clp(left) }))
+        }
+        _ => None,
+    };
     let title = row.map(|r| r.title(m));
     Ok(staff_page(
         v,
@@ -960,6 +970,7 @@ async fn form_page(
             "images": images,
             "user": user_extra,
             "multipart": m.images,
+            "refund": refund,
         }),
         status,
     ))
@@ -1025,7 +1036,7 @@ pub async fn change_form(
 }
 
 /// `GET /admin/{app}/{model}/{id}/`: Django's old object URL.
-pub async fn object_root(Path(path): Path<ObjectPath>) -> Response {
+pub async fn object_root(_: Staff, Path(path): Path<ObjectPath>) -> Response {
     see_other(&format!(
         "/admin/{}/{}/{}/change/",
         path.app, path.model, path.id
@@ -1784,4 +1795,86 @@ pub async fn password(
         "La contraseña fue cambiada correctamente.",
         &settings,
     ))
+}
+
+// ------------------------------------------------------------------- refund
+
+/// `POST /admin/events/order/{id}/refund/`: refunds part or all of a paid
+/// order through Webpay (superusers; a full refund gives the seats back).
+pub async fn refund(
+    State(ctx): State<AppContext>,
+    ViewEngine(v): ViewEngine<TeraView>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    staff: Staff,
+    Path(path): Path<ObjectPath>,
+    form: FormData,
+) -> Result<Response> {
+    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::View) {
+        Ok(m) if m.name == "order" => m,
+        Ok(_) => return Ok(not_found(&v, &staff, &jar, "Esta página no existe.")),
+        Err(res) => return Ok(res),
+    };
+    if !staff.perms.is_superuser() {
+        return Ok(denied(&v));
+    }
+    let settings = App::settings(&ctx)?;
+    if !csrf_ok(&staff, &headers, &settings, &form) {
+        return Ok(forbidden(&v, CSRF_FAILED));
+    }
+    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
+        Ok(row) => row,
+        Err(res) => return Ok(res),
+    };
+    let back = format!("{}{}/change/", m.url(), row.id);
+    let Some(order) = crate::models::orders::Entity::find_by_id(row.id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(not_found(&v, &staff, &jar, "La orden ya no existe."));
+    };
+    let left = order.total - order.refunded_amount;
+    let say = |message: String| redirect_with_message(jar.clone(), &back, &message, &settings);
+    if !matches!(order.status.as_str(), "paid" | "partially_refunded") {
+        return Ok(say("Solo se reembolsan órdenes pagadas.".to_string()));
+    }
+    let amount_field = Field::new("amount", "Monto", Kind::Money);
+    let amount = match form.get("amount").filter(|a| !a.trim().is_empty()) {
+        None => left,
+        Some(raw) => match fields::parse(&amount_field, Some(raw)) {
+            Ok(Cell::Int(a)) => a,
+            _ => {
+                return Ok(say(
+                    "El monto no es válido; nada fue reembolsado.".to_string()
+                ))
+            }
+        },
+    };
+    if amount <= 0 || amount > left {
+        return Ok(say(format!(
+            "El monto debe estar entre $1 y {}; nada fue reembolsado.",
+            fields::clp(left)
+        )));
+    }
+    let webpay = App::webpay(&ctx)?;
+    if !crate::payments::refund_order(&ctx.db, &webpay, &order, amount).await? {
+        return Ok(say(
+            "Webpay no aceptó el reembolso; nada fue reembolsado. Revisa la transacción e inténtalo de nuevo.".to_string(),
+        ));
+    }
+    let note = format!("Reembolsado {}.", fields::clp(amount));
+    audit::record(
+        &ctx.db,
+        &staff.user,
+        m,
+        order.id,
+        &order.order_number,
+        Change::Changed,
+        &note,
+    )
+    .await?;
+    if let Ok(cache) = App::cache(&ctx) {
+        cache.invalidate();
+    }
+    Ok(say(format!("Orden {}: {note}", order.order_number)))
 }
