@@ -493,6 +493,37 @@ async fn deletes_confirm_what_goes_and_paid_records_protect_their_event() {
         .unwrap()
         .is_some());
 
+    // In bulk, each object is listed with what goes with it or protects it.
+    let (other, _) = on_sale_at(db, &place, "otro", vec![(1000, Some(5), 0)]).await;
+    let sold_id = sold.to_string();
+    let other_id = other.to_string();
+    let ask = admin
+        .post(
+            "/admin/events/event/",
+            &[
+                ("action", "delete_selected"),
+                ("_selected_action", sold_id.as_str()),
+                ("_selected_action", other_id.as_str()),
+            ],
+        )
+        .await
+        .text();
+    assert!(ask.contains("lo impiden") && ask.contains("Tipos de entrada</strong> (1)"));
+    assert!(!ask.contains("Sí, estoy seguro"));
+    let forced = admin
+        .post(
+            "/admin/events/event/",
+            &[
+                ("action", "delete_selected"),
+                ("post", "yes"),
+                ("_selected_action", sold_id.as_str()),
+                ("_selected_action", other_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(forced.status_code(), 409);
+    assert!(events::Entity::find_by_id(other).one(db).await.unwrap().is_some());
+
     // Bulk delete: a confirmation first, then the delete.
     let now = chrono::Utc::now().fixed_offset();
     let mut ids = Vec::new();

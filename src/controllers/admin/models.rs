@@ -1441,8 +1441,22 @@ async fn delete_page(
     bulk: bool,
     status: StatusCode,
 ) -> Result<Response> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let (goes, blocks) = consequences(ctx, m, &ids).await?;
+    // Each object with what goes with it and what protects it, as Django's
+    // confirmation lists them.
+    let mut objects = Vec::new();
+    let mut blocked = false;
+    for r in rows {
+        let (goes, blocks) = consequences(ctx, m, &[r.id]).await?;
+        blocked |= !blocks.is_empty();
+        objects.push(json!({
+            "id": r.id,
+            "title": r.title(m),
+            "url": format!("{}{}/change/", m.url(), r.id),
+            "goes": goes,
+            "blocks": blocks,
+        }));
+    }
+    let first = rows.first().map(|r| r.id).unwrap_or_default();
     Ok(staff_page(
         v,
         staff,
@@ -1450,11 +1464,10 @@ async fn delete_page(
         "admin/delete_confirmation.html",
         json!({
             "model": { "verbose": m.verbose, "plural": m.plural, "url": m.url(), "key": m.name, "the": m.the() },
-            "objects": rows.iter().map(|r| json!({ "id": r.id, "title": r.title(m), "url": format!("{}{}/change/", m.url(), r.id) })).collect::<Vec<_>>(),
-            "goes": goes,
-            "blocks": blocks,
+            "objects": objects,
+            "blocked": blocked,
             "bulk": bulk,
-            "action": if bulk { m.url() } else { format!("{}{}/delete/", m.url(), ids.first().copied().unwrap_or_default()) },
+            "action": if bulk { m.url() } else { format!("{}{first}/delete/", m.url()) },
         }),
         status,
     ))
