@@ -522,7 +522,11 @@ async fn deletes_confirm_what_goes_and_paid_records_protect_their_event() {
         )
         .await;
     assert_eq!(forced.status_code(), 409);
-    assert!(events::Entity::find_by_id(other).one(db).await.unwrap().is_some());
+    assert!(events::Entity::find_by_id(other)
+        .one(db)
+        .await
+        .unwrap()
+        .is_some());
 
     // Bulk delete: a confirmation first, then the delete.
     let now = chrono::Utc::now().fixed_offset();
