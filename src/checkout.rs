@@ -194,9 +194,6 @@ pub async fn reserve(
     hold: Duration,
     now: DateTime<Utc>,
 ) -> Result<Reserved, CheckoutError> {
-    let event = sellable_event(db, event_id)
-        .await?
-        .ok_or(CheckoutError::NotFound)?;
     if lines.is_empty() {
         return Err(invalid("tiers", "Elige al menos una entrada."));
     }
@@ -209,6 +206,28 @@ pub async fn reserve(
             return Err(invalid("tiers", "Cada tipo de entrada va una sola vez."));
         }
     }
+    // The event and the wanted tiers in one read.
+    let rows = events::Entity::find_by_id(event_id)
+        .filter(events::Column::Status.eq(STATUS_PUBLISHED))
+        .filter(events::Column::Visibility.eq(VISIBILITY_PUBLIC))
+        .filter(events::Column::DeletedAt.is_null())
+        .find_also_related(ticket_tiers::Entity)
+        .filter(ticket_tiers::Column::IsPublic.eq(true))
+        .filter(ticket_tiers::Column::Id.is_in(wanted.keys().copied()))
+        .all(db)
+        .await?;
+    let event = match rows.first() {
+        Some((event, _)) => event.clone(),
+        // No wanted tier matched: the event decides between 404 and 400.
+        None => sellable_event(db, event_id)
+            .await?
+            .ok_or(CheckoutError::NotFound)?,
+    };
+    let tiers: BTreeMap<Uuid, ticket_tiers::Model> = rows
+        .into_iter()
+        .filter_map(|(_, t)| t)
+        .map(|t| (t.id, t))
+        .collect();
     let total: i64 = wanted.values().map(|q| i64::from(*q)).sum();
     if let Some(max) = event.max_tickets_per_purchase {
         if total > i64::from(max) {
@@ -230,13 +249,6 @@ pub async fn reserve(
             "La venta de entradas no está activa para este evento.".into(),
         ));
     }
-    let tiers = ticket_tiers::Entity::find()
-        .filter(ticket_tiers::Column::EventId.eq(event.id))
-        .filter(ticket_tiers::Column::IsPublic.eq(true))
-        .filter(ticket_tiers::Column::Id.is_in(wanted.keys().copied()))
-        .all(db)
-        .await?;
-    let tiers: BTreeMap<Uuid, ticket_tiers::Model> = tiers.into_iter().map(|t| (t.id, t)).collect();
     for (id, quantity) in &wanted {
         let Some(tier) = tiers.get(id) else {
             return Err(invalid(
@@ -301,6 +313,9 @@ async fn hold_seats(
     hold: Duration,
     now: DateTime<Utc>,
 ) -> Result<Result<Reserved, Uuid>, DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres && wanted.len() == 1 {
+        return hold_one_tier_pg(db, event, user_id, wanted, tiers, hold, now).await;
+    }
     let nowf = now.fixed_offset();
     let txn = db.begin().await?;
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -378,6 +393,76 @@ async fn hold_seats(
         reservation,
         service_fee_bps: event.service_fee_bps,
         items,
+    }))
+}
+
+/// [`hold_seats`] for one tier on PostgreSQL, in one round trip: the tier's
+/// conditional `UPDATE`, the reservation and its line are one statement (the
+/// rows are only written if the seats were taken), sent with `SET LOCAL
+/// synchronous_commit` as one implicit transaction. Every value in the text
+/// is generated here (ids, numbers, times), never taken from a request.
+async fn hold_one_tier_pg(
+    db: &DatabaseConnection,
+    event: &events::Model,
+    user_id: Option<Uuid>,
+    wanted: &BTreeMap<Uuid, i32>,
+    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<Reserved, Uuid>, DbErr> {
+    let Some((&tier_id, &quantity)) = wanted.iter().next() else {
+        return Err(DbErr::Custom("no tier to hold".into()));
+    };
+    let tier = &tiers[&tier_id];
+    let nowf = now.fixed_offset();
+    let reservation = reservations::Model {
+        id: Uuid::new_v4(),
+        event_id: event.id,
+        user_id,
+        status: "active".into(),
+        expires_at: (now + hold).fixed_offset(),
+        created_at: nowf,
+        updated_at: nowf,
+    };
+    let item = reservation_items::Model {
+        id: Uuid::new_v4(),
+        reservation_id: reservation.id,
+        tier_id,
+        quantity,
+        unit_price: tier.price,
+        created_at: nowf,
+        updated_at: nowf,
+    };
+    let ts = |t: DateTime<FixedOffset>| format!("'{}'::timestamptz", t.to_rfc3339());
+    let user = user_id.map_or_else(|| "NULL".to_string(), |u| format!("'{u}'::uuid"));
+    let sql = format!(
+        "SET LOCAL synchronous_commit TO OFF;\n\
+         WITH taken AS (\n\
+           UPDATE ticket_tiers SET reserved = reserved + {quantity}\n\
+           WHERE id = '{tier_id}'::uuid\n\
+             AND (capacity IS NULL OR sold + reserved + {quantity} <= capacity)\n\
+           RETURNING id),\n\
+         held AS (\n\
+           INSERT INTO reservations (id, event_id, user_id, status, expires_at, created_at, updated_at)\n\
+           SELECT '{rid}'::uuid, '{eid}'::uuid, {user}, 'active', {expires}, {now}, {now} FROM taken\n\
+           RETURNING id)\n\
+         INSERT INTO reservation_items (id, reservation_id, tier_id, quantity, unit_price, created_at, updated_at)\n\
+         SELECT '{iid}'::uuid, held.id, '{tier_id}'::uuid, {quantity}, {price}, {now}, {now} FROM held",
+        rid = reservation.id,
+        eid = event.id,
+        expires = ts(reservation.expires_at),
+        now = ts(nowf),
+        iid = item.id,
+        price = tier.price,
+    );
+    let done = db.execute_unprepared(&sql).await?;
+    if done.rows_affected() == 0 {
+        return Ok(Err(tier_id));
+    }
+    Ok(Ok(Reserved {
+        reservation,
+        service_fee_bps: event.service_fee_bps,
+        items: vec![(item, tier.clone())],
     }))
 }
 
@@ -482,6 +567,9 @@ pub async fn book(
     now: DateTime<Utc>,
 ) -> Result<Booked, CheckoutError> {
     let customer = customer.check()?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        return book_pg(db, event_id, reservation_id, &customer, user_id, now).await;
+    }
     let event = sellable_event(db, event_id)
         .await?
         .ok_or(CheckoutError::NotFound)?;
@@ -567,6 +655,106 @@ pub async fn book(
         order
     };
     txn.commit().await?;
+    Ok(Booked {
+        order,
+        access_token,
+    })
+}
+
+/// Why a reservation could not become an order (after the claim failed).
+async fn refused_booking(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    reservation_id: Uuid,
+) -> Result<CheckoutError, DbErr> {
+    if sellable_event(db, event_id).await?.is_none() {
+        return Ok(CheckoutError::NotFound);
+    }
+    let found = reservations::Entity::find_by_id(reservation_id)
+        .filter(reservations::Column::EventId.eq(event_id))
+        .one(db)
+        .await?;
+    Ok(match found {
+        None => invalid("reservation_id", "La reserva no existe."),
+        Some(r) if r.status == "ordered" || r.status == "consumed" => {
+            CheckoutError::Reservation("La reserva ya tiene una orden.")
+        }
+        Some(_) => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
+    })
+}
+
+/// [`book`] on PostgreSQL in one statement (one round trip, one atomic
+/// write): the event must be on sale, the reservation is claimed
+/// (`active` → `ordered`, only while unexpired), and the order and its lines
+/// are written from the reservation's own lines, priced as they were held.
+async fn book_pg(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    reservation_id: Uuid,
+    customer: &Customer,
+    user_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Booked, CheckoutError> {
+    const SQL: &str = " \
+        WITH ev AS ( \
+          SELECT id, service_fee_bps FROM events \
+          WHERE id = $1 AND status = 'published' AND visibility = 'public' AND deleted_at IS NULL), \
+        claimed AS ( \
+          UPDATE reservations SET status = 'ordered', updated_at = $2 \
+          WHERE id = $3 AND event_id = (SELECT id FROM ev) AND status = 'active' AND expires_at > $2 \
+          RETURNING id), \
+        lines AS ( \
+          SELECT i.tier_id, i.quantity, i.unit_price, t.name \
+          FROM reservation_items i JOIN ticket_tiers t ON t.id = i.tier_id \
+          WHERE i.reservation_id = (SELECT id FROM claimed)), \
+        sums AS ( \
+          SELECT coalesce(sum(quantity::bigint * unit_price), 0)::bigint AS subtotal, \
+                 (SELECT service_fee_bps FROM ev)::bigint AS bps FROM lines), \
+        placed AS ( \
+          INSERT INTO orders (id, order_number, event_id, user_id, reservation_id, status, \
+            customer_name, customer_email, customer_phone, subtotal, service_fee, total, \
+            refunded_amount, access_token_hash, paid_at, confirmation_sent, created_at, updated_at) \
+          SELECT $4, $5, $1, $6, $3, 'pending', $7, $8, $9, subtotal, (subtotal * bps + 5000) / 10000, \
+            subtotal + (subtotal * bps + 5000) / 10000, 0, $10, NULL, false, $2, $2 \
+          FROM sums WHERE EXISTS (SELECT 1 FROM claimed) \
+          RETURNING *), \
+        lined AS ( \
+          INSERT INTO order_items (id, order_id, tier_id, tier_name, quantity, unit_price, created_at, updated_at) \
+          SELECT gen_random_uuid(), placed.id, lines.tier_id, lines.name, lines.quantity, lines.unit_price, $2, $2 \
+          FROM placed CROSS JOIN lines) \
+        SELECT * FROM placed";
+    let nowf = now.fixed_offset();
+    let access_token = secret(32);
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        SQL,
+        [
+            event_id.into(),
+            nowf.into(),
+            reservation_id.into(),
+            Uuid::new_v4().into(),
+            order_number().into(),
+            user_id.into(),
+            customer.name.clone().into(),
+            customer.email.clone().into(),
+            customer.phone.clone().into(),
+            token_hash(&access_token).into(),
+        ],
+    );
+    let Some(order) = orders::Entity::find().from_raw_sql(stmt).one(db).await? else {
+        return Err(refused_booking(db, event_id, reservation_id).await?);
+    };
+    let order = if order.total == 0 {
+        // Free: confirmed at once (seats sold, tickets issued).
+        let txn = db.begin().await?;
+        let order = match mark_paid(&txn, &order, now).await? {
+            Confirmed::Paid(o) | Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
+        };
+        txn.commit().await?;
+        order
+    } else {
+        order
+    };
     Ok(Booked {
         order,
         access_token,
