@@ -398,9 +398,7 @@ async fn hold_seats(
 
 /// [`hold_seats`] for one tier on PostgreSQL, in one round trip: the tier's
 /// conditional `UPDATE`, the reservation and its line are one statement (the
-/// rows are only written if the seats were taken), sent with `SET LOCAL
-/// synchronous_commit` as one implicit transaction. Every value in the text
-/// is generated here (ids, numbers, times), never taken from a request.
+/// rows are only written if the seats were taken), so one atomic transaction.
 async fn hold_one_tier_pg(
     db: &DatabaseConnection,
     event: &events::Model,
@@ -433,29 +431,37 @@ async fn hold_one_tier_pg(
         created_at: nowf,
         updated_at: nowf,
     };
-    let ts = |t: DateTime<FixedOffset>| format!("'{}'::timestamptz", t.to_rfc3339());
-    let user = user_id.map_or_else(|| "NULL".to_string(), |u| format!("'{u}'::uuid"));
-    let sql = format!(
-        "SET LOCAL synchronous_commit TO OFF;\n\
-         WITH taken AS (\n\
-           UPDATE ticket_tiers SET reserved = reserved + {quantity}\n\
-           WHERE id = '{tier_id}'::uuid\n\
-             AND (capacity IS NULL OR sold + reserved + {quantity} <= capacity)\n\
-           RETURNING id),\n\
-         held AS (\n\
-           INSERT INTO reservations (id, event_id, user_id, status, expires_at, created_at, updated_at)\n\
-           SELECT '{rid}'::uuid, '{eid}'::uuid, {user}, 'active', {expires}, {now}, {now} FROM taken\n\
-           RETURNING id)\n\
-         INSERT INTO reservation_items (id, reservation_id, tier_id, quantity, unit_price, created_at, updated_at)\n\
-         SELECT '{iid}'::uuid, held.id, '{tier_id}'::uuid, {quantity}, {price}, {now}, {now} FROM held",
-        rid = reservation.id,
-        eid = event.id,
-        expires = ts(reservation.expires_at),
-        now = ts(nowf),
-        iid = item.id,
-        price = tier.price,
+    // One prepared statement (its plan is cached per connection). The hold's
+    // transaction commits without waiting for the disk: `set_config(…, true)`
+    // lasts until the end of this statement's own transaction.
+    const SQL: &str = "\
+        WITH taken AS ( \
+          UPDATE ticket_tiers SET reserved = reserved + $2 \
+          WHERE id = $1 AND (capacity IS NULL OR sold + reserved + $2 <= capacity) \
+          RETURNING id), \
+        held AS ( \
+          INSERT INTO reservations (id, event_id, user_id, status, expires_at, created_at, updated_at) \
+          SELECT $3, $4, $5, 'active', $6, $7, $7 FROM taken \
+          RETURNING id) \
+        INSERT INTO reservation_items (id, reservation_id, tier_id, quantity, unit_price, created_at, updated_at) \
+        SELECT $8, held.id, $1, $2, $9, $7, $7 \
+        FROM held, (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed";
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        SQL,
+        [
+            tier_id.into(),
+            quantity.into(),
+            reservation.id.into(),
+            event.id.into(),
+            user_id.into(),
+            reservation.expires_at.into(),
+            nowf.into(),
+            item.id.into(),
+            tier.price.into(),
+        ],
     );
-    let done = db.execute_unprepared(&sql).await?;
+    let done = db.execute_raw(stmt).await?;
     if done.rows_affected() == 0 {
         return Ok(Err(tier_id));
     }
@@ -552,6 +558,18 @@ pub fn token_hash(token: &str) -> String {
 pub struct Booked {
     pub order: orders::Model,
     pub access_token: String,
+    /// What was written with it, when the write itself returned it (the
+    /// answer is then made without reading the order back).
+    pub written: Option<Written>,
+}
+
+/// The rest of a new pending order, as its statement wrote it.
+#[derive(Debug)]
+pub struct Written {
+    pub items: Vec<order_items::Model>,
+    /// The event's id, title, slug and start.
+    pub event: (Uuid, String, String, DateTime<FixedOffset>),
+    pub hold_expires_at: Option<DateTime<FixedOffset>>,
 }
 
 /// Turns a live reservation into a pending order (or a paid one when free).
@@ -658,6 +676,7 @@ pub async fn book(
     Ok(Booked {
         order,
         access_token,
+        written: None,
     })
 }
 
@@ -697,12 +716,12 @@ async fn book_pg(
 ) -> Result<Booked, CheckoutError> {
     const SQL: &str = " \
         WITH ev AS ( \
-          SELECT id, service_fee_bps FROM events \
+          SELECT id, service_fee_bps, title, slug, start_date FROM events \
           WHERE id = $1 AND status = 'published' AND visibility = 'public' AND deleted_at IS NULL), \
         claimed AS ( \
           UPDATE reservations SET status = 'ordered', updated_at = $2 \
           WHERE id = $3 AND event_id = (SELECT id FROM ev) AND status = 'active' AND expires_at > $2 \
-          RETURNING id), \
+          RETURNING id, expires_at), \
         lines AS ( \
           SELECT i.tier_id, i.quantity, i.unit_price, t.name \
           FROM reservation_items i JOIN ticket_tiers t ON t.id = i.tier_id \
@@ -721,8 +740,13 @@ async fn book_pg(
         lined AS ( \
           INSERT INTO order_items (id, order_id, tier_id, tier_name, quantity, unit_price, created_at, updated_at) \
           SELECT gen_random_uuid(), placed.id, lines.tier_id, lines.name, lines.quantity, lines.unit_price, $2, $2 \
-          FROM placed CROSS JOIN lines) \
-        SELECT * FROM placed";
+          FROM placed CROSS JOIN lines \
+          RETURNING *) \
+        SELECT row_to_json(placed.*)::text AS order_json, \
+          coalesce((SELECT json_agg(lined.*) FROM lined), '[]'::json)::text AS items_json, \
+          (SELECT expires_at FROM claimed) AS hold, \
+          ev.title AS event_title, ev.slug AS event_slug, ev.start_date AS event_start \
+        FROM placed, ev";
     let nowf = now.fixed_offset();
     let access_token = secret(32);
     let stmt = sea_orm::Statement::from_sql_and_values(
@@ -741,23 +765,41 @@ async fn book_pg(
             token_hash(&access_token).into(),
         ],
     );
-    let Some(order) = orders::Entity::find().from_raw_sql(stmt).one(db).await? else {
+    let Some(row) = db.query_one_raw(stmt).await? else {
         return Err(refused_booking(db, event_id, reservation_id).await?);
     };
-    let order = if order.total == 0 {
+    let json_of = |col: &str| -> Result<String, DbErr> { row.try_get::<String>("", col) };
+    let order: orders::Model = serde_json::from_str(&json_of("order_json")?)
+        .map_err(|e| DbErr::Custom(format!("order row: {e}")))?;
+    if order.total == 0 {
         // Free: confirmed at once (seats sold, tickets issued).
         let txn = db.begin().await?;
         let order = match mark_paid(&txn, &order, now).await? {
             Confirmed::Paid(o) | Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
         };
         txn.commit().await?;
-        order
-    } else {
-        order
+        return Ok(Booked {
+            order,
+            access_token,
+            written: None,
+        });
+    }
+    let items: Vec<order_items::Model> = serde_json::from_str(&json_of("items_json")?)
+        .map_err(|e| DbErr::Custom(format!("order items: {e}")))?;
+    let written = Written {
+        items,
+        event: (
+            event_id,
+            row.try_get("", "event_title")?,
+            row.try_get("", "event_slug")?,
+            row.try_get("", "event_start")?,
+        ),
+        hold_expires_at: row.try_get("", "hold")?,
     };
     Ok(Booked {
         order,
         access_token,
+        written: Some(written),
     })
 }
 

@@ -506,3 +506,33 @@ async fn staff_refund_part_then_all_and_a_full_refund_returns_the_seats() {
     assert_eq!(order["status"], "refunded");
     assert_eq!(refund(&staff, None).await.status_code(), 409);
 }
+
+#[tokio::test]
+async fn password_reset_requests_are_throttled_like_sign_ins() {
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let ask = || async {
+        server
+            .post("/api/v1/auth/password/reset/")
+            .json(&json!({"email": "quien@tuki.cl"}))
+            .await
+    };
+    for _ in 0..5 {
+        assert_eq!(ask().await.status_code(), 202);
+    }
+    let refused = ask().await;
+    assert_eq!(refused.status_code(), 429);
+    let wait: u64 = refused
+        .header("retry-after")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 15 * 60);
+    // Another address is not affected.
+    let other = server
+        .post("/api/v1/auth/password/reset/")
+        .json(&json!({"email": "otra@tuki.cl"}))
+        .await;
+    assert_eq!(other.status_code(), 202);
+}

@@ -687,3 +687,30 @@ async fn an_order_is_read_only_with_its_token_and_bad_customer_data_is_a_400() {
         order["access_token"].as_str().unwrap()
     );
 }
+
+#[tokio::test]
+async fn the_booking_answer_is_the_order_as_read_back() {
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "eco", vec![(7_000, Some(10), 0), (12_500, None, 0)]).await;
+    let (status, r) = reserve(&server, event, &[(tiers[0], 2), (tiers[1], 1)]).await;
+    assert_eq!(status, 201, "{r}");
+    let mut booked = book(&server, event, r["reservation_id"].as_str().unwrap()).await;
+    let number = booked["order_number"].as_str().unwrap().to_string();
+    let token = booked["access_token"].as_str().unwrap().to_string();
+    let read = order_json(&server, &number, &token).await;
+    booked.as_object_mut().unwrap().remove("access_token");
+    let sort = |v: &mut Value| {
+        v["items"]
+            .as_array_mut()
+            .unwrap()
+            .sort_by_key(|i| i["tier_id"].as_str().unwrap().to_string());
+    };
+    let mut read = read;
+    sort(&mut booked);
+    sort(&mut read);
+    assert_eq!(booked, read);
+    assert_eq!(booked["total"], 26_500 + 2_650);
+    assert!(booked["hold_expires_at"].is_string());
+}

@@ -218,7 +218,8 @@ async fn order_response(
 ) -> Result<OrderResponse, ApiError> {
     let event = events::Entity::find_by_id(order.event_id)
         .one(&api.db)
-        .await?;
+        .await?
+        .map(|e| (e.id, e.title, e.slug, e.start_date));
     let items = order_items::Entity::find()
         .filter(order_items::Column::OrderId.eq(order.id))
         .order_by_asc(order_items::Column::CreatedAt)
@@ -236,16 +237,29 @@ async fn order_response(
     } else {
         None
     };
+    Ok(order_view(url, order, token, event, &items, &issued, hold))
+}
+
+/// The answer for an order from its parts.
+fn order_view(
+    url: &RequestUrl,
+    order: &orders::Model,
+    token: Option<&str>,
+    event: Option<(Uuid, String, String, chrono::DateTime<chrono::FixedOffset>)>,
+    items: &[order_items::Model],
+    issued: &[(tickets::Model, Option<ticket_tiers::Model>)],
+    hold: Option<chrono::DateTime<chrono::FixedOffset>>,
+) -> OrderResponse {
     let base = format!("{}://{}", url.scheme, url.host);
     let query = token.map_or_else(String::new, |t| format!("?token={t}"));
-    Ok(OrderResponse {
+    OrderResponse {
         order_number: order.order_number.clone(),
         status: order.status.clone(),
-        event: event.map(|e| OrderEvent {
-            id: e.id,
-            title: e.title,
-            slug: e.slug,
-            start_date: e.start_date.to_rfc3339(),
+        event: event.map(|(id, title, slug, start)| OrderEvent {
+            id,
+            title,
+            slug,
+            start_date: start.to_rfc3339(),
         }),
         customer: CustomerResponse {
             name: order.customer_name.clone(),
@@ -282,7 +296,7 @@ async fn order_response(
             })
             .collect(),
         access_token: None,
-    })
+    }
 }
 
 /// Turns a reservation into an order: pending until paid (free orders are
@@ -323,7 +337,19 @@ pub async fn book(
         let base = format!("{}://{}", url.scheme, url.host);
         order_confirmation::send(&ctx, booked.order.id, &base).await?;
     }
-    let mut body = order_response(&api, &url, &booked.order, Some(&booked.access_token)).await?;
+    let mut body = match booked.written {
+        // A new pending order: answered from what its statement wrote.
+        Some(written) => order_view(
+            &url,
+            &booked.order,
+            Some(&booked.access_token),
+            Some(written.event),
+            &written.items,
+            &[],
+            written.hold_expires_at,
+        ),
+        None => order_response(&api, &url, &booked.order, Some(&booked.access_token)).await?,
+    };
     body.access_token = Some(booked.access_token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
