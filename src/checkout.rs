@@ -723,9 +723,10 @@ async fn book_pg(
           WHERE id = $3 AND event_id = (SELECT id FROM ev) AND status = 'active' AND expires_at > $2 \
           RETURNING id, expires_at), \
         lines AS ( \
-          SELECT i.tier_id, i.quantity, i.unit_price, t.name \
-          FROM reservation_items i JOIN ticket_tiers t ON t.id = i.tier_id \
-          WHERE i.reservation_id = (SELECT id FROM claimed)), \
+          SELECT i.tier_id, i.quantity, i.unit_price, \
+            (SELECT t.name FROM ticket_tiers t WHERE t.id = i.tier_id) AS name \
+          FROM reservation_items i \
+          WHERE i.reservation_id = $3 AND EXISTS (SELECT 1 FROM claimed)), \
         sums AS ( \
           SELECT coalesce(sum(quantity::bigint * unit_price), 0)::bigint AS subtotal, \
                  (SELECT service_fee_bps FROM ev)::bigint AS bps FROM lines), \
