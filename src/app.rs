@@ -267,7 +267,7 @@ impl Hooks for App {
         let router = router.layer(Extension(ViewEngine::from(tera)));
         let settings = Self::settings(ctx)?;
         let router = controllers::media::mount(router, &settings);
-        Ok(middleware::apply(router, &settings))
+        Ok(middleware::apply(router, &settings, Self::cache(ctx)?))
     }
 
     async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {

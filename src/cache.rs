@@ -240,6 +240,25 @@ impl ResponseCache {
             && now_ms() - entry.rendered_at < ttl_ms
     }
 
+    /// Whether answers are cached at all (`CATALOGUE_CACHE_SECONDS` > 0).
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    /// The fresh body under `key` in this instance's tier, if there is one
+    /// (never renders, never asks the shared tier).
+    pub async fn peek(&self, key: &str) -> Option<Bytes> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let hit = self
+            .local
+            .get(&format!("tuki:{}:{key}", self.namespace))
+            .await?;
+        self.fresh(&hit).then(|| hit.body.clone())
+    }
+
     /// The body cached under `key`, or the one `render` makes (then cached).
     ///
     /// # Errors

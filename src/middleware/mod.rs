@@ -2,6 +2,7 @@
 //! as tower layers around Loco's router (see [`apply`] for their order).
 
 pub mod cors;
+pub mod fast_cache;
 pub mod headers;
 pub mod healthz;
 pub mod hosts;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::settings::Settings;
+use crate::{cache::ResponseCache, settings::Settings};
 
 /// Wraps the router. Tower runs the layer added last first, so a request meets
 /// them in this order:
@@ -23,16 +24,18 @@ use crate::settings::Settings;
 /// 3. a Host outside `ALLOWED_HOSTS` gets 400 (before any redirect, so the
 ///    redirect can never point at a forged host);
 /// 4. production: `X-Forwarded-Proto: http` gets a 301 to https;
-/// 5. the request span (trace id, `httpRequest`) and the optional access log;
-/// 6. CORS for the frontends' origins;
-/// 7. a trailing slash is trimmed before routing (`slash`).
-pub fn apply(router: Router, settings: &Arc<Settings>) -> Router {
-    let router = slash::wrap(router).layer(cors::layer(settings)).layer(
-        axum::middleware::from_fn_with_state(
+/// 5. a catalogue answer already cached here is served (`fast_cache`);
+/// 6. the request span (trace id, `httpRequest`) and the optional access log;
+/// 7. CORS for the frontends' origins;
+/// 8. a trailing slash is trimmed before routing (`slash`).
+pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>) -> Router {
+    let router = slash::wrap(router)
+        .layer(cors::layer(settings))
+        .layer(axum::middleware::from_fn_with_state(
             trace::TraceConfig::new(settings.access_log),
             trace::request_span,
-        ),
-    );
+        ))
+        .layer(fast_cache::FastCacheLayer::new(cache));
     let router = if settings.production {
         router.layer(axum::middleware::from_fn(https::redirect_plain_http))
     } else {

@@ -95,3 +95,62 @@ async fn the_cached_answer_is_byte_for_byte_the_rendered_one() {
     assert_eq!(miss.as_bytes(), hit.as_bytes());
     assert_eq!(hit.header("content-type"), "application/json");
 }
+
+#[tokio::test]
+async fn a_cached_answer_is_the_same_answer_whichever_way_it_is_served() {
+    let app = TestApp::boot_with(with_cache(30, None)).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let p = place(db).await;
+    NewEvent::new(&p, "Uno", "uno", "2031-01-01T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    let headers = |res: &axum_test::TestResponse| {
+        let mut h: Vec<(String, String)> = res
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != "date")
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        h.sort();
+        h
+    };
+    for path in [
+        "/api/v1/events/public_list/?page=1",
+        "/api/v1/events/uno/",
+        "/api/v1/event-categories/",
+    ] {
+        // The first read renders; the second is served from the cache before
+        // routing: the same status, headers and body.
+        let first = server.get(path).await;
+        let second = server.get(path).await;
+        assert_eq!(first.status_code(), 200, "{path}");
+        assert_eq!(second.status_code(), 200, "{path}");
+        assert_eq!(headers(&first), headers(&second), "{path}");
+        assert_eq!(first.as_bytes(), second.as_bytes(), "{path}");
+    }
+    // A host outside ALLOWED_HOSTS is refused even for a cached answer.
+    let forged = server
+        .get("/api/v1/event-categories/")
+        .add_header("host", "evil.example")
+        .await;
+    assert_eq!(forged.status_code(), 400);
+    // A browser's cross-origin read goes the full way and gets its CORS answer.
+    let cors = server
+        .get("/api/v1/event-categories/")
+        .add_header("origin", "http://localhost:3000")
+        .await;
+    assert_eq!(cors.status_code(), 200);
+    assert_eq!(
+        cors.as_bytes(),
+        server.get("/api/v1/event-categories/").await.as_bytes()
+    );
+    // An admin change is seen at once on this instance.
+    NewEvent::new(&p, "Dos", "dos", "2031-01-02T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    tuki_backend::app::App::cache(app.ctx())
+        .unwrap()
+        .invalidate();
+    assert_eq!(count(&server).await, 2);
+}
