@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    cookie, csrf_ok, forbidden, found, origin_allowed, page, redirect_with_message, safe_next,
-    staff_page, staff_session, store, tokens_match, FormData, Staff, CSRF_FAILED,
+    cookie, csrf_ok, forbidden, found, origin_allowed, page, password_page, redirect_with_message,
+    safe_next, staff_page, staff_session, store, tokens_match, FormData, PasswordForm, Staff,
+    CSRF_FAILED,
 };
 use crate::{
     admin::{
@@ -243,26 +244,14 @@ pub struct PasswordChange {
     new_password2: String,
 }
 
-fn password_change_page(
-    v: &TeraView,
-    staff: &Staff,
-    jar: &CookieJar,
-    errors: &serde_json::Value,
-    status: StatusCode,
-) -> Response {
-    staff_page(
-        v,
-        staff,
-        jar,
-        "admin/password_form.html",
-        json!({
-            "title": "Cambiar mi contraseña",
-            "own": true,
-            "action": "/admin/password_change/",
-            "errors": errors,
-        }),
-        status,
-    )
+/// The signed-in user's own password form.
+fn own_form() -> PasswordForm {
+    PasswordForm {
+        title: "Cambiar mi contraseña".to_string(),
+        own: true,
+        action: "/admin/password_change/".to_string(),
+        back: "/admin/".to_string(),
+    }
 }
 
 /// `GET /admin/password_change/`: the signed-in user's own password form.
@@ -271,7 +260,7 @@ pub async fn password_change_form(
     jar: CookieJar,
     staff: Staff,
 ) -> Response {
-    password_change_page(&v, &staff, &jar, &json!({}), StatusCode::OK)
+    password_page(&v, &staff, &jar, &own_form(), &json!({}), StatusCode::OK)
 }
 
 /// `POST /admin/password_change/`: the current password is required; the new
@@ -310,10 +299,11 @@ pub async fn password_change(
         errors.insert("new_password2".into(), json!(problem));
     }
     if !errors.is_empty() {
-        return Ok(password_change_page(
+        return Ok(password_page(
             &v,
             &staff,
             &jar,
+            &own_form(),
             &serde_json::Value::Object(errors),
             StatusCode::BAD_REQUEST,
         ));

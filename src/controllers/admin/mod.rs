@@ -336,6 +336,39 @@ fn staff_page(
     (jar, page(v, template, data, status)).into_response()
 }
 
+/// Which password form: one's own, or a user's set by an administrator.
+pub struct PasswordForm {
+    pub title: String,
+    pub own: bool,
+    pub action: String,
+    pub back: String,
+}
+
+/// A password form (errors by field name).
+fn password_page(
+    v: &TeraView,
+    staff: &Staff,
+    jar: &CookieJar,
+    form: &PasswordForm,
+    errors: &Json,
+    status: StatusCode,
+) -> Response {
+    staff_page(
+        v,
+        staff,
+        jar,
+        "admin/password_form.html",
+        json!({
+            "title": form.title,
+            "own": form.own,
+            "action": form.action,
+            "back": form.back,
+            "errors": errors,
+        }),
+        status,
+    )
+}
+
 /// A 303 that leaves a message for the next page.
 fn redirect_with_message(jar: CookieJar, to: &str, message: &str, settings: &Settings) -> Response {
     let value: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();

@@ -21,7 +21,8 @@ use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
 use super::{
-    csrf_ok, forbidden, redirect_with_message, see_other, staff_page, FormData, Staff, CSRF_FAILED,
+    csrf_ok, forbidden, password_page, redirect_with_message, see_other, staff_page, FormData,
+    PasswordForm, Staff, CSRF_FAILED,
 };
 use crate::{
     admin::{
@@ -110,6 +111,39 @@ async fn object(
         return Ok(Err(missing()));
     };
     Ok(store::get(&ctx.db, m, uuid).await?.ok_or_else(missing))
+}
+
+/// Whether a page only shows an object or may change it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    /// Also refused for accounts only a superuser may touch.
+    Edit,
+}
+
+/// The model and object of a URL the user may `action`, or the page saying
+/// why not (404 for an unknown model or object, 403 without permission).
+async fn target(
+    ctx: &AppContext,
+    v: &TeraView,
+    staff: &Staff,
+    jar: &CookieJar,
+    path: &ObjectPath,
+    action: Action,
+    access: Access,
+) -> Result<std::result::Result<(&'static ModelAdmin, Row), Response>> {
+    let m = match resolve(v, staff, jar, &path.app, &path.model, action) {
+        Ok(m) => m,
+        Err(res) => return Ok(Err(res)),
+    };
+    let row = match object(ctx, v, staff, jar, m, &path.id).await? {
+        Ok(row) => row,
+        Err(res) => return Ok(Err(res)),
+    };
+    if access == Access::Edit && protected_account(m, &row, staff) {
+        return Ok(Err(denied(v)));
+    }
+    Ok(Ok((m, row)))
 }
 
 /// A user account that only a superuser may edit: staff and superusers (so
@@ -1012,12 +1046,8 @@ pub async fn change_form(
     staff: Staff,
     Path(path): Path<ObjectPath>,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::View) {
-        Ok(m) => m,
-        Err(res) => return Ok(res),
-    };
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::View, Access::Read).await? {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
     form_page(
@@ -1070,17 +1100,11 @@ pub async fn change(
     Path(path): Path<ObjectPath>,
     form: FormData,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::Change) {
-        Ok(m) => m,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::Change, Access::Edit).await?
+    {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
-        Err(res) => return Ok(res),
-    };
-    if protected_account(m, &row, &staff) {
-        return Ok(denied(&v));
-    }
     save(&ctx, &v, &headers, jar, &staff, m, Some(row), &form).await
 }
 
@@ -1522,17 +1546,11 @@ pub async fn delete_form(
     staff: Staff,
     Path(path): Path<ObjectPath>,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::Delete) {
-        Ok(m) => m,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::Delete, Access::Edit).await?
+    {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
-        Err(res) => return Ok(res),
-    };
-    if protected_account(m, &row, &staff) {
-        return Ok(denied(&v));
-    }
     delete_page(&ctx, &v, &staff, &jar, m, &[row], false, StatusCode::OK).await
 }
 
@@ -1546,20 +1564,14 @@ pub async fn delete(
     Path(path): Path<ObjectPath>,
     form: FormData,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::Delete) {
-        Ok(m) => m,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::Delete, Access::Edit).await?
+    {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
     let settings = App::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
-    }
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
-        Err(res) => return Ok(res),
-    };
-    if protected_account(m, &row, &staff) {
-        return Ok(denied(&v));
     }
     match delete_rows(&ctx, &staff, m, std::slice::from_ref(&row)).await? {
         Ok(()) => Ok(redirect_with_message(
@@ -1663,12 +1675,8 @@ pub async fn history(
     staff: Staff,
     Path(path): Path<ObjectPath>,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::View) {
-        Ok(m) => m,
-        Err(res) => return Ok(res),
-    };
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::View, Access::Read).await? {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
     let mut entries = audit::history(&ctx.db, m, row.id).await?;
@@ -1696,44 +1704,19 @@ async fn user_for_password(
     jar: &CookieJar,
     path: &ObjectPath,
 ) -> Result<std::result::Result<(&'static ModelAdmin, Row), Response>> {
-    let m = match resolve(v, staff, jar, &path.app, &path.model, Action::Change) {
-        Ok(m) if m.name == "user" => m,
-        Ok(_) => return Ok(Err(not_found(v, staff, jar, "Esta página no existe."))),
-        Err(res) => return Ok(Err(res)),
-    };
-    let row = match object(ctx, v, staff, jar, m, &path.id).await? {
-        Ok(row) => row,
-        Err(res) => return Ok(Err(res)),
-    };
-    if protected_account(m, &row, staff) {
-        return Ok(Err(denied(v)));
+    if site::find(&path.app, &path.model).is_some_and(|m| m.name != "user") {
+        return Ok(Err(not_found(v, staff, jar, "Esta página no existe.")));
     }
-    Ok(Ok((m, row)))
+    target(ctx, v, staff, jar, path, Action::Change, Access::Edit).await
 }
 
-fn password_page(
-    v: &TeraView,
-    staff: &Staff,
-    jar: &CookieJar,
-    m: &ModelAdmin,
-    row: &Row,
-    errors: &Json,
-    status: StatusCode,
-) -> Response {
-    staff_page(
-        v,
-        staff,
-        jar,
-        "admin/password_form.html",
-        json!({
-            "title": format!("Cambiar la contraseña de {}", row.title(m)),
-            "own": false,
-            "action": format!("{}{}/password/", m.url(), row.id),
-            "back": format!("{}{}/change/", m.url(), row.id),
-            "errors": errors,
-        }),
-        status,
-    )
+fn user_form(m: &ModelAdmin, row: &Row) -> PasswordForm {
+    PasswordForm {
+        title: format!("Cambiar la contraseña de {}", row.title(m)),
+        own: false,
+        action: format!("{}{}/password/", m.url(), row.id),
+        back: format!("{}{}/change/", m.url(), row.id),
+    }
 }
 
 /// `GET /admin/users/user/{id}/password/`: sets a user's password (it is
@@ -1747,7 +1730,14 @@ pub async fn password_form(
 ) -> Result<Response> {
     Ok(
         match user_for_password(&ctx, &v, &staff, &jar, &path).await? {
-            Ok((m, row)) => password_page(&v, &staff, &jar, m, &row, &json!({}), StatusCode::OK),
+            Ok((m, row)) => password_page(
+                &v,
+                &staff,
+                &jar,
+                &user_form(m, &row),
+                &json!({}),
+                StatusCode::OK,
+            ),
             Err(res) => res,
         },
     )
@@ -1780,8 +1770,7 @@ pub async fn password(
             &v,
             &staff,
             &jar,
-            m,
-            &row,
+            &user_form(m, &row),
             &json!({ "new_password2": problem }),
             StatusCode::BAD_REQUEST,
         ));
@@ -1823,11 +1812,9 @@ pub async fn refund(
     Path(path): Path<ObjectPath>,
     form: FormData,
 ) -> Result<Response> {
-    let m = match resolve(&v, &staff, &jar, &path.app, &path.model, Action::View) {
-        Ok(m) if m.name == "order" => m,
-        Ok(_) => return Ok(not_found(&v, &staff, &jar, "Esta página no existe.")),
-        Err(res) => return Ok(res),
-    };
+    if site::find(&path.app, &path.model).is_some_and(|m| m.name != "order") {
+        return Ok(not_found(&v, &staff, &jar, "Esta página no existe."));
+    }
     if !staff.perms.is_superuser() {
         return Ok(denied(&v));
     }
@@ -1835,8 +1822,8 @@ pub async fn refund(
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
-    let row = match object(&ctx, &v, &staff, &jar, m, &path.id).await? {
-        Ok(row) => row,
+    let (m, row) = match target(&ctx, &v, &staff, &jar, &path, Action::View, Access::Read).await? {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
     let back = format!("{}{}/change/", m.url(), row.id);
