@@ -234,16 +234,6 @@ pub async fn elsewhere(
     Ok((StatusCode::NOT_FOUND, "No encontrado.").into_response())
 }
 
-#[derive(Deserialize)]
-pub struct PasswordChange {
-    #[serde(default)]
-    old_password: String,
-    #[serde(default)]
-    new_password1: String,
-    #[serde(default)]
-    new_password2: String,
-}
-
 /// The signed-in user's own password form.
 fn own_form() -> PasswordForm {
     PasswordForm {
@@ -277,16 +267,12 @@ pub async fn password_change(
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
-    let get = |k: &str| form.get(k).unwrap_or("").to_string();
-    let PasswordChange {
-        old_password,
-        new_password1,
-        new_password2,
-    } = PasswordChange {
-        old_password: get("old_password"),
-        new_password1: get("new_password1"),
-        new_password2: get("new_password2"),
-    };
+    let field = |k: &str| form.get(k).unwrap_or("").to_string();
+    let (old_password, new_password1, new_password2) = (
+        field("old_password"),
+        field("new_password1"),
+        field("new_password2"),
+    );
     let verified = crate::signin::verify_password(old_password, staff.user.password.clone()).await;
     let mut errors = serde_json::Map::new();
     if matches!(verified, crate::passwords::Verified::No) {
