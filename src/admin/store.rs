@@ -130,16 +130,7 @@ pub async fn list<C: ConnectionTrait>(
     m: &ModelAdmin,
     query: &ListQuery<'_>,
 ) -> Result<(Vec<Row>, u64), DbErr> {
-    let mut count = Query::select();
-    count
-        .from(Alias::new(m.table))
-        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
-    apply_where(m, &mut count, query);
-    let total = db
-        .query_one(&count)
-        .await?
-        .and_then(|r| r.try_get::<i64>("", "n").ok())
-        .unwrap_or(0);
+    let total = count(db, m, query).await?;
     let mut q = select_all(m);
     apply_where(m, &mut q, query);
     let (order_field, desc) = query.order.map_or_else(
@@ -157,10 +148,53 @@ pub async fn list<C: ConnectionTrait>(
     .limit(PER_PAGE)
     .offset(query.page.saturating_sub(1) * PER_PAGE);
     let rows = db.query_all(&q).await?;
-    Ok((
-        rows.iter().map(|r| read_row(m, r)).collect(),
-        u64::try_from(total).unwrap_or(0),
-    ))
+    Ok((rows.iter().map(|r| read_row(m, r)).collect(), total))
+}
+
+/// How many rows match.
+///
+/// # Errors
+/// Database errors.
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    query: &ListQuery<'_>,
+) -> Result<u64, DbErr> {
+    let mut q = Query::select();
+    q.from(Alias::new(m.table))
+        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+    apply_where(m, &mut q, query);
+    let n = db
+        .query_one(&q)
+        .await?
+        .and_then(|r| r.try_get::<i64>("", "n").ok())
+        .unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The distinct non-empty values of a text column, sorted (a filter's choices).
+///
+/// # Errors
+/// Database errors.
+pub async fn distinct<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    column: &str,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    let mut q = Query::select();
+    q.distinct()
+        .from(Alias::new(m.table))
+        .column(Alias::new(column))
+        .and_where(col(column).ne(""))
+        .order_by(Alias::new(column), Order::Asc)
+        .limit(limit);
+    Ok(db
+        .query_all(&q)
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", column).ok())
+        .collect())
 }
 
 /// One object by id.

@@ -198,6 +198,14 @@ async fn changelists_search_filter_sort_and_page_by_100() {
     let drafts = admin.get("/admin/events/event/?status=draft").await.text();
     assert!(drafts.contains("Borrador secreto") && !drafts.contains("Publicado abierto"));
     assert!(drafts.contains("Por estado"));
+    // A text column's filter offers its distinct values.
+    let places = admin.get("/admin/events/location/").await.text();
+    assert!(places.contains("Por ciudad") && places.contains("?city=Valpara%C3%ADso"));
+    let santiago = admin
+        .get("/admin/events/location/?city=Santiago")
+        .await
+        .text();
+    assert_eq!(santiago.matches("class=\"action-select\"").count(), 1);
 }
 
 #[tokio::test]

@@ -270,16 +270,7 @@ pub async fn changelist(
     }
     let filtered = !query.search.is_empty() || !query.filters.is_empty();
     let total = if filtered {
-        store::list(
-            &ctx.db,
-            m,
-            &ListQuery {
-                page: 1,
-                ..ListQuery::default()
-            },
-        )
-        .await?
-        .1
+        store::count(&ctx.db, m, &ListQuery::default()).await?
     } else {
         count
     };
@@ -353,24 +344,11 @@ pub async fn changelist(
             },
             _ => {
                 // Distinct values of a text column (a city, say).
-                let mut seen: Vec<(String, String)> = Vec::new();
-                let (all, _) = store::list(
-                    &ctx.db,
-                    m,
-                    &ListQuery {
-                        page: 1,
-                        ..ListQuery::default()
-                    },
-                )
-                .await?;
-                for r in all {
-                    let s = r.get(m, name).as_str().to_string();
-                    if !s.is_empty() && !seen.iter().any(|(v, _)| *v == s) {
-                        seen.push((s.clone(), s));
-                    }
-                }
-                seen.sort();
-                seen
+                store::distinct(&ctx.db, m, name, 50)
+                    .await?
+                    .into_iter()
+                    .map(|v| (v.clone(), v))
+                    .collect()
             }
         };
         for (value, label) in choices {
