@@ -58,6 +58,17 @@ fn the_real_env_file_is_git_ignored() {
 }
 
 #[test]
+fn the_image_context_leaves_out_build_output_and_secrets() {
+    let ignored = read(".dockerignore");
+    for entry in ["target/", ".git/", "cloud-run-env.yaml", "**/*.sqlite"] {
+        assert!(
+            ignored.lines().any(|l| l.trim() == entry),
+            ".dockerignore lacks {entry}"
+        );
+    }
+}
+
+#[test]
 fn cloud_build_tags_the_seed_images() {
     let web = read("cloudbuild-backend.yaml");
     assert!(
