@@ -302,44 +302,27 @@ pub async fn reserve(
     }
 }
 
-/// One attempt at holding every wanted tier in one transaction: the new
-/// reservation, or the first tier that was short (nothing held then).
-async fn hold_seats(
-    db: &DatabaseConnection,
+/// The rows of a new hold (not written yet): the reservation, expiring after
+/// `hold`, and one line per wanted tier at its current price.
+fn new_hold(
     event: &events::Model,
     user_id: Option<Uuid>,
     wanted: &BTreeMap<Uuid, i32>,
     tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
     hold: Duration,
     now: DateTime<Utc>,
-) -> Result<Result<Reserved, Uuid>, DbErr> {
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres && wanted.len() == 1 {
-        return hold_one_tier_pg(db, event, user_id, wanted, tiers, hold, now).await;
-    }
+) -> Reserved {
     let nowf = now.fixed_offset();
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // A hold lost to a database crash only means the buyer reserves again
-        // (the tier's count goes with it: one WAL record); orders and payments
-        // always wait for the disk. Not waiting here keeps the tier row's lock
-        // short when everyone wants the same seats.
-        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
-            .await?;
-    }
-    // The rows first, the seats last: a tier's row stays locked only from its
-    // UPDATE to the COMMIT.
-    let reservation = reservations::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        event_id: Set(event.id),
-        user_id: Set(user_id),
-        status: Set("active".into()),
-        expires_at: Set((now + hold).fixed_offset()),
-        created_at: Set(nowf),
-        updated_at: Set(nowf),
-    }
-    .insert(&txn)
-    .await?;
-    let items: Vec<(reservation_items::Model, ticket_tiers::Model)> = wanted
+    let reservation = reservations::Model {
+        id: Uuid::new_v4(),
+        event_id: event.id,
+        user_id,
+        status: "active".into(),
+        expires_at: (now + hold).fixed_offset(),
+        created_at: nowf,
+        updated_at: nowf,
+    };
+    let items = wanted
         .iter()
         .map(|(id, quantity)| {
             (
@@ -356,8 +339,44 @@ async fn hold_seats(
             )
         })
         .collect();
+    Reserved {
+        reservation,
+        service_fee_bps: event.service_fee_bps,
+        items,
+    }
+}
+
+/// One attempt at holding every wanted tier in one transaction: the new
+/// reservation, or the first tier that was short (nothing held then).
+async fn hold_seats(
+    db: &DatabaseConnection,
+    event: &events::Model,
+    user_id: Option<Uuid>,
+    wanted: &BTreeMap<Uuid, i32>,
+    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<Reserved, Uuid>, DbErr> {
+    let held = new_hold(event, user_id, wanted, tiers, hold, now);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres && wanted.len() == 1 {
+        return hold_one_tier_pg(db, held).await;
+    }
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // A hold lost to a database crash only means the buyer reserves again
+        // (the tier's count goes with it: one WAL record); orders and payments
+        // always wait for the disk. Not waiting here keeps the tier row's lock
+        // short when everyone wants the same seats.
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
+    // The rows first, the seats last: a tier's row stays locked only from its
+    // UPDATE to the COMMIT.
+    reservations::ActiveModel::from(held.reservation.clone())
+        .insert(&txn)
+        .await?;
     reservation_items::Entity::insert_many(
-        items
+        held.items
             .iter()
             .map(|(i, _)| reservation_items::ActiveModel::from(i.clone())),
     )
@@ -389,11 +408,7 @@ async fn hold_seats(
         }
     }
     txn.commit().await?;
-    Ok(Ok(Reserved {
-        reservation,
-        service_fee_bps: event.service_fee_bps,
-        items,
-    }))
+    Ok(Ok(held))
 }
 
 /// [`hold_seats`] for one tier on PostgreSQL, in one round trip: the tier's
@@ -401,36 +416,13 @@ async fn hold_seats(
 /// rows are only written if the seats were taken), so one atomic transaction.
 async fn hold_one_tier_pg(
     db: &DatabaseConnection,
-    event: &events::Model,
-    user_id: Option<Uuid>,
-    wanted: &BTreeMap<Uuid, i32>,
-    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
-    hold: Duration,
-    now: DateTime<Utc>,
+    held: Reserved,
 ) -> Result<Result<Reserved, Uuid>, DbErr> {
-    let Some((&tier_id, &quantity)) = wanted.iter().next() else {
-        return Err(DbErr::Custom("no tier to hold".into()));
-    };
-    let tier = &tiers[&tier_id];
-    let nowf = now.fixed_offset();
-    let reservation = reservations::Model {
-        id: Uuid::new_v4(),
-        event_id: event.id,
-        user_id,
-        status: "active".into(),
-        expires_at: (now + hold).fixed_offset(),
-        created_at: nowf,
-        updated_at: nowf,
-    };
-    let item = reservation_items::Model {
-        id: Uuid::new_v4(),
-        reservation_id: reservation.id,
-        tier_id,
-        quantity,
-        unit_price: tier.price,
-        created_at: nowf,
-        updated_at: nowf,
-    };
+    let (item, _) = held
+        .items
+        .first()
+        .ok_or_else(|| DbErr::Custom("no tier to hold".into()))?;
+    let reservation = &held.reservation;
     // One prepared statement (its plan is cached per connection). The hold's
     // transaction commits without waiting for the disk: `set_config(…, true)`
     // lasts until the end of this statement's own transaction.
@@ -450,26 +442,22 @@ async fn hold_one_tier_pg(
         sea_orm::DbBackend::Postgres,
         SQL,
         [
-            tier_id.into(),
-            quantity.into(),
+            item.tier_id.into(),
+            item.quantity.into(),
             reservation.id.into(),
-            event.id.into(),
-            user_id.into(),
+            reservation.event_id.into(),
+            reservation.user_id.into(),
             reservation.expires_at.into(),
-            nowf.into(),
+            reservation.created_at.into(),
             item.id.into(),
-            tier.price.into(),
+            item.unit_price.into(),
         ],
     );
-    let done = db.execute_raw(stmt).await?;
-    if done.rows_affected() == 0 {
+    let tier_id = item.tier_id;
+    if db.execute_raw(stmt).await?.rows_affected() == 0 {
         return Ok(Err(tier_id));
     }
-    Ok(Ok(Reserved {
-        reservation,
-        service_fee_bps: event.service_fee_bps,
-        items: vec![(item, tier.clone())],
-    }))
+    Ok(Ok(held))
 }
 
 /// The buyer as the order records them.

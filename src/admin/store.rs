@@ -249,6 +249,21 @@ pub async fn children<C: ConnectionTrait>(
     Ok(rows.iter().map(|r| read_row(m, r)).collect())
 }
 
+/// `(id, name)` of rows selected as `id, {title}` (the id when the model's
+/// name column is not text, as organizer members').
+fn id_titles<'a>(
+    m: &'a ModelAdmin,
+    rows: &'a [sea_orm::QueryResult],
+) -> impl Iterator<Item = (Uuid, String)> + 'a {
+    rows.iter().filter_map(move |r| {
+        let id = r.try_get::<Uuid>("", "id").ok()?;
+        let title = r
+            .try_get::<String>("", m.title)
+            .unwrap_or_else(|_| id.to_string());
+        Some((id, title))
+    })
+}
+
 /// The names of objects by id (to show foreign keys).
 ///
 /// # Errors
@@ -266,17 +281,7 @@ pub async fn titles<C: ConnectionTrait>(
         .column(Alias::new("id"))
         .column(Alias::new(m.title))
         .and_where(col("id").is_in(ids.iter().copied()));
-    let rows = db.query_all(&q).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let id = r.try_get::<Uuid>("", "id").ok()?;
-            let title = r
-                .try_get::<String>("", m.title)
-                .unwrap_or_else(|_| id.to_string());
-            Some((id, title))
-        })
-        .collect())
+    Ok(id_titles(m, &db.query_all(&q).await?).collect())
 }
 
 /// The choices of a foreign-key select: up to `limit` objects by name.
@@ -294,17 +299,7 @@ pub async fn options<C: ConnectionTrait>(
         .column(Alias::new(m.title))
         .order_by(Alias::new(m.title), Order::Asc)
         .limit(limit);
-    let rows = db.query_all(&q).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let id = r.try_get::<Uuid>("", "id").ok()?;
-            let title = r
-                .try_get::<String>("", m.title)
-                .unwrap_or_else(|_| id.to_string());
-            Some((id, title))
-        })
-        .collect())
+    Ok(id_titles(m, &db.query_all(&q).await?).collect())
 }
 
 /// Whether another object already has this value (Django's `validate_unique`;

@@ -665,6 +665,15 @@ async fn parse_inline(
     Ok(rows)
 }
 
+/// What a form page shows for foreign keys, fetched once per page: the
+/// choices of each select, and the names of the objects read-only fields
+/// point at.
+#[derive(Default)]
+struct Lookups {
+    options: HashMap<&'static str, Vec<(Uuid, String)>>,
+    titles: HashMap<&'static str, HashMap<Uuid, String>>,
+}
+
 /// A field as the form template draws it.
 #[allow(clippy::too_many_arguments)]
 async fn field_json(
@@ -675,7 +684,7 @@ async fn field_json(
     readonly: bool,
     row: Option<&Row>,
     m: &ModelAdmin,
-    options_cache: &mut HashMap<&'static str, Vec<(Uuid, String)>>,
+    lookups: &mut Lookups,
 ) -> Result<Json> {
     let value = state.inputs.get(f.name).cloned().unwrap_or_default();
     let mut options = Vec::new();
@@ -687,7 +696,8 @@ async fn field_json(
                 }
             }
             Kind::Fk(target) => {
-                if let std::collections::hash_map::Entry::Vacant(e) = options_cache.entry(target) {
+                if let std::collections::hash_map::Entry::Vacant(e) = lookups.options.entry(target)
+                {
                     let list = match site::by_name(target) {
                         Some(tm) => store::options(&ctx.db, tm, FK_OPTIONS).await?,
                         None => Vec::new(),
@@ -701,7 +711,7 @@ async fn field_json(
                 } else if value.is_empty() {
                     options.push(json!({ "value": "", "label": "---------", "selected": true }));
                 }
-                for (id, title) in options_cache.get(target).into_iter().flatten() {
+                for (id, title) in lookups.options.get(target).into_iter().flatten() {
                     let v = id.to_string();
                     options.push(json!({ "value": v, "label": title, "selected": v == value }));
                 }
@@ -710,17 +720,7 @@ async fn field_json(
         }
     }
     let display = match row {
-        Some(row) if readonly => {
-            let cell = row.get(m, f.name);
-            let related = match (f.kind, cell.as_uuid()) {
-                (Kind::Fk(target), Some(id)) => match site::by_name(target) {
-                    Some(tm) => store::titles(&ctx.db, tm, &[id]).await?.remove(&id),
-                    None => None,
-                },
-                _ => None,
-            };
-            related.unwrap_or_else(|| cell.display(f.kind))
-        }
+        Some(row) if readonly => shown(f, &row.get(m, f.name), &lookups.titles),
         _ => String::new(),
     };
     let (min, max, step) = match f.kind {
@@ -777,7 +777,13 @@ async fn form_page(
     } else {
         Vec::new()
     };
-    let mut cache = HashMap::new();
+    let mut lookups = Lookups {
+        titles: match row {
+            Some(r) => related_titles(ctx, m, std::slice::from_ref(r)).await?,
+            None => HashMap::new(),
+        },
+        ..Lookups::default()
+    };
     let mut form_fields = Vec::new();
     for f in m.fields {
         let is_edit = edit.iter().any(|e| e.name == f.name);
@@ -787,7 +793,7 @@ async fn form_page(
         if f.name == "id" {
             continue;
         }
-        form_fields.push(field_json(ctx, f, state, "", !is_edit, row, m, &mut cache).await?);
+        form_fields.push(field_json(ctx, f, state, "", !is_edit, row, m, &mut lookups).await?);
     }
     let mut inline_json = Json::Null;
     if let (Some(inline), Some(child)) = (m.inline, m.inline.and_then(|i| site::by_name(i.model))) {
@@ -845,6 +851,10 @@ async fn form_page(
                     out
                 }
             };
+            let shown_rows: Vec<Row> = built.iter().filter_map(|b| b.3.clone()).collect();
+            for (target, names) in related_titles(ctx, child, &shown_rows).await? {
+                lookups.titles.entry(target).or_default().extend(names);
+            }
             for (index, (id, delete, st, existing)) in built.iter().enumerate() {
                 let prefix = format!("{}-{index}-", child.name);
                 let mut cells = Vec::new();
@@ -863,7 +873,7 @@ async fn form_page(
                             !is_edit,
                             existing.as_ref(),
                             child,
-                            &mut cache,
+                            &mut lookups,
                         )
                         .await?,
                     );
