@@ -337,3 +337,80 @@ async fn production_with_media_on_gcs_boots_as_the_service_account() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn the_admin_signs_in_the_operators_superuser_with_secure_cookies_in_production() {
+    // The deploy's order: migrate and create the superuser as jobs, then serve.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    for args in [
+        &["task", "migrate"][..],
+        &["task", "create_initial_superuser"],
+    ] {
+        let out = crate::support::run(
+            cli()
+                .env("LOCO_ENV", "production")
+                .env("DATABASE_URL", &db)
+                .env("DJANGO_SUPERUSER_USERNAME", "admin")
+                .env("DJANGO_SUPERUSER_EMAIL", "admin@tuki.cl")
+                .env("DJANGO_SUPERUSER_PASSWORD", "TukiAdmin-2026-strong")
+                .args(args),
+        );
+        assert!(out.status.success(), "{args:?} failed");
+    }
+    let port = free_port();
+    let mut cmd = image_start_command();
+    production_env(&mut cmd, &db, port);
+    let server = Server::start(cmd, port).await;
+    let https = |req: reqwest::RequestBuilder| req.header("x-forwarded-proto", "https");
+
+    let res = https(client().get(server.url("/admin/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/admin/login/?next=/admin/");
+    let form = https(client().get(server.url("/admin/login/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let csrf_cookie = form.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(csrf_cookie.contains("Secure") && csrf_cookie.contains("HttpOnly"));
+    let token = csrf_cookie
+        .trim_start_matches("tuki_csrftoken=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let signed_in = https(client().post(server.url("/admin/login/")))
+        .header("cookie", format!("tuki_csrftoken={token}"))
+        .header("origin", format!("https://127.0.0.1:{port}"))
+        .form(&[
+            ("email", "admin@tuki.cl"),
+            ("password", "TukiAdmin-2026-strong"),
+            ("csrfmiddlewaretoken", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 302);
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("tuki_session="))
+        .expect("a session cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Max-Age=86400"] {
+        assert!(session.contains(attr), "{session}");
+    }
+    let cookie = session.split(';').next().unwrap().to_string();
+    let index = https(client().get(server.url("/admin/")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("Sitio administrativo"));
+}
