@@ -1,5 +1,6 @@
 //! The public listing costs at most two SQL statements per request, whatever
-//! the page size or filters (rendering; the response cache is off here — with
+//! the page size or filters — one for a numbered page, two for `?page=last` —
+//! and an event's page one (rendering; the response cache is off here — with
 //! the database as the shared cache tier a miss adds one read and one write of
 //! `cache_entries`, a hit in this instance none). A test binary of its own: it installs a global
 //! tracing subscriber that counts sqlx's statement events (SQLite runs them on
@@ -30,7 +31,7 @@ impl<S: tracing::Subscriber> Layer<S> for CountStatements {
 }
 
 #[tokio::test]
-async fn a_public_list_page_costs_at_most_two_statements_whatever_its_size() {
+async fn a_public_list_page_costs_one_statement_whatever_its_size_and_an_event_one() {
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(CountStatements))
         .expect("the only subscriber of this binary");
     let app = TestApp::boot_with(|c| {
@@ -50,11 +51,12 @@ async fn a_public_list_page_costs_at_most_two_statements_whatever_its_size() {
     let empty = server.get("/api/v1/events/public_list/?page=9").await;
     assert_eq!(empty.status_code(), 404);
     for (path, limit) in [
-        ("/api/v1/events/public_list/", 2),
-        ("/api/v1/events/public_list/?page=3", 2),
-        ("/api/v1/events/public_list/?page=2&location=santiago&category=M%C3%BAsica&type=concert&start_date=2030-01-01", 2),
+        ("/api/v1/events/public_list/", 1),
+        ("/api/v1/events/public_list/?page=3", 1),
+        ("/api/v1/events/public_list/?page=2&location=santiago&category=M%C3%BAsica&type=concert&start_date=2030-01-01", 1),
         ("/api/v1/events/public_list/?page=last", 2),
         ("/api/v1/events/public_list/?no_pagination=true", 1),
+        ("/api/v1/events/s-7/", 1),
     ] {
         STATEMENTS.store(0, Ordering::SeqCst);
         let res = server.get(path).await;
@@ -62,5 +64,19 @@ async fn a_public_list_page_costs_at_most_two_statements_whatever_its_size() {
         let n = STATEMENTS.load(Ordering::SeqCst);
         assert!(n >= 1, "no statement observed for {path}: is sqlx logging on?");
         assert!(n <= limit, "{path}: {n} statements");
+    }
+    STATEMENTS.store(0, Ordering::SeqCst);
+    let past = server.get("/api/v1/events/public_list/?page=4").await;
+    assert_eq!(past.status_code(), 404, "45 events make 3 pages");
+    assert_eq!(STATEMENTS.load(Ordering::SeqCst), 1);
+    // The one statement's total and page agree with the filters.
+    for (path, count, len) in [
+        ("/api/v1/events/public_list/?page=3", 45, 5),
+        ("/api/v1/events/public_list/?page=2&location=santiago&category=M%C3%BAsica&type=concert&start_date=2030-01-01", 45, 20),
+        ("/api/v1/events/public_list/?page=1&type=nope", 0, 0),
+    ] {
+        let body: serde_json::Value = server.get(path).await.json();
+        assert_eq!(body["count"], count, "{path}");
+        assert_eq!(body["results"].as_array().map(Vec::len), Some(len), "{path}");
     }
 }

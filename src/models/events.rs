@@ -1,22 +1,23 @@
 //! Events and the public catalogue queries.
 //!
-//! A page of the listing is two statements whatever its size: `COUNT(*)` (an
-//! index-only scan of the partial index), then the page, which picks the
-//! page's ids and aggregates the public tiers of those rows only. (Carrying the
-//! total on the page rows with `COUNT(*) OVER ()` made it one statement but
-//! cost PostgreSQL more: 1.15 against 0.99 ms per request.) Timestamps are written in
-//! UTC, so SQLite's text comparison orders them as PostgreSQL does.
+//! A numbered page of the listing is one statement whatever its size: the
+//! total (`COUNT(*)`, an index-only scan of the partial index) joined to the
+//! page's ids, then only those rows get their venue, first image and public-tier
+//! aggregates. `?page=last` needs the total first (two statements). (Carrying
+//! the total with `COUNT(*) OVER ()` instead read every listed row's page
+//! columns: 1.15 against 0.99 ms of PostgreSQL per request.) An event's page is
+//! one statement too. Timestamps are written in UTC, so SQLite's text
+//! comparison orders them as PostgreSQL does.
 
 use chrono::{DateTime, FixedOffset};
 use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, FromQueryResult, Statement,
 };
 use uuid::Uuid;
 
 pub use super::_entities::events::{self, ActiveModel, Column, Entity, Model};
-use super::_entities::{event_categories, event_images, locations, organizers, ticket_tiers};
+use super::_entities::{event_categories, locations};
 
 crate::touch_updated_at!(ActiveModel);
 
@@ -121,24 +122,30 @@ fn public_condition(filters: &PublicFilters) -> Condition {
     cond
 }
 
-/// The ids of one page, in the listing's order (the filters bound as
-/// parameters).
-fn page_ids(filters: &PublicFilters, offset_limit: Option<(u64, u64)>) -> SelectStatement {
-    let mut q = Query::select();
-    q.columns([
-        (events::Entity, Column::Id),
-        (events::Entity, Column::Featured),
-        (events::Entity, Column::StartDate),
-    ])
-    .from(events::Entity)
-    .cond_where(public_condition(filters))
-    .order_by((events::Entity, Column::Featured), Order::Desc)
-    .order_by((events::Entity, Column::StartDate), Order::Desc)
-    .order_by((events::Entity, Column::Id), Order::Asc);
-    if let Some((offset, limit)) = offset_limit {
-        q.offset(offset).limit(limit);
-    }
-    q
+/// The listed ids in the listing's order (the filters bound as parameters).
+fn listed_ids(filters: &PublicFilters) -> SelectStatement {
+    Query::select()
+        .columns([
+            (events::Entity, Column::Id),
+            (events::Entity, Column::Featured),
+            (events::Entity, Column::StartDate),
+        ])
+        .from(events::Entity)
+        .cond_where(public_condition(filters))
+        .order_by((events::Entity, Column::Featured), Order::Desc)
+        .order_by((events::Entity, Column::StartDate), Order::Desc)
+        .order_by((events::Entity, Column::Id), Order::Asc)
+        .to_owned()
+}
+
+/// How many events are listed (the filters bound as parameters, in the same
+/// order as [`listed_ids`]).
+fn listed_count(filters: &PublicFilters) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
+        .from(events::Entity)
+        .cond_where(public_condition(filters))
+        .to_owned()
 }
 
 /// The page's rows: the ids are chosen first (`page`, read in order from the
@@ -146,7 +153,7 @@ fn page_ids(filters: &PublicFilters, offset_limit: Option<(u64, u64)>) -> Select
 /// public-tier aggregates (index lookups per row), so a deep page costs what
 /// page 1 costs. Plain SQL both PostgreSQL and SQLite run.
 const PAGE_SQL: &str = "
-SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility,
+SELECT {extra}e.id, e.title, e.short_description, e.description, e.status, e.visibility,
        e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
@@ -160,7 +167,7 @@ SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility
           FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_available
 FROM page p
-JOIN events e ON e.id = p.id
+LEFT JOIN events e ON e.id = p.id
 LEFT JOIN locations l ON l.id = e.location_id
 ORDER BY p.featured DESC, p.start_date DESC, p.id";
 
@@ -168,14 +175,14 @@ ORDER BY p.featured DESC, p.start_date DESC, p.id";
 /// event (one `LATERAL` aggregate instead of three subqueries over the same
 /// rows), which is most of the statement's cost.
 const PAGE_SQL_PG: &str = "
-SELECT e.id, e.title, e.short_description, e.description, e.status, e.visibility,
+SELECT {extra}e.id, e.title, e.short_description, e.description, e.status, e.visibility,
        e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
          ORDER BY i.position, i.id LIMIT 1) AS image,
        agg.min_price, agg.tickets_sold, agg.tickets_available
 FROM page p
-JOIN events e ON e.id = p.id
+LEFT JOIN events e ON e.id = p.id
 LEFT JOIN locations l ON l.id = e.location_id
 LEFT JOIN LATERAL (
   SELECT MIN(t.price) AS min_price,
@@ -187,6 +194,75 @@ LEFT JOIN LATERAL (
 ) agg ON TRUE
 ORDER BY p.featured DESC, p.start_date DESC, p.id";
 
+/// Which rows of the listing a statement reads.
+#[derive(Debug, Clone, Copy)]
+enum Rows {
+    All,
+    Page {
+        offset: u64,
+        limit: u64,
+    },
+    /// A page, and the total on every row (one row without a card past the end).
+    CountedPage {
+        offset: u64,
+        limit: u64,
+    },
+}
+
+/// `WITH page AS (ids) <page SQL>` for the backend. `LIMIT` and `OFFSET` are
+/// written as numbers, not parameters: PostgreSQL can only choose a generic
+/// plan for the statement when the page size is known, and re-planned it on
+/// every request otherwise (twice the statement's cost).
+fn listing_statement<C: ConnectionTrait>(db: &C, filters: &PublicFilters, rows: Rows) -> Statement {
+    let backend = db.get_database_backend();
+    let postgres = backend == sea_orm::DbBackend::Postgres;
+    let ids = backend.build(&listed_ids(filters));
+    let mut values = ids.values.unwrap_or(sea_orm::Values(Vec::new()));
+    let (page, extra) = match rows {
+        Rows::All => (ids.sql, ""),
+        Rows::Page { offset, limit } => (format!("{} LIMIT {limit} OFFSET {offset}", ids.sql), ""),
+        Rows::CountedPage { offset, limit } => {
+            // The count binds the same values in the same order: PostgreSQL
+            // reads `$n` twice; SQLite's `?` wants them twice.
+            let count = backend.build(&listed_count(filters));
+            if !postgres {
+                values.0.extend(values.0.clone());
+            }
+            let page = format!(
+                "SELECT n.total, p.id, p.featured, p.start_date FROM ({}) n \
+                 LEFT JOIN ({} LIMIT {limit} OFFSET {offset}) p ON TRUE",
+                count.sql, ids.sql
+            );
+            (page, "p.total, ")
+        }
+    };
+    let body = if postgres { PAGE_SQL_PG } else { PAGE_SQL };
+    let sql = format!(
+        "WITH page AS ({page}) {}",
+        body.replacen("{extra}", extra, 1)
+    );
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A row of the counted page: the total, and the card unless the page is
+/// past the end.
+struct CountedRow {
+    total: i64,
+    row: Option<PublicListRow>,
+}
+
+impl FromQueryResult for CountedRow {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let id: Option<Uuid> = res.try_get(pre, "id")?;
+        Ok(Self {
+            total: res.try_get(pre, "total")?,
+            row: id
+                .map(|_| PublicListRow::from_query_result(res, pre))
+                .transpose()?,
+        })
+    }
+}
+
 impl Model {
     /// How many events the public listing has with these filters.
     ///
@@ -196,13 +272,8 @@ impl Model {
         db: &C,
         filters: &PublicFilters,
     ) -> Result<u64, DbErr> {
-        let stmt = Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from(events::Entity)
-            .cond_where(public_condition(filters))
-            .to_owned();
-        let row = db.query_one(&stmt).await?;
-        let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+        let row = db.query_one(&listed_count(filters)).await?;
+        let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "total"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -216,23 +287,32 @@ impl Model {
         filters: &PublicFilters,
         offset_limit: Option<(u64, u64)>,
     ) -> Result<Vec<PublicListRow>, DbErr> {
-        let backend = db.get_database_backend();
-        let ids = backend.build(&page_ids(filters, offset_limit));
-        let body = if backend == sea_orm::DbBackend::Postgres {
-            PAGE_SQL_PG
-        } else {
-            PAGE_SQL
-        };
-        let sql = format!("WITH page AS ({}) {body}", ids.sql);
-        let stmt = Statement::from_sql_and_values(
-            backend,
-            sql,
-            ids.values.unwrap_or(sea_orm::Values(Vec::new())),
-        );
-        PublicListRow::find_by_statement(stmt).all(db).await
+        let rows = offset_limit.map_or(Rows::All, |(offset, limit)| Rows::Page { offset, limit });
+        PublicListRow::find_by_statement(listing_statement(db, filters, rows))
+            .all(db)
+            .await
     }
 
-    /// A public event by id or slug, with what its page shows.
+    /// The listing's total and one page of it, in one statement.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn public_page_counted<C: ConnectionTrait>(
+        db: &C,
+        filters: &PublicFilters,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<PublicListRow>), DbErr> {
+        let stmt = listing_statement(db, filters, Rows::CountedPage { offset, limit });
+        let rows = CountedRow::find_by_statement(stmt).all(db).await?;
+        let total = rows.first().map_or(0, |r| r.total);
+        let page = rows.into_iter().filter_map(|r| r.row).collect();
+        Ok((u64::try_from(total).unwrap_or(0), page))
+    }
+
+    /// A public event by id or slug, with what its page shows: one statement
+    /// (one row per public tier, the event's columns on each; its image paths
+    /// as one JSON array).
     ///
     /// # Errors
     /// Database errors.
@@ -240,58 +320,232 @@ impl Model {
         db: &C,
         key: &str,
     ) -> Result<Option<PublicEvent>, DbErr> {
-        let by_key = match Uuid::parse_str(key) {
-            Ok(id) => Column::Id.eq(id),
-            Err(_) => Column::Slug.eq(key),
+        let backend = db.get_database_backend();
+        let (sql, value): (&str, sea_orm::Value) = match Uuid::parse_str(key) {
+            Ok(id) => (detail_sql(backend, DetailKey::Id), id.into()),
+            Err(_) => (detail_sql(backend, DetailKey::Slug), key.into()),
         };
-        // One statement for the event and what it points at, one each for its
-        // images and public tiers.
-        let found = Entity::find()
-            .filter(public_condition(&PublicFilters::default()))
-            .filter(by_key)
-            .find_also_related(organizers::Entity)
-            .find_also_related(event_categories::Entity)
-            .find_also(Entity, locations::Entity)
-            .one(db)
-            .await?;
-        let Some((event, organizer, category, location)) = found else {
-            return Ok(None);
-        };
-        let images = event_images::Entity::find()
-            .filter(event_images::Column::EventId.eq(event.id))
-            .order_by_asc(event_images::Column::Position)
-            .order_by_asc(event_images::Column::Id)
-            .all(db)
-            .await?;
-        let tiers = ticket_tiers::Entity::find()
-            .filter(ticket_tiers::Column::EventId.eq(event.id))
-            .filter(ticket_tiers::Column::IsPublic.eq(true))
-            .order_by_asc(ticket_tiers::Column::Price)
-            .order_by_asc(ticket_tiers::Column::DisplayOrder)
-            .order_by_asc(ticket_tiers::Column::Id)
-            .all(db)
-            .await?;
-        Ok(Some(PublicEvent {
-            event,
-            organizer,
-            category,
-            location,
-            images,
-            tiers,
-        }))
+        let stmt = Statement::from_sql_and_values(backend, sql, [value]);
+        let rows = DetailRow::find_by_statement(stmt).all(db).await?;
+        PublicEvent::from_rows(rows)
     }
+}
+
+#[derive(Clone, Copy)]
+enum DetailKey {
+    Id,
+    Slug,
+}
+
+/// The event page's statement; `{images}` is the backend's JSON array of the
+/// image paths in order, `{key}` the column the key matches.
+const DETAIL_SQL: &str = "
+SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.status,
+       e.featured, e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
+       e.max_tickets_per_purchase,
+       o.id AS organizer_id, o.name AS organizer_name,
+       c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
+       l.id AS venue_id, l.name AS venue_name, l.city AS venue_city,
+       l.country AS venue_country, l.address AS venue_address,
+       {images} AS images,
+       t.id AS tier_id, t.name AS tier_name, t.description AS tier_description,
+       t.price AS tier_price, t.capacity AS tier_capacity, t.sold AS tier_sold,
+       t.reserved AS tier_reserved, t.min_per_order AS tier_min_per_order,
+       t.max_per_order AS tier_max_per_order, t.sale_start AS tier_sale_start,
+       t.sale_end AS tier_sale_end
+FROM events e
+LEFT JOIN organizers o ON o.id = e.organizer_id
+LEFT JOIN event_categories c ON c.id = e.category_id
+LEFT JOIN locations l ON l.id = e.location_id
+LEFT JOIN ticket_tiers t ON t.event_id = e.id AND t.is_public = TRUE
+WHERE {listed} AND e.{key} = $1
+ORDER BY t.price, t.display_order, t.id";
+
+const IMAGES_PG: &str = "(SELECT json_agg(i.path ORDER BY i.position, i.id)::text \
+     FROM event_images i WHERE i.event_id = e.id)";
+const IMAGES_SQLITE: &str = "(SELECT json_group_array(i.path ORDER BY i.position, i.id) \
+     FROM event_images i WHERE i.event_id = e.id)";
+
+/// [`DETAIL_SQL`] for a backend and key, written out once.
+fn detail_sql(backend: sea_orm::DbBackend, key: DetailKey) -> &'static str {
+    use std::sync::LazyLock;
+    fn write(images: &str, key: &str) -> String {
+        DETAIL_SQL
+            .replace("{images}", images)
+            .replace("{listed}", &LISTED.replace("events.", "e."))
+            .replace("{key}", key)
+    }
+    static PG_ID: LazyLock<String> = LazyLock::new(|| write(IMAGES_PG, "id"));
+    static PG_SLUG: LazyLock<String> = LazyLock::new(|| write(IMAGES_PG, "slug"));
+    static SQLITE_ID: LazyLock<String> =
+        LazyLock::new(|| write(IMAGES_SQLITE, "id").replace("$1", "?"));
+    static SQLITE_SLUG: LazyLock<String> =
+        LazyLock::new(|| write(IMAGES_SQLITE, "slug").replace("$1", "?"));
+    match (backend == sea_orm::DbBackend::Postgres, key) {
+        (true, DetailKey::Id) => &PG_ID,
+        (true, DetailKey::Slug) => &PG_SLUG,
+        (false, DetailKey::Id) => &SQLITE_ID,
+        (false, DetailKey::Slug) => &SQLITE_SLUG,
+    }
+}
+
+/// One row of [`DETAIL_SQL`].
+#[derive(Debug, FromQueryResult)]
+struct DetailRow {
+    id: Uuid,
+    title: String,
+    slug: String,
+    short_description: String,
+    description: String,
+    r#type: String,
+    status: String,
+    featured: bool,
+    start_date: DateTime<FixedOffset>,
+    end_date: DateTime<FixedOffset>,
+    ticket_sales_start: Option<DateTime<FixedOffset>>,
+    ticket_sales_end: Option<DateTime<FixedOffset>>,
+    max_tickets_per_purchase: Option<i32>,
+    organizer_id: Option<Uuid>,
+    organizer_name: Option<String>,
+    category_id: Option<Uuid>,
+    category_name: Option<String>,
+    category_slug: Option<String>,
+    venue_id: Option<Uuid>,
+    venue_name: Option<String>,
+    venue_city: Option<String>,
+    venue_country: Option<String>,
+    venue_address: Option<String>,
+    images: Option<String>,
+    tier_id: Option<Uuid>,
+    tier_name: Option<String>,
+    tier_description: Option<String>,
+    tier_price: Option<i64>,
+    tier_capacity: Option<i32>,
+    tier_sold: Option<i32>,
+    tier_reserved: Option<i32>,
+    tier_min_per_order: Option<i32>,
+    tier_max_per_order: Option<i32>,
+    tier_sale_start: Option<DateTime<FixedOffset>>,
+    tier_sale_end: Option<DateTime<FixedOffset>>,
 }
 
 /// An event with everything its public page shows.
 #[derive(Debug, Clone)]
 pub struct PublicEvent {
-    pub event: Model,
-    pub organizer: Option<organizers::Model>,
-    pub category: Option<event_categories::Model>,
-    pub location: Option<locations::Model>,
-    pub images: Vec<event_images::Model>,
+    pub id: Uuid,
+    pub title: String,
+    pub slug: String,
+    pub short_description: String,
+    pub description: String,
+    pub r#type: String,
+    pub status: String,
+    pub featured: bool,
+    pub start_date: DateTime<FixedOffset>,
+    pub end_date: DateTime<FixedOffset>,
+    pub ticket_sales_start: Option<DateTime<FixedOffset>>,
+    pub ticket_sales_end: Option<DateTime<FixedOffset>>,
+    pub max_tickets_per_purchase: Option<i32>,
+    /// (id, name).
+    pub organizer: Option<(Uuid, String)>,
+    pub category: Option<PublicCategory>,
+    pub venue: Option<Venue>,
+    /// Storage paths, in the page's order.
+    pub images: Vec<String>,
     /// Public tiers, cheapest first.
-    pub tiers: Vec<ticket_tiers::Model>,
+    pub tiers: Vec<PublicTier>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublicCategory {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Venue {
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub address: String,
+}
+
+/// A public tier and its live counts.
+#[derive(Debug, Clone)]
+pub struct PublicTier {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub price: i64,
+    pub capacity: Option<i32>,
+    pub sold: i32,
+    pub reserved: i32,
+    pub min_per_order: i32,
+    pub max_per_order: Option<i32>,
+    pub sale_start: Option<DateTime<FixedOffset>>,
+    pub sale_end: Option<DateTime<FixedOffset>>,
+}
+
+impl PublicEvent {
+    fn from_rows(rows: Vec<DetailRow>) -> Result<Option<Self>, DbErr> {
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let images = match first.images.as_deref() {
+            None => Vec::new(),
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| DbErr::Type(format!("event images: {e}")))?
+            }
+        };
+        let tier = |r: &mut DetailRow| {
+            Some(PublicTier {
+                id: r.tier_id?,
+                name: r.tier_name.take().unwrap_or_default(),
+                description: r.tier_description.take().unwrap_or_default(),
+                price: r.tier_price.unwrap_or_default(),
+                capacity: r.tier_capacity,
+                sold: r.tier_sold.unwrap_or_default(),
+                reserved: r.tier_reserved.unwrap_or_default(),
+                min_per_order: r.tier_min_per_order.unwrap_or(1),
+                max_per_order: r.tier_max_per_order,
+                sale_start: r.tier_sale_start,
+                sale_end: r.tier_sale_end,
+            })
+        };
+        let mut first = first;
+        let mut tiers: Vec<PublicTier> = tier(&mut first).into_iter().collect();
+        tiers.extend(rows.filter_map(|mut r| tier(&mut r)));
+        let r = first;
+        Ok(Some(Self {
+            id: r.id,
+            title: r.title,
+            slug: r.slug,
+            short_description: r.short_description,
+            description: r.description,
+            r#type: r.r#type,
+            status: r.status,
+            featured: r.featured,
+            start_date: r.start_date,
+            end_date: r.end_date,
+            ticket_sales_start: r.ticket_sales_start,
+            ticket_sales_end: r.ticket_sales_end,
+            max_tickets_per_purchase: r.max_tickets_per_purchase,
+            organizer: r.organizer_id.zip(r.organizer_name),
+            category: match (r.category_id, r.category_name, r.category_slug) {
+                (Some(id), Some(name), Some(slug)) => Some(PublicCategory { id, name, slug }),
+                _ => None,
+            },
+            venue: r.venue_id.map(|_| Venue {
+                name: r.venue_name.unwrap_or_default(),
+                city: r.venue_city.unwrap_or_default(),
+                country: r.venue_country.unwrap_or_default(),
+                address: r.venue_address.unwrap_or_default(),
+            }),
+            images,
+            tiers,
+        }))
+    }
 }
 
 /// Tuki's `is_sales_active`: published, inside the sales window (each bound

@@ -7,8 +7,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::models::{
-    _entities::{event_categories, locations, ticket_tiers},
-    events::{sales_active_at, PublicEvent, PublicListRow, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
+    _entities::{event_categories, locations},
+    events::{
+        sales_active_at, PublicEvent, PublicListRow, PublicTier, STATUS_PUBLISHED,
+        VISIBILITY_PUBLIC,
+    },
 };
 
 pub const CURRENCY: &str = "CLP";
@@ -243,11 +246,7 @@ pub struct TierResponse {
 
 impl TierResponse {
     #[must_use]
-    pub fn new(
-        t: &ticket_tiers::Model,
-        event_sales_active: bool,
-        now: DateTime<FixedOffset>,
-    ) -> Self {
+    pub fn new(t: &PublicTier, event_sales_active: bool, now: DateTime<FixedOffset>) -> Self {
         // Seats held by live reservations are not for sale either.
         let remaining = t.capacity.map(|c| (c - t.sold - t.reserved).max(0));
         let available = remaining.is_none_or(|r| r > 0);
@@ -299,8 +298,7 @@ pub struct EventDetailResponse {
 
 impl EventDetailResponse {
     #[must_use]
-    pub fn new(p: &PublicEvent, now: DateTime<FixedOffset>, media: &MediaBase) -> Self {
-        let e = &p.event;
+    pub fn new(e: &PublicEvent, now: DateTime<FixedOffset>, media: &MediaBase) -> Self {
         let sales_active = sales_active_at(
             &e.status,
             e.ticket_sales_start,
@@ -308,12 +306,12 @@ impl EventDetailResponse {
             e.end_date,
             now,
         );
-        let tiers: Vec<TierResponse> = p
+        let tiers: Vec<TierResponse> = e
             .tiers
             .iter()
             .map(|t| TierResponse::new(t, sales_active, now))
             .collect();
-        let images: Vec<String> = p.images.iter().map(|i| media.url(&i.path)).collect();
+        let images: Vec<String> = e.images.iter().map(|path| media.url(path)).collect();
         Self {
             id: e.id,
             title: e.title.clone(),
@@ -327,20 +325,24 @@ impl EventDetailResponse {
             end_date: iso_santiago(e.end_date),
             ticket_sales_start: e.ticket_sales_start.map(iso_santiago),
             ticket_sales_end: e.ticket_sales_end.map(iso_santiago),
-            category: p.category.as_ref().map(CategoryResponse::new),
-            venue: p.location.as_ref().map(|l| VenueResponse {
+            category: e.category.as_ref().map(|c| CategoryResponse {
+                id: c.id,
+                name: c.name.clone(),
+                slug: c.slug.clone(),
+            }),
+            venue: e.venue.as_ref().map(|l| VenueResponse {
                 name: l.name.clone(),
                 city: l.city.clone(),
                 country: l.country.clone(),
                 address: l.address.clone(),
             }),
-            organizer: p.organizer.as_ref().map(|o| OrganizerResponse {
-                id: o.id,
-                name: o.name.clone(),
+            organizer: e.organizer.as_ref().map(|(id, name)| OrganizerResponse {
+                id: *id,
+                name: name.clone(),
             }),
             image: images.first().cloned(),
             images,
-            min_price: p.tiers.iter().map(|t| t.price).min(),
+            min_price: e.tiers.iter().map(|t| t.price).min(),
             currency: CURRENCY,
             available: tiers.iter().any(|t| t.available),
             is_sales_active: sales_active,

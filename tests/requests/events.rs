@@ -307,6 +307,82 @@ async fn the_detail_shows_organizer_venue_images_and_live_tiers_by_id_or_slug() 
 }
 
 #[tokio::test]
+async fn the_detail_of_a_bare_event_and_of_one_with_several_images() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use tuki_backend::models::_entities::event_images;
+
+    let app = TestApp::boot().await;
+    let db = &app.ctx().db;
+    let p = place(db).await;
+    // No venue, no category, no public tier (its one tier is private).
+    let mut bare = NewEvent::new(&p, "Sin lugar", "sin-lugar", "2031-01-01T12:00:00Z");
+    bare.category = None;
+    bare.location = None;
+    bare.tiers = vec![(5_000, Some(10), 0, false)];
+    bare.insert(db, &p).await;
+    let server = app.server();
+    let body: Value = server.get("/api/v1/events/sin-lugar/").await.json();
+    assert_eq!(body["title"], "Sin lugar");
+    assert_eq!(body["venue"], Value::Null);
+    assert_eq!(body["category"], Value::Null);
+    assert_eq!(body["tiers"], serde_json::json!([]));
+    assert_eq!(body["min_price"], Value::Null);
+    assert_eq!(body["available"], false);
+    assert_eq!(body["images"], serde_json::json!([]));
+    assert_eq!(body["image"], Value::Null);
+    assert_eq!(body["organizer"]["name"], "Producciones Cordillera");
+
+    // Images in their position order, paths escaped; tiers cheapest first.
+    let mut gallery = NewEvent::new(&p, "Galería", "galeria", "2031-02-01T12:00:00Z");
+    gallery.tiers = vec![(9_000, None, 0, true), (3_000, Some(5), 5, true)];
+    let id = gallery.insert(db, &p).await;
+    let now = Utc::now().fixed_offset();
+    for (position, path) in [
+        (2, "events/c.png"),
+        (0, "events/año nuevo.jpg"),
+        (1, "events/b.webp"),
+    ] {
+        event_images::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            event_id: Set(id),
+            path: Set(path.into()),
+            alt: Set(String::new()),
+            position: Set(position),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let body: Value = server
+        .get(&format!("/api/v1/events/{id}/"))
+        .add_header("host", "localhost:5150")
+        .await
+        .json();
+    assert_eq!(
+        body["images"],
+        serde_json::json!([
+            "http://localhost:5150/media/events/a%C3%B1o%20nuevo.jpg",
+            "http://localhost:5150/media/events/b.webp",
+            "http://localhost:5150/media/events/c.png",
+        ])
+    );
+    assert_eq!(body["image"], body["images"][0]);
+    let prices: Vec<i64> = body["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["price"].as_i64().unwrap())
+        .collect();
+    assert_eq!(prices, [3_000, 9_000]);
+    assert_eq!(body["tiers"][0]["available"], false);
+    assert_eq!(body["tiers"][1]["remaining"], Value::Null);
+    assert_eq!(body["min_price"], 3_000);
+    assert_eq!(body["available"], true);
+}
+
+#[tokio::test]
 async fn categories_and_locations_list_for_the_filters() {
     let app = TestApp::boot().await;
     place(&app.ctx().db).await;

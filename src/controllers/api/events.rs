@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     cached_json, json_bytes, page_number, parse_page, Api, ApiError, Detail, FieldErrors, Page,
-    RequestUrl, PAGE_SIZE,
+    PageRequest, RequestUrl, PAGE_SIZE,
 };
 use crate::{
     models::events::{Model as Event, PublicFilters},
@@ -120,12 +120,26 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
         let results: Vec<_> = rows.iter().map(card).collect();
         return json_bytes(&json!({ "results": results }));
     }
-    // A malformed page number needs no query to be refused.
-    parse_page(url.get("page"))?;
-    let count = Event::public_count(&api.db, &filters).await?;
-    let page = page_number(url.get("page"), count)?;
-    let rows =
-        Event::public_page(&api.db, &filters, Some(((page - 1) * PAGE_SIZE, PAGE_SIZE))).await?;
+    // A malformed page number needs no query to be refused; a numbered page
+    // comes with the total in one statement, the last page needs the total first.
+    let (count, page, rows) = match parse_page(url.get("page"))? {
+        PageRequest::Number(n) => {
+            let (count, rows) =
+                Event::public_page_counted(&api.db, &filters, (n - 1) * PAGE_SIZE, PAGE_SIZE)
+                    .await?;
+            (count, page_number(url.get("page"), count)?, rows)
+        }
+        PageRequest::Last => {
+            let count = Event::public_count(&api.db, &filters).await?;
+            let page = page_number(url.get("page"), count)?;
+            let offset_limit = Some(((page - 1) * PAGE_SIZE, PAGE_SIZE));
+            (
+                count,
+                page,
+                Event::public_page(&api.db, &filters, offset_limit).await?,
+            )
+        }
+    };
     let results = rows.iter().map(card).collect();
     json_bytes(&Page::new(url, count, page, results))
 }
