@@ -110,9 +110,18 @@ fn apply_settings(config: &mut Config, settings: &Settings) -> Result<()> {
 /// # Errors
 /// The settings in the config are unreadable.
 pub fn init_logger(config: &Config) -> Result<()> {
-    let settings: Settings = config.settings()?;
+    let settings = settings_in(config)?;
     init_logger_with(&config.logger, &settings);
     Ok(())
+}
+
+/// The settings in `config.settings`: the object [`App::load_config`] writes
+/// (tests adjust it), or the one string `after_context` leaves there.
+fn settings_in(config: &Config) -> Result<Settings> {
+    match &config.settings {
+        Some(serde_json::Value::String(json)) => Ok(serde_json::from_str(json)?),
+        _ => config.settings(),
+    }
 }
 
 fn init_logger_with(logger: &loco_rs::config::Logger, settings: &Settings) {
@@ -181,7 +190,7 @@ impl Hooks for App {
     async fn after_context(ctx: AppContext) -> Result<AppContext> {
         // Read once into the shared store (API handlers take `Api`, not a clone
         // of the whole context).
-        let settings: Settings = ctx.config.settings()?;
+        let settings = settings_in(&ctx.config)?;
         let shared =
             ResponseCache::shared_for(settings.use_redis, settings.redis_url.as_deref(), &ctx.db)
                 .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?;
@@ -233,6 +242,14 @@ impl Hooks for App {
         let mut ctx = ctx;
         ctx.storage = Arc::new(storage);
         ctx.shared_store.insert(Arc::new(settings));
+        // From here on the app reads the settings from the shared store. axum
+        // clones the router's state — this whole context — for every request,
+        // and the settings' JSON tree was most of that copy (a tenth of the
+        // server's CPU on an uncached catalogue page): they stay in the config
+        // as one string (Loco's CLI boots a second context from this config).
+        ctx.config.settings = Some(serde_json::Value::String(serde_json::to_string(
+            &*Self::settings(&ctx)?,
+        )?));
         Ok(ctx)
     }
 

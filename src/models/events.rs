@@ -45,7 +45,8 @@ pub struct PublicFilters {
 pub struct PublicListRow {
     pub id: Uuid,
     pub title: String,
-    pub short_description: String,
+    /// The short description, or the long one when there is none (only one
+    /// of them crosses the wire).
     pub description: String,
     pub status: String,
     pub visibility: String,
@@ -153,7 +154,9 @@ fn listed_count(filters: &PublicFilters) -> SelectStatement {
 /// public-tier aggregates (index lookups per row), so a deep page costs what
 /// page 1 costs. Plain SQL both PostgreSQL and SQLite run.
 const PAGE_SQL: &str = "
-SELECT {extra}e.id, e.title, e.short_description, e.description, e.status, e.visibility,
+SELECT {extra}e.id, e.title,
+       CASE WHEN e.short_description <> '' THEN e.short_description
+            ELSE e.description END AS description, e.status, e.visibility,
        e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
@@ -175,7 +178,9 @@ ORDER BY p.featured DESC, p.start_date DESC, p.id";
 /// event (one `LATERAL` aggregate instead of three subqueries over the same
 /// rows), which is most of the statement's cost.
 const PAGE_SQL_PG: &str = "
-SELECT {extra}e.id, e.title, e.short_description, e.description, e.status, e.visibility,
+SELECT {extra}e.id, e.title,
+       CASE WHEN e.short_description <> '' THEN e.short_description
+            ELSE e.description END AS description, e.status, e.visibility,
        e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id

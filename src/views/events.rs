@@ -119,8 +119,10 @@ fn location_text(name: Option<&str>, city: Option<&str>) -> String {
     }
 }
 
-fn description_text(short: &str, long: &str) -> Option<String> {
-    let text = if short.is_empty() { long } else { short }.trim();
+/// The card's description (the short one, else the long one — chosen by the
+/// query), trimmed; `None` when blank.
+fn description_text(text: &str) -> Option<String> {
+    let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
 }
 
@@ -144,7 +146,7 @@ impl PublicEventResponse {
                 .as_deref()
                 .filter(|p| !p.is_empty())
                 .map(|p| media.url(p)),
-            description: description_text(&row.short_description, &row.description),
+            description: description_text(&row.description),
             price: row.min_price.unwrap_or(0),
             rating: 0,
             reviews: 0,
@@ -381,8 +383,7 @@ mod tests {
         );
         assert_eq!(location_text(None, None), "Ubicación por confirmar");
         assert_eq!(location_text(Some(""), Some("Talca")), "Talca");
-        assert_eq!(description_text("", "  "), None);
-        assert_eq!(description_text("", "Largo"), Some("Largo".into()));
-        assert_eq!(description_text("Corto", "Largo"), Some("Corto".into()));
+        assert_eq!(description_text("  "), None);
+        assert_eq!(description_text(" Largo\n"), Some("Largo".into()));
     }
 }

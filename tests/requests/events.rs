@@ -307,6 +307,34 @@ async fn the_detail_shows_organizer_venue_images_and_live_tiers_by_id_or_slug() 
 }
 
 #[tokio::test]
+async fn a_card_shows_the_short_description_else_the_long_one() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Unchanged, Set};
+    use tuki_backend::models::_entities::events;
+
+    let app = TestApp::boot().await;
+    let db = &app.ctx().db;
+    let p = place(db).await;
+    let short = NewEvent::new(&p, "Corto", "corto", "2031-01-02T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    NewEvent::new(&p, "Largo", "largo", "2031-01-01T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    events::ActiveModel {
+        id: Unchanged(short),
+        short_description: Set("  Resumen breve ".into()),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+    .unwrap();
+    let body: Value = app.server().get("/api/v1/events/public_list/").await.json();
+    assert_eq!(body["results"][0]["title"], "Corto");
+    assert_eq!(body["results"][0]["description"], "Resumen breve");
+    assert_eq!(body["results"][1]["description"], "Descripción de Largo");
+}
+
+#[tokio::test]
 async fn the_detail_of_a_bare_event_and_of_one_with_several_images() {
     use sea_orm::{ActiveModelTrait, Set};
     use tuki_backend::models::_entities::event_images;
