@@ -152,7 +152,8 @@ fn listed_count(filters: &PublicFilters) -> SelectStatement {
 /// The page's rows: the ids are chosen first (`page`, read in order from the
 /// partial index), then only those rows get their venue, first image and
 /// public-tier aggregates (index lookups per row), so a deep page costs what
-/// page 1 costs. Plain SQL both PostgreSQL and SQLite run.
+/// page 1 costs. `{extra}` is the counted page's total column, `{tiers}` and
+/// `{tiers_join}` the tier aggregates of the backend.
 const PAGE_SQL: &str = "
 SELECT {extra}e.id, e.title,
        CASE WHEN e.short_description <> '' THEN e.short_description
@@ -161,34 +162,26 @@ SELECT {extra}e.id, e.title,
        l.name AS location_name, l.city AS location_city,
        (SELECT i.path FROM event_images i WHERE i.event_id = e.id
          ORDER BY i.position, i.id LIMIT 1) AS image,
-       (SELECT MIN(t.price) FROM ticket_tiers t
+       {tiers}
+FROM page p
+LEFT JOIN events e ON e.id = p.id
+LEFT JOIN locations l ON l.id = e.location_id{tiers_join}
+ORDER BY p.featured DESC, p.start_date DESC, p.id";
+
+/// The tier aggregates as three subqueries (SQLite).
+const TIERS_PORTABLE: &str = "(SELECT MIN(t.price) FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS min_price,
        (SELECT SUM(t.sold) FROM ticket_tiers t
          WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_sold,
        (SELECT CASE WHEN COUNT(*) > COUNT(t.capacity) THEN -1
                     ELSE SUM(t.capacity - t.sold - t.reserved) END
           FROM ticket_tiers t
-         WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_available
-FROM page p
-LEFT JOIN events e ON e.id = p.id
-LEFT JOIN locations l ON l.id = e.location_id
-ORDER BY p.featured DESC, p.start_date DESC, p.id";
+         WHERE t.event_id = e.id AND t.is_public = TRUE) AS tickets_available";
 
-/// [`PAGE_SQL`] for PostgreSQL: the page's public tiers are read once per
-/// event (one `LATERAL` aggregate instead of three subqueries over the same
-/// rows), which is most of the statement's cost.
-const PAGE_SQL_PG: &str = "
-SELECT {extra}e.id, e.title,
-       CASE WHEN e.short_description <> '' THEN e.short_description
-            ELSE e.description END AS description, e.status, e.visibility,
-       e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
-       l.name AS location_name, l.city AS location_city,
-       (SELECT i.path FROM event_images i WHERE i.event_id = e.id
-         ORDER BY i.position, i.id LIMIT 1) AS image,
-       agg.min_price, agg.tickets_sold, agg.tickets_available
-FROM page p
-LEFT JOIN events e ON e.id = p.id
-LEFT JOIN locations l ON l.id = e.location_id
+/// PostgreSQL reads each event's public tiers once (one `LATERAL` aggregate
+/// instead of three subqueries over the same rows, most of the statement's cost).
+const TIERS_PG: &str = "agg.min_price, agg.tickets_sold, agg.tickets_available";
+const TIERS_JOIN_PG: &str = "
 LEFT JOIN LATERAL (
   SELECT MIN(t.price) AS min_price,
          SUM(t.sold) AS tickets_sold,
@@ -196,8 +189,33 @@ LEFT JOIN LATERAL (
               ELSE SUM(t.capacity - t.sold - t.reserved) END AS tickets_available
     FROM ticket_tiers t
    WHERE t.event_id = e.id AND t.is_public = TRUE
-) agg ON TRUE
-ORDER BY p.featured DESC, p.start_date DESC, p.id";
+) agg ON TRUE";
+
+/// [`PAGE_SQL`] for a backend, with or without the total, written out once.
+fn page_sql(postgres: bool, counted: bool) -> &'static str {
+    use std::sync::LazyLock;
+    fn write(postgres: bool, counted: bool) -> String {
+        let (tiers, join) = if postgres {
+            (TIERS_PG, TIERS_JOIN_PG)
+        } else {
+            (TIERS_PORTABLE, "")
+        };
+        PAGE_SQL
+            .replace("{extra}", if counted { "p.total, " } else { "" })
+            .replace("{tiers}", tiers)
+            .replace("{tiers_join}", join)
+    }
+    static PG: LazyLock<String> = LazyLock::new(|| write(true, false));
+    static PG_COUNTED: LazyLock<String> = LazyLock::new(|| write(true, true));
+    static SQLITE: LazyLock<String> = LazyLock::new(|| write(false, false));
+    static SQLITE_COUNTED: LazyLock<String> = LazyLock::new(|| write(false, true));
+    match (postgres, counted) {
+        (true, false) => &PG,
+        (true, true) => &PG_COUNTED,
+        (false, false) => &SQLITE,
+        (false, true) => &SQLITE_COUNTED,
+    }
+}
 
 /// Which rows of the listing a statement reads.
 #[derive(Debug, Clone, Copy)]
@@ -223,9 +241,11 @@ fn listing_statement<C: ConnectionTrait>(db: &C, filters: &PublicFilters, rows: 
     let postgres = backend == sea_orm::DbBackend::Postgres;
     let ids = backend.build(&listed_ids(filters));
     let mut values = ids.values.unwrap_or(sea_orm::Values(Vec::new()));
-    let (page, extra) = match rows {
-        Rows::All => (ids.sql, ""),
-        Rows::Page { offset, limit } => (format!("{} LIMIT {limit} OFFSET {offset}", ids.sql), ""),
+    let (page, counted) = match rows {
+        Rows::All => (ids.sql, false),
+        Rows::Page { offset, limit } => {
+            (format!("{} LIMIT {limit} OFFSET {offset}", ids.sql), false)
+        }
         Rows::CountedPage { offset, limit } => {
             // The count binds the same values in the same order: PostgreSQL
             // reads `$n` twice; SQLite's `?` wants them twice.
@@ -238,14 +258,10 @@ fn listing_statement<C: ConnectionTrait>(db: &C, filters: &PublicFilters, rows: 
                  LEFT JOIN ({} LIMIT {limit} OFFSET {offset}) p ON TRUE",
                 count.sql, ids.sql
             );
-            (page, "p.total, ")
+            (page, true)
         }
     };
-    let body = if postgres { PAGE_SQL_PG } else { PAGE_SQL };
-    let sql = format!(
-        "WITH page AS ({page}) {}",
-        body.replacen("{extra}", extra, 1)
-    );
+    let sql = format!("WITH page AS ({page}) {}", page_sql(postgres, counted));
     Statement::from_sql_and_values(backend, sql, values)
 }
 
