@@ -12,7 +12,7 @@ use tuki_backend::models::event_images::{self, ImageError};
 use crate::support::{
     app::TestApp,
     catalogue::{place, NewEvent},
-    tools::gcs_emulator,
+    tools::{gcs_emulator, S3StandIn},
 };
 
 /// A 1×1 PNG.
@@ -236,4 +236,79 @@ async fn on_google_cloud_storage_images_are_uploaded_and_public_urls_point_at_th
 
     assert!(event_images::remove(app.ctx(), image.id).await.unwrap());
     assert_eq!(http.get(&object).send().await.unwrap().status(), 404);
+}
+
+fn hmac_media(s3: &S3StandIn, secret: &str) -> impl FnOnce(&mut loco_rs::config::Config) {
+    let endpoint = s3.peer.url();
+    let key_id = s3.access_key_id.clone();
+    let secret = secret.to_string();
+    move |config| {
+        let settings = config.settings.as_mut().expect("settings");
+        settings["catalogue_cache_seconds"] = 0.into();
+        settings["use_gcp"] = true.into();
+        settings["gs_bucket_name"] = "tuki-media-test".into();
+        settings["media"] = json!({
+            "backend": {
+                "kind": "gcs_hmac",
+                "bucket": "tuki-media-test",
+                "access_key_id": key_id,
+                "secret_access_key": secret,
+                "endpoint": endpoint,
+            },
+            "public_base": format!("{endpoint}/tuki-media-test/"),
+        });
+    }
+}
+
+#[tokio::test]
+async fn with_hmac_keys_images_go_through_the_s3_interoperable_api_signed() {
+    let s3 = S3StandIn::start("tuki-media-test");
+    let app = TestApp::boot_with(hmac_media(&s3, &s3.secret_access_key.clone())).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let p = place(db).await;
+    let id = NewEvent::new(&p, "Interoperable", "interoperable", "2031-01-01T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    let image = event_images::add(app.ctx(), id, png(), "Afiche")
+        .await
+        .unwrap();
+
+    let detail: Value = server.get("/api/v1/events/interoperable/").await.json();
+    assert_eq!(
+        detail["images"][0],
+        format!("{}/tuki-media-test/{}", s3.peer.url(), image.path)
+    );
+    // Stored with its type and cache headers, read back with a signed request.
+    let object = s3.get("tuki-media-test", &image.path);
+    assert_eq!(object["content_type"], "image/png");
+    assert_eq!(
+        object["cache_control"],
+        "public, max-age=31536000, immutable"
+    );
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(object["body_b64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(body, png().as_ref());
+
+    assert!(event_images::remove(app.ctx(), image.id).await.unwrap());
+    assert_eq!(s3.get("tuki-media-test", &image.path)["missing"], true);
+
+    // A wrong secret is refused by the server's signature check: the upload
+    // fails and no image row is saved.
+    let wrong = TestApp::boot_with(hmac_media(&s3, "not-the-secret")).await;
+    let wdb = &wrong.ctx().db;
+    let wp = place(wdb).await;
+    let wid = NewEvent::new(&wp, "Sin firma", "sin-firma", "2031-01-01T12:00:00Z")
+        .insert(wdb, &wp)
+        .await;
+    let err = event_images::add(wrong.ctx(), wid, png(), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImageError::Storage(_)), "{err}");
+    assert!(event_images::Entity::find()
+        .all(wdb)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -103,6 +103,77 @@ pub fn gcs_emulator(bucket: &str) -> Peer {
     Peer { child, port }
 }
 
+/// An S3 server (PyPI `moto[server]`) that checks every request's AWS
+/// signature against an HMAC key pair it issued — what Google Cloud Storage's
+/// S3-interoperable XML API does with HMAC keys — with `bucket` created.
+pub struct S3StandIn {
+    pub peer: Peer,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    bin: PathBuf,
+}
+
+/// The helper script beside this file.
+fn s3_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/s3_stand_in.py")
+}
+
+impl S3StandIn {
+    #[must_use]
+    pub fn start(bucket: &str) -> Self {
+        let bin = python_tool("moto[server]", "5.2.5");
+        let port = free_port();
+        let mut child = Command::new(bin.join("moto_server"))
+            .args(["-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            // The helper's three IAM calls and the bucket go unsigned; every
+            // request after them must be signed with the issued key.
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "4")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        wait_for_port(port, &mut child, "moto_server");
+        let peer = Peer { child, port };
+        let out = Command::new(bin.join("python"))
+            .arg(s3_script())
+            .args(["setup", &peer.url(), bucket])
+            .output()
+            .expect("run the S3 set-up");
+        assert!(
+            out.status.success(),
+            "S3 set-up: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: serde_json::Value = serde_json::from_slice(&out.stdout).expect("keys");
+        Self {
+            access_key_id: keys["id"].as_str().expect("id").to_string(),
+            secret_access_key: keys["secret"].as_str().expect("secret").to_string(),
+            peer,
+            bin,
+        }
+    }
+
+    /// An object read back with a signed request: its content type, cache
+    /// control and bytes (base64), or `{"missing": true}`.
+    #[must_use]
+    pub fn get(&self, bucket: &str, key: &str) -> serde_json::Value {
+        let out = Command::new(self.bin.join("python"))
+            .arg(s3_script())
+            .args(["get", &self.peer.url(), bucket, key])
+            .args([&self.access_key_id, &self.secret_access_key])
+            .output()
+            .expect("run the S3 reader");
+        assert!(
+            out.status.success(),
+            "S3 get: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("object JSON")
+    }
+}
+
 /// A real SMTP server (PyPI `aiosmtpd`) that writes each message it receives,
 /// decoded, as JSON into its directory.
 pub struct SmtpSink {
