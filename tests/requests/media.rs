@@ -23,14 +23,43 @@ fn png() -> Bytes {
         .into()
 }
 
-fn local_media(root: &Path) -> impl FnOnce(&mut loco_rs::config::Config) {
-    let root = root.display().to_string();
+/// The test config with the catalogue cache off and media on `backend`
+/// (a bucket when it names one), its files public under `public_base`.
+fn with_media(
+    backend: Value,
+    public_base: Option<String>,
+) -> impl FnOnce(&mut loco_rs::config::Config) {
     move |config| {
         let settings = config.settings.as_mut().expect("settings");
         settings["catalogue_cache_seconds"] = 0.into();
-        settings["media"] =
-            json!({"backend": {"kind": "local", "root": root}, "public_base": null});
+        if let Some(bucket) = backend.get("bucket") {
+            settings["use_gcp"] = true.into();
+            settings["gs_bucket_name"] = bucket.clone();
+        }
+        settings["media"] = json!({"backend": backend, "public_base": public_base});
     }
+}
+
+fn local_media(root: &Path) -> impl FnOnce(&mut loco_rs::config::Config) {
+    with_media(
+        json!({"kind": "local", "root": root.display().to_string()}),
+        None,
+    )
+}
+
+/// A published event, and an image of it stored through the app's storage.
+async fn event_with_image(
+    app: &TestApp,
+    title: &'static str,
+    slug: &'static str,
+) -> Result<(uuid::Uuid, event_images::Model), ImageError> {
+    let db = &app.ctx().db;
+    let p = place(db).await;
+    let id = NewEvent::new(&p, title, slug, "2031-01-01T12:00:00Z")
+        .insert(db, &p)
+        .await;
+    let image = event_images::add(app.ctx(), id, png(), "Afiche").await?;
+    Ok((id, image))
 }
 
 fn files_under(root: &Path) -> usize {
@@ -57,13 +86,7 @@ async fn an_image_on_local_disk_is_served_under_media_with_an_absolute_url() {
     let media = tempfile::tempdir().unwrap();
     let app = TestApp::boot_with(local_media(media.path())).await;
     let server = app.server();
-    let db = &app.ctx().db;
-    let p = place(db).await;
-    let id = NewEvent::new(&p, "Con foto", "con-foto", "2031-01-01T12:00:00Z")
-        .insert(db, &p)
-        .await;
-
-    let image = event_images::add(app.ctx(), id, png(), "Afiche")
+    let (id, image) = event_with_image(&app, "Con foto", "con-foto")
         .await
         .unwrap();
     assert!(image.path.starts_with(&format!("events/{id}/")));
@@ -175,29 +198,18 @@ async fn a_file_that_is_not_an_image_or_too_big_is_refused_and_nothing_is_stored
 async fn on_google_cloud_storage_images_are_uploaded_and_public_urls_point_at_the_bucket() {
     let gcs = gcs_emulator("tuki-media-test");
     let endpoint = gcs.url();
-    let app = TestApp::boot_with(|config| {
-        let settings = config.settings.as_mut().expect("settings");
-        settings["catalogue_cache_seconds"] = 0.into();
-        settings["use_gcp"] = true.into();
-        settings["gs_bucket_name"] = "tuki-media-test".into();
-        settings["media"] = json!({
-            "backend": {
-                "kind": "gcs",
-                "bucket": "tuki-media-test",
-                "credentials_file": null,
-                "api_endpoint": endpoint,
-            },
-            "public_base": format!("{endpoint}/tuki-media-test/"),
-        });
-    })
+    let app = TestApp::boot_with(with_media(
+        json!({
+            "kind": "gcs",
+            "bucket": "tuki-media-test",
+            "credentials_file": null,
+            "api_endpoint": endpoint,
+        }),
+        Some(format!("{endpoint}/tuki-media-test/")),
+    ))
     .await;
     let server = app.server();
-    let db = &app.ctx().db;
-    let p = place(db).await;
-    let id = NewEvent::new(&p, "En la nube", "en-la-nube", "2031-01-01T12:00:00Z")
-        .insert(db, &p)
-        .await;
-    let image = event_images::add(app.ctx(), id, png(), "Afiche")
+    let (_, image) = event_with_image(&app, "En la nube", "en-la-nube")
         .await
         .unwrap();
 
@@ -240,37 +252,24 @@ async fn on_google_cloud_storage_images_are_uploaded_and_public_urls_point_at_th
 
 fn hmac_media(s3: &S3StandIn, secret: &str) -> impl FnOnce(&mut loco_rs::config::Config) {
     let endpoint = s3.peer.url();
-    let key_id = s3.access_key_id.clone();
-    let secret = secret.to_string();
-    move |config| {
-        let settings = config.settings.as_mut().expect("settings");
-        settings["catalogue_cache_seconds"] = 0.into();
-        settings["use_gcp"] = true.into();
-        settings["gs_bucket_name"] = "tuki-media-test".into();
-        settings["media"] = json!({
-            "backend": {
-                "kind": "gcs_hmac",
-                "bucket": "tuki-media-test",
-                "access_key_id": key_id,
-                "secret_access_key": secret,
-                "endpoint": endpoint,
-            },
-            "public_base": format!("{endpoint}/tuki-media-test/"),
-        });
-    }
+    with_media(
+        json!({
+            "kind": "gcs_hmac",
+            "bucket": "tuki-media-test",
+            "access_key_id": s3.access_key_id,
+            "secret_access_key": secret,
+            "endpoint": endpoint,
+        }),
+        Some(format!("{endpoint}/tuki-media-test/")),
+    )
 }
 
 #[tokio::test]
 async fn with_hmac_keys_images_go_through_the_s3_interoperable_api_signed() {
     let s3 = S3StandIn::start("tuki-media-test");
-    let app = TestApp::boot_with(hmac_media(&s3, &s3.secret_access_key.clone())).await;
+    let app = TestApp::boot_with(hmac_media(&s3, &s3.secret_access_key)).await;
     let server = app.server();
-    let db = &app.ctx().db;
-    let p = place(db).await;
-    let id = NewEvent::new(&p, "Interoperable", "interoperable", "2031-01-01T12:00:00Z")
-        .insert(db, &p)
-        .await;
-    let image = event_images::add(app.ctx(), id, png(), "Afiche")
+    let (_, image) = event_with_image(&app, "Interoperable", "interoperable")
         .await
         .unwrap();
 
@@ -297,18 +296,10 @@ async fn with_hmac_keys_images_go_through_the_s3_interoperable_api_signed() {
     // A wrong secret is refused by the server's signature check: the upload
     // fails and no image row is saved.
     let wrong = TestApp::boot_with(hmac_media(&s3, "not-the-secret")).await;
-    let wdb = &wrong.ctx().db;
-    let wp = place(wdb).await;
-    let wid = NewEvent::new(&wp, "Sin firma", "sin-firma", "2031-01-01T12:00:00Z")
-        .insert(wdb, &wp)
-        .await;
-    let err = event_images::add(wrong.ctx(), wid, png(), "x")
+    let err = event_with_image(&wrong, "Sin firma", "sin-firma")
         .await
         .unwrap_err();
     assert!(matches!(err, ImageError::Storage(_)), "{err}");
-    assert!(event_images::Entity::find()
-        .all(wdb)
-        .await
-        .unwrap()
-        .is_empty());
+    let rows = event_images::Entity::find().all(&wrong.ctx().db).await;
+    assert!(rows.unwrap().is_empty());
 }

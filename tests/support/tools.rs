@@ -113,9 +113,21 @@ pub struct S3StandIn {
     bin: PathBuf,
 }
 
-/// The helper script beside this file.
-fn s3_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/s3_stand_in.py")
+/// Runs `tests/support/s3_stand_in.py` with `args`; its JSON answer.
+fn s3_script(bin: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/s3_stand_in.py");
+    let out = Command::new(bin.join("python"))
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run the S3 helper");
+    assert!(
+        out.status.success(),
+        "S3 helper {}: {}",
+        args[0],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the S3 helper's JSON")
 }
 
 impl S3StandIn {
@@ -136,17 +148,7 @@ impl S3StandIn {
             .expect("start moto_server");
         wait_for_port(port, &mut child, "moto_server");
         let peer = Peer { child, port };
-        let out = Command::new(bin.join("python"))
-            .arg(s3_script())
-            .args(["setup", &peer.url(), bucket])
-            .output()
-            .expect("run the S3 set-up");
-        assert!(
-            out.status.success(),
-            "S3 set-up: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let keys: serde_json::Value = serde_json::from_slice(&out.stdout).expect("keys");
+        let keys = s3_script(&bin, &["setup", &peer.url(), bucket]);
         Self {
             access_key_id: keys["id"].as_str().expect("id").to_string(),
             secret_access_key: keys["secret"].as_str().expect("secret").to_string(),
@@ -159,18 +161,9 @@ impl S3StandIn {
     /// control and bytes (base64), or `{"missing": true}`.
     #[must_use]
     pub fn get(&self, bucket: &str, key: &str) -> serde_json::Value {
-        let out = Command::new(self.bin.join("python"))
-            .arg(s3_script())
-            .args(["get", &self.peer.url(), bucket, key])
-            .args([&self.access_key_id, &self.secret_access_key])
-            .output()
-            .expect("run the S3 reader");
-        assert!(
-            out.status.success(),
-            "S3 get: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("object JSON")
+        let url = self.peer.url();
+        let (id, secret) = (&self.access_key_id, &self.secret_access_key);
+        s3_script(&self.bin, &["get", &url, bucket, key, id, secret])
     }
 }
 
