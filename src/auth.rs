@@ -16,7 +16,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::models::_entities::refresh_tokens;
+use crate::models::_entities::{refresh_tokens, users};
 
 pub const ACCESS_LIFETIME: Duration = Duration::hours(8);
 pub const REFRESH_LIFETIME: Duration = Duration::days(30);
@@ -29,6 +29,11 @@ pub struct Claims {
     pub iat: i64,
     pub jti: String,
     pub user_id: Uuid,
+    /// The user's credentials version when issued: a password change or a
+    /// deactivation moves it on and every earlier token stops working.
+    /// Tokens from before versions existed read as 0.
+    #[serde(default)]
+    pub ver: i32,
 }
 
 /// An access and a refresh token, as `/api/v1/auth/token/` answers.
@@ -69,9 +74,10 @@ pub fn verify(secret: &str, token: &str, token_type: &str) -> Option<Claims> {
 pub async fn issue<C: ConnectionTrait>(
     db: &C,
     secret: &str,
-    user_id: Uuid,
+    user: &users::Model,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, DbErr> {
+    let user_id = user.id;
     let refresh_id = Uuid::new_v4();
     let refresh_exp = now + REFRESH_LIFETIME;
     refresh_tokens::ActiveModel {
@@ -90,6 +96,7 @@ pub async fn issue<C: ConnectionTrait>(
         iat: now.timestamp(),
         jti: Uuid::new_v4().simple().to_string(),
         user_id,
+        ver: user.auth_version,
     };
     let refresh = Claims {
         token_type: "refresh".into(),
@@ -97,6 +104,7 @@ pub async fn issue<C: ConnectionTrait>(
         iat: now.timestamp(),
         jti: refresh_id.simple().to_string(),
         user_id,
+        ver: user.auth_version,
     };
     Ok(TokenPair {
         access: sign(secret, &access),
@@ -145,9 +153,15 @@ pub async fn refresh<C: ConnectionTrait>(
         revoke_all(db, claims.user_id, now).await?;
         return Ok(Refreshed::Invalid);
     }
-    Ok(Refreshed::Pair(
-        issue(db, secret, claims.user_id, now).await?,
-    ))
+    // Only a live account, under the credentials it was issued with.
+    let Some(user) = users::Entity::find_by_id(claims.user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.is_active && u.auth_version == claims.ver)
+    else {
+        return Ok(Refreshed::Invalid);
+    };
+    Ok(Refreshed::Pair(issue(db, secret, &user, now).await?))
 }
 
 /// Revokes every live refresh token of a user (password change, reuse).
@@ -184,6 +198,7 @@ mod tests {
             iat: now.timestamp(),
             jti: "j".into(),
             user_id: Uuid::new_v4(),
+            ver: 0,
         };
         let token = sign("key-one", &claims);
         assert!(verify("key-one", &token, "access").is_some());

@@ -58,6 +58,70 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// The query parameters that shape a catalogue answer. Anything else is left
+/// out of the cache key and of the page links, so random parameters cannot
+/// force fresh queries or fill the cache with copies of one answer.
+pub const CATALOGUE_PARAMS: [&str; 7] = [
+    "category",
+    "end_date",
+    "location",
+    "no_pagination",
+    "page",
+    "start_date",
+    "type",
+];
+
+/// Parameters that may repeat (the filter matches any of their values).
+const REPEATABLE: [&str; 2] = ["category", "type"];
+
+/// A catalogue query in canonical form: known parameters only, by name;
+/// a repeatable one's values sorted and deduplicated, any other its last
+/// value (as Django's `QueryDict.get`); empty values dropped (they filter
+/// nothing); page numbers as plain numbers; `no_pagination` only when true.
+#[must_use]
+pub fn canonical_query<I: IntoIterator<Item = (String, String)>>(
+    pairs: I,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs {
+        if v.is_empty() || !CATALOGUE_PARAMS.contains(&k.as_str()) {
+            continue;
+        }
+        let v = match k.as_str() {
+            "page" => v.parse::<u64>().map_or(v, |n| n.to_string()),
+            "no_pagination" if v.eq_ignore_ascii_case("true") => "true".to_string(),
+            "no_pagination" => continue,
+            _ => v,
+        };
+        if !REPEATABLE.contains(&k.as_str()) {
+            out.retain(|(name, _)| *name != k);
+        }
+        out.push((k, v));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The cache key of a catalogue answer: everything that shapes it (the
+/// scheme and host appear in page links and image URLs) and nothing else.
+/// Built here only, for the handlers and the fast path alike.
+#[must_use]
+pub fn key(scheme: &str, host: &str, path: &str, canonical: &[(String, String)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in canonical {
+        query.append_pair(k, v);
+    }
+    format!("api:v1:{scheme}://{host}{path}?{}", query.finish())
+}
+
+/// The in-process tier holds at most this many bytes of answers and keys.
+pub const LOCAL_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Answers larger than this are never written to the shared tier (a row of
+/// the cache table, or a Redis value).
+pub const SHARED_MAX_BYTES: usize = 256 * 1024;
+
 /// How long a shared-tier operation may take before it is given up.
 const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -207,7 +271,10 @@ impl ResponseCache {
             namespace: namespace.to_string(),
             ttl,
             local: moka::future::Cache::builder()
-                .max_capacity(10_000)
+                .weigher(|key: &String, entry: &Arc<Entry>| {
+                    u32::try_from(key.len() + entry.body.len() + 64).unwrap_or(u32::MAX)
+                })
+                .max_capacity(LOCAL_MAX_BYTES)
                 .expire_after(UntilStale { ttl_ms })
                 .build(),
             shared,
@@ -292,7 +359,9 @@ impl ResponseCache {
                     body: render().await?,
                 };
                 if let Some(shared) = &self.shared {
-                    shared.put(&key, &entry, self.ttl).await;
+                    if entry.body.len() <= SHARED_MAX_BYTES {
+                        shared.put(&key, &entry, self.ttl).await;
+                    }
                 }
                 Ok(Arc::new(entry))
             })
@@ -392,6 +461,39 @@ mod tests {
         let renders = AtomicUsize::new(0);
         let body = cache.get_or_render("k".into(), || render(&renders)).await;
         assert_eq!(body.unwrap().as_ref(), b"v0");
+    }
+
+    #[test]
+    fn the_key_holds_only_the_known_parameters_in_one_order() {
+        let q = |s: &str| canonical_query(url::form_urlencoded::parse(s.as_bytes()).into_owned());
+        assert_eq!(
+            q("type=b&x=1&category=z&page=02&category=a&type=b&utm=9&page=3&no_pagination=no"),
+            q("category=a&category=z&page=3&type=b")
+        );
+        assert_eq!(q("random=1"), q(""));
+        assert_eq!(
+            q("no_pagination=TRUE"),
+            vec![("no_pagination".into(), "true".into())]
+        );
+        assert_eq!(
+            key("https", "h", "/p/", &q("type=a&page=2")),
+            "api:v1:https://h/p/?page=2&type=a"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_local_tier_is_bounded_by_bytes() {
+        let cache = ResponseCache::new("t", Duration::from_secs(60), None);
+        let body = Bytes::from(vec![b'x'; 1024 * 1024]);
+        for i in 0..100 {
+            let b = body.clone();
+            let _: Result<Bytes, ()> = cache
+                .get_or_render(format!("k{i}"), || async move { Ok(b) })
+                .await;
+        }
+        cache.local.run_pending_tasks().await;
+        assert!(cache.local.weighted_size() <= LOCAL_MAX_BYTES);
+        assert!(cache.local.entry_count() < 100);
     }
 
     #[test]

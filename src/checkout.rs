@@ -23,11 +23,14 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::models::{
-    _entities::{
-        events, order_items, orders, reservation_items, reservations, ticket_tiers, tickets,
+use crate::{
+    models::{
+        _entities::{
+            events, order_items, orders, reservation_items, reservations, ticket_tiers, tickets,
+        },
+        events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
     },
-    events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
+    settings::Limits,
 };
 
 /// One line of a reservation request.
@@ -58,6 +61,9 @@ pub enum CheckoutError {
     /// 409: the reservation is no longer usable (expired, already ordered).
     #[error("reservation: {0}")]
     Reservation(&'static str),
+    /// 429: this client or buyer already holds as much as one may.
+    #[error("limit: {0}")]
+    Limit(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -67,6 +73,72 @@ fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
 }
 
 pub const RESERVATION_LIVE: [&str; 2] = ["active", "ordered"];
+
+/// Who is buying, for the per-client limits: the signed-in user, else the
+/// client's address.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub user_id: Option<Uuid>,
+    /// `user:{id}` or `ip:{address}`, as stored on the reservation.
+    pub key: String,
+}
+
+impl Client {
+    #[must_use]
+    pub fn new(user_id: Option<Uuid>, ip: &str) -> Self {
+        let key = user_id.map_or_else(
+            || format!("ip:{}", ip.chars().take(60).collect::<String>()),
+            |u| format!("user:{u}"),
+        );
+        Self { user_id, key }
+    }
+}
+
+/// The most tickets one order of `event` may have: the event's own maximum,
+/// else the platform's default, never above the hard ceiling.
+#[must_use]
+pub fn order_ceiling(event: &events::Model, limits: &Limits) -> i64 {
+    let max = event
+        .max_tickets_per_purchase
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(limits.tickets_per_order);
+    i64::from(Ord::min(max, Limits::HARD_TICKETS_PER_ORDER))
+}
+
+/// Serializes, until the end of the transaction, every transaction that
+/// counts against the same limit `key` (PostgreSQL; SQLite has one writer).
+async fn lock_limit<C: ConnectionTrait>(db: &C, key: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))::text",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The client's reservations still holding seats.
+async fn live_holds<C: ConnectionTrait>(
+    db: &C,
+    client_key: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    reservations::Entity::find()
+        .filter(reservations::Column::ClientKey.eq(client_key))
+        .filter(reservations::Column::Status.eq("active"))
+        .filter(reservations::Column::ExpiresAt.gt(now.fixed_offset()))
+        .count(db)
+        .await
+}
+
+fn too_many_holds(limit: u32) -> CheckoutError {
+    CheckoutError::Limit(format!(
+        "Ya tienes {limit} reservas activas. Completa una compra o espera a que expiren."
+    ))
+}
 
 /// An event that may be sold: published, public, not deleted.
 ///
@@ -189,7 +261,8 @@ pub struct Reserved {
 pub async fn reserve(
     db: &DatabaseConnection,
     event_id: Uuid,
-    user_id: Option<Uuid>,
+    client: &Client,
+    limits: &Limits,
     lines: &[Line],
     hold: Duration,
     now: DateTime<Utc>,
@@ -197,10 +270,14 @@ pub async fn reserve(
     if lines.is_empty() {
         return Err(invalid("tiers", "Elige al menos una entrada."));
     }
+    let hard = i32::try_from(Limits::HARD_TICKETS_PER_ORDER).unwrap_or(i32::MAX);
     let mut wanted: BTreeMap<Uuid, i32> = BTreeMap::new();
     for line in lines {
-        if line.quantity < 1 {
-            return Err(invalid("tiers", "Cada cantidad debe ser al menos 1."));
+        if !(1..=hard).contains(&line.quantity) {
+            return Err(invalid(
+                "tiers",
+                format!("Cada cantidad debe estar entre 1 y {hard}."),
+            ));
         }
         if wanted.insert(line.tier_id, line.quantity).is_some() {
             return Err(invalid("tiers", "Cada tipo de entrada va una sola vez."));
@@ -229,13 +306,12 @@ pub async fn reserve(
         .map(|t| (t.id, t))
         .collect();
     let total: i64 = wanted.values().map(|q| i64::from(*q)).sum();
-    if let Some(max) = event.max_tickets_per_purchase {
-        if total > i64::from(max) {
-            return Err(invalid(
-                "tiers",
-                format!("Máximo {max} entradas por compra."),
-            ));
-        }
+    let max = order_ceiling(&event, limits);
+    if total > max {
+        return Err(invalid(
+            "tiers",
+            format!("Máximo {max} entradas por compra."),
+        ));
     }
     let nowf = now.fixed_offset();
     if !sales_active_at(
@@ -279,16 +355,26 @@ pub async fn reserve(
     }
 
     let tier_ids: Vec<Uuid> = wanted.keys().copied().collect();
-    let mut outcome = hold_seats(db, &event, user_id, &wanted, &tiers, hold, now).await?;
-    if outcome.is_err() {
+    let attempt = Attempt {
+        event: &event,
+        client,
+        max_holds: limits.holds_per_client,
+        wanted: &wanted,
+        tiers: &tiers,
+        hold,
+        now,
+    };
+    let mut outcome = hold_seats(db, &attempt).await?;
+    if matches!(outcome, Held::Short(_)) {
         // Expired holds may be in the way: give their seats back, try once more.
         if release_expired(db, now, Some(&tier_ids), 100).await? > 0 {
-            outcome = hold_seats(db, &event, user_id, &wanted, &tiers, hold, now).await?;
+            outcome = hold_seats(db, &attempt).await?;
         }
     }
     match outcome {
-        Ok(reserved) => Ok(reserved),
-        Err(short) => {
+        Held::Reserved(reserved) => Ok(reserved),
+        Held::TooManyHolds => Err(too_many_holds(limits.holds_per_client)),
+        Held::Short(short) => {
             let available = ticket_tiers::Entity::find_by_id(short)
                 .one(db)
                 .await?
@@ -304,21 +390,16 @@ pub async fn reserve(
 
 /// The rows of a new hold (not written yet): the reservation, expiring after
 /// `hold`, and one line per wanted tier at its current price.
-fn new_hold(
-    event: &events::Model,
-    user_id: Option<Uuid>,
-    wanted: &BTreeMap<Uuid, i32>,
-    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
-    hold: Duration,
-    now: DateTime<Utc>,
-) -> Reserved {
+fn new_hold(a: &Attempt<'_>) -> Reserved {
+    let (event, wanted, tiers, now) = (a.event, a.wanted, a.tiers, a.now);
     let nowf = now.fixed_offset();
     let reservation = reservations::Model {
         id: Uuid::new_v4(),
         event_id: event.id,
-        user_id,
+        user_id: a.client.user_id,
         status: "active".into(),
-        expires_at: (now + hold).fixed_offset(),
+        expires_at: (now + a.hold).fixed_offset(),
+        client_key: Some(a.client.key.clone()),
         created_at: nowf,
         updated_at: nowf,
     };
@@ -346,23 +427,47 @@ fn new_hold(
     }
 }
 
-/// One attempt at holding every wanted tier in one transaction: the new
-/// reservation, or the first tier that was short (nothing held then).
-async fn hold_seats(
-    db: &DatabaseConnection,
-    event: &events::Model,
-    user_id: Option<Uuid>,
-    wanted: &BTreeMap<Uuid, i32>,
-    tiers: &BTreeMap<Uuid, ticket_tiers::Model>,
+/// One reserve request, checked and ready to hold.
+struct Attempt<'a> {
+    event: &'a events::Model,
+    client: &'a Client,
+    max_holds: u32,
+    wanted: &'a BTreeMap<Uuid, i32>,
+    tiers: &'a BTreeMap<Uuid, ticket_tiers::Model>,
     hold: Duration,
     now: DateTime<Utc>,
-) -> Result<Result<Reserved, Uuid>, DbErr> {
-    let held = new_hold(event, user_id, wanted, tiers, hold, now);
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres && wanted.len() == 1 {
-        return hold_one_tier_pg(db, held).await;
-    }
+}
+
+/// What one attempt at holding came to.
+enum Held {
+    Reserved(Reserved),
+    /// This tier had too few seats; nothing was held.
+    Short(Uuid),
+    /// The client already holds as many reservations as allowed.
+    TooManyHolds,
+}
+
+/// One attempt at holding every wanted tier in one transaction: the new
+/// reservation, the first tier that was short, or the client's hold limit
+/// (nothing held then). The client's live holds are counted under a lock on
+/// the client (PostgreSQL) or after this transaction's first write (SQLite's
+/// single writer), so concurrent requests of one client, on any instance,
+/// never pass the limit together.
+async fn hold_seats(db: &DatabaseConnection, a: &Attempt<'_>) -> Result<Held, DbErr> {
+    let held = new_hold(a);
     let txn = db.begin().await?;
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+    let pg = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if pg {
+        lock_limit(&txn, &a.client.key).await?;
+        if a.wanted.len() == 1 {
+            let outcome = hold_one_tier_pg(&txn, held, a.max_holds, a.now).await?;
+            if matches!(outcome, Held::Reserved(_)) {
+                txn.commit().await?;
+            } else {
+                txn.rollback().await?;
+            }
+            return Ok(outcome);
+        }
         // A hold lost to a database crash only means the buyer reserves again
         // (the tier's count goes with it: one WAL record); orders and payments
         // always wait for the disk. Not waiting here keeps the tier row's lock
@@ -382,8 +487,13 @@ async fn hold_seats(
     )
     .exec(&txn)
     .await?;
+    // This one included.
+    if live_holds(&txn, &a.client.key, a.now).await? > u64::from(a.max_holds) {
+        txn.rollback().await?;
+        return Ok(Held::TooManyHolds);
+    }
     // In id order, so two reservations of the same tiers never deadlock.
-    for (id, quantity) in wanted {
+    for (id, quantity) in a.wanted {
         let taken = ticket_tiers::Entity::update_many()
             .col_expr(
                 ticket_tiers::Column::Reserved,
@@ -404,20 +514,23 @@ async fn hold_seats(
             .await?;
         if taken.rows_affected == 0 {
             txn.rollback().await?;
-            return Ok(Err(*id));
+            return Ok(Held::Short(*id));
         }
     }
     txn.commit().await?;
-    Ok(Ok(held))
+    Ok(Held::Reserved(held))
 }
 
-/// [`hold_seats`] for one tier on PostgreSQL, in one round trip: the tier's
-/// conditional `UPDATE`, the reservation and its line are one statement (the
-/// rows are only written if the seats were taken), so one atomic transaction.
+/// [`hold_seats`] for one tier on PostgreSQL, inside the client-locked
+/// transaction: the client's hold count, the tier's conditional `UPDATE`, the
+/// reservation and its line are one statement (the rows are only written if
+/// the client is under its limit and the seats were taken).
 async fn hold_one_tier_pg(
-    db: &DatabaseConnection,
+    txn: &sea_orm::DatabaseTransaction,
     held: Reserved,
-) -> Result<Result<Reserved, Uuid>, DbErr> {
+    max_holds: u32,
+    now: DateTime<Utc>,
+) -> Result<Held, DbErr> {
     let (item, _) = held
         .items
         .first()
@@ -427,13 +540,17 @@ async fn hold_one_tier_pg(
     // transaction commits without waiting for the disk: `set_config(…, true)`
     // lasts until the end of this statement's own transaction.
     const SQL: &str = "\
-        WITH taken AS ( \
+        WITH room AS ( \
+          SELECT count(*) < $11 AS ok FROM reservations \
+          WHERE client_key = $10 AND status = 'active' AND expires_at > $7), \
+        taken AS ( \
           UPDATE ticket_tiers SET reserved = reserved + $2 \
           WHERE id = $1 AND (capacity IS NULL OR sold + reserved + $2 <= capacity) \
+            AND (SELECT ok FROM room) \
           RETURNING id), \
         held AS ( \
-          INSERT INTO reservations (id, event_id, user_id, status, expires_at, created_at, updated_at) \
-          SELECT $3, $4, $5, 'active', $6, $7, $7 FROM taken \
+          INSERT INTO reservations (id, event_id, user_id, status, expires_at, client_key, created_at, updated_at) \
+          SELECT $3, $4, $5, 'active', $6, $10, $7, $7 FROM taken \
           RETURNING id) \
         INSERT INTO reservation_items (id, reservation_id, tier_id, quantity, unit_price, created_at, updated_at) \
         SELECT $8, held.id, $1, $2, $9, $7, $7 \
@@ -451,13 +568,22 @@ async fn hold_one_tier_pg(
             reservation.created_at.into(),
             item.id.into(),
             item.unit_price.into(),
+            reservation.client_key.clone().into(),
+            i64::from(max_holds).into(),
         ],
     );
     let tier_id = item.tier_id;
-    if db.execute_raw(stmt).await?.rows_affected() == 0 {
-        return Ok(Err(tier_id));
+    if txn.execute_raw(stmt).await?.rows_affected() == 0 {
+        let key = reservation.client_key.as_deref().unwrap_or_default();
+        return Ok(
+            if live_holds(txn, key, now).await? >= u64::from(max_holds) {
+                Held::TooManyHolds
+            } else {
+                Held::Short(tier_id)
+            },
+        );
     }
-    Ok(Ok(held))
+    Ok(Held::Reserved(held))
 }
 
 /// The buyer as the order records them.
@@ -473,7 +599,12 @@ impl Customer {
     fn check(&self) -> Result<Self, CheckoutError> {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        if name.chars().any(char::is_control) {
+            errors.insert(
+                "customer.name".into(),
+                vec!["El nombre no puede tener saltos de línea ni caracteres de control.".into()],
+            );
+        } else if name.is_empty() || name.chars().count() > 200 {
             errors.insert(
                 "customer.name".into(),
                 vec!["Ingresa tu nombre (máximo 200 caracteres).".into()],
@@ -570,11 +701,21 @@ pub async fn book(
     reservation_id: Uuid,
     customer: &Customer,
     user_id: Option<Uuid>,
+    limits: &Limits,
     now: DateTime<Utc>,
 ) -> Result<Booked, CheckoutError> {
     let customer = customer.check()?;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        return book_pg(db, event_id, reservation_id, &customer, user_id, now).await;
+        return book_pg(
+            db,
+            event_id,
+            reservation_id,
+            &customer,
+            user_id,
+            limits,
+            now,
+        )
+        .await;
     }
     let event = sellable_event(db, event_id)
         .await?
@@ -592,17 +733,14 @@ pub async fn book(
         .await?;
     if claimed.rows_affected == 0 {
         txn.rollback().await?;
-        let found = reservations::Entity::find_by_id(reservation_id)
-            .filter(reservations::Column::EventId.eq(event.id))
-            .one(db)
-            .await?;
-        return Err(match found {
-            None => invalid("reservation_id", "La reserva no existe."),
-            Some(r) if r.status == "ordered" || r.status == "consumed" => {
-                CheckoutError::Reservation("La reserva ya tiene una orden.")
-            }
-            Some(_) => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
-        });
+        return Err(refused_booking(db, event_id, reservation_id, None).await?);
+    }
+    // Counted after this transaction's first write: SQLite's one writer.
+    if pending_orders(&txn, &customer.email, now).await?
+        >= u64::from(limits.pending_orders_per_email)
+    {
+        txn.rollback().await?;
+        return Err(too_many_pending(limits.pending_orders_per_email));
     }
     let items = reservation_items::Entity::find()
         .filter(reservation_items::Column::ReservationId.eq(reservation_id))
@@ -651,6 +789,12 @@ pub async fn book(
         })
         .collect();
     order_items::Entity::insert_many(lines).exec(&txn).await?;
+    if order.total == 0 {
+        if let Err(e) = check_free_tickets(&txn, &event, &customer.email, limits).await? {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    }
     let order = if order.total == 0 {
         match mark_paid(&txn, &order, now).await? {
             Confirmed::Paid(o) => o,
@@ -668,11 +812,67 @@ pub async fn book(
     })
 }
 
+/// The buyer email's pending orders whose seats are still held.
+async fn pending_orders<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT count(*) AS n FROM orders o JOIN reservations r ON r.id = o.reservation_id \
+             WHERE lower(o.customer_email) = lower($1) AND o.status = 'pending' AND r.expires_at > $2",
+            [email.into(), now.fixed_offset().into()],
+        ))
+        .await?;
+    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn too_many_pending(limit: u32) -> CheckoutError {
+    CheckoutError::Limit(format!(
+        "Este correo ya tiene {limit} compras pendientes de pago. Págalas o espera a que expiren."
+    ))
+}
+
+/// Free tickets are capped per buyer email and event at one order's worth
+/// (the order just written included): a free event cannot be emptied by one
+/// person booking again and again.
+async fn check_free_tickets<C: ConnectionTrait>(
+    db: &C,
+    event: &events::Model,
+    email: &str,
+    limits: &Limits,
+) -> Result<Result<(), CheckoutError>, DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT coalesce(sum(i.quantity), 0) AS n FROM order_items i \
+             JOIN orders o ON o.id = i.order_id \
+             WHERE lower(o.customer_email) = lower($1) AND o.event_id = $2 \
+               AND o.status IN ('pending', 'paid')",
+            [email.into(), event.id.into()],
+        ))
+        .await?;
+    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+    let max = order_ceiling(event, limits);
+    Ok(if n > max {
+        Err(invalid(
+            "customer.email",
+            format!("Este correo ya tiene el máximo de {max} entradas gratuitas para este evento."),
+        ))
+    } else {
+        Ok(())
+    })
+}
+
 /// Why a reservation could not become an order (after the claim failed).
 async fn refused_booking(
     db: &DatabaseConnection,
     event_id: Uuid,
     reservation_id: Uuid,
+    pending_limit: Option<(&str, u32, DateTime<Utc>)>,
 ) -> Result<CheckoutError, DbErr> {
     if sellable_event(db, event_id).await?.is_none() {
         return Ok(CheckoutError::NotFound);
@@ -686,6 +886,14 @@ async fn refused_booking(
         Some(r) if r.status == "ordered" || r.status == "consumed" => {
             CheckoutError::Reservation("La reserva ya tiene una orden.")
         }
+        Some(r) if r.status == "active" && r.expires_at > Utc::now() => match pending_limit {
+            Some((email, limit, now))
+                if pending_orders(db, email, now).await? >= u64::from(limit) =>
+            {
+                too_many_pending(limit)
+            }
+            _ => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
+        },
         Some(_) => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
     })
 }
@@ -700,15 +908,20 @@ async fn book_pg(
     reservation_id: Uuid,
     customer: &Customer,
     user_id: Option<Uuid>,
+    limits: &Limits,
     now: DateTime<Utc>,
 ) -> Result<Booked, CheckoutError> {
     const SQL: &str = " \
         WITH ev AS ( \
           SELECT id, service_fee_bps, title, slug, start_date FROM events \
           WHERE id = $1 AND status = 'published' AND visibility = 'public' AND deleted_at IS NULL), \
+        room AS ( \
+          SELECT count(*) < $11 AS ok FROM orders o JOIN reservations r ON r.id = o.reservation_id \
+          WHERE lower(o.customer_email) = lower($8) AND o.status = 'pending' AND r.expires_at > $2), \
         claimed AS ( \
           UPDATE reservations SET status = 'ordered', updated_at = $2 \
           WHERE id = $3 AND event_id = (SELECT id FROM ev) AND status = 'active' AND expires_at > $2 \
+            AND (SELECT ok FROM room) \
           RETURNING id, expires_at), \
         lines AS ( \
           SELECT i.tier_id, i.quantity, i.unit_price, \
@@ -752,14 +965,36 @@ async fn book_pg(
             customer.email.clone().into(),
             customer.phone.clone().into(),
             token_hash(&access_token).into(),
+            i64::from(limits.pending_orders_per_email).into(),
         ],
     );
-    let Some(row) = db.query_one_raw(stmt).await? else {
-        return Err(refused_booking(db, event_id, reservation_id).await?);
+    // The buyer's pending orders are counted under a lock on the email, so
+    // concurrent bookings with one email never pass the limit together.
+    let txn = db.begin().await?;
+    lock_limit(&txn, &format!("email:{}", customer.email.to_lowercase())).await?;
+    let Some(row) = txn.query_one_raw(stmt).await? else {
+        txn.rollback().await?;
+        let limit = (
+            customer.email.as_str(),
+            limits.pending_orders_per_email,
+            now,
+        );
+        return Err(refused_booking(db, event_id, reservation_id, Some(limit)).await?);
     };
     let json_of = |col: &str| -> Result<String, DbErr> { row.try_get::<String>("", col) };
     let order: orders::Model = serde_json::from_str(&json_of("order_json")?)
         .map_err(|e| DbErr::Custom(format!("order row: {e}")))?;
+    if order.total == 0 {
+        let event = events::Entity::find_by_id(event_id)
+            .one(&txn)
+            .await?
+            .ok_or(CheckoutError::NotFound)?;
+        if let Err(e) = check_free_tickets(&txn, &event, &customer.email, limits).await? {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    }
+    txn.commit().await?;
     if order.total == 0 {
         // Free: confirmed at once (seats sold, tickets issued).
         let txn = db.begin().await?;
@@ -972,59 +1207,151 @@ pub async fn end_unpaid(
     Ok(ended.rows_affected == 1)
 }
 
-/// Records money given back: `refunded` when all of it, else
-/// `partially_refunded`; a refund of a paid order returns its seats when all
-/// of it is refunded (tickets are cancelled).
+/// Takes `amount` off what is left to refund of a paid order, before the
+/// money moves: one guarded `UPDATE` (`refunded_amount + amount <= total`), so
+/// concurrent refunds can never add up to more than was paid. Returns whether
+/// it fit.
 ///
 /// # Errors
 /// The database error.
-pub async fn record_refund<C: ConnectionTrait>(
+pub async fn claim_refund<C: ConnectionTrait>(
     db: &C,
-    order: &orders::Model,
+    order_id: Uuid,
     amount: i64,
+) -> Result<bool, DbErr> {
+    if amount <= 0 {
+        return Ok(false);
+    }
+    Ok(orders::Entity::update_many()
+        .col_expr(
+            orders::Column::RefundedAmount,
+            Expr::col(orders::Column::RefundedAmount).add(amount),
+        )
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
+        .filter(
+            Expr::col(orders::Column::RefundedAmount)
+                .add(amount)
+                .lte(Expr::col(orders::Column::Total)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Gives back a claim whose refund did not happen.
+///
+/// # Errors
+/// The database error.
+pub async fn unclaim_refund<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    amount: i64,
+) -> Result<(), DbErr> {
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::RefundedAmount,
+            Expr::col(orders::Column::RefundedAmount).sub(amount),
+        )
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(Expr::col(orders::Column::RefundedAmount).gte(amount))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// After a claimed refund went through: the order becomes
+/// `partially_refunded`, or `refunded` once all of it is back — and the one
+/// call that makes it `refunded` (a guarded transition) cancels its tickets
+/// and returns their seats.
+///
+/// # Errors
+/// The database error.
+pub async fn settle_refund(
+    db: &DatabaseConnection,
+    order_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let nowf = now.fixed_offset();
-    let refunded = Ord::min(order.refunded_amount + amount, order.total);
-    let full = refunded >= order.total;
-    orders::Entity::update_many()
-        .col_expr(orders::Column::RefundedAmount, Expr::value(refunded))
-        .col_expr(
-            orders::Column::Status,
-            Expr::value(if full {
-                "refunded"
-            } else {
-                "partially_refunded"
-            }),
-        )
+    let txn = db.begin().await?;
+    let full = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value("refunded"))
         .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
-        .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.is_in(["pending", "paid", "partially_refunded"]))
-        .exec(db)
-        .await?;
-    if full && order.status != "pending" {
-        let items = order_items::Entity::find()
-            .filter(order_items::Column::OrderId.eq(order.id))
-            .order_by_asc(order_items::Column::TierId)
-            .all(db)
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
+        .filter(Expr::col(orders::Column::RefundedAmount).gte(Expr::col(orders::Column::Total)))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if full {
+        return_seats(&txn, order_id, nowf).await?;
+    } else {
+        orders::Entity::update_many()
+            .col_expr(orders::Column::Status, Expr::value("partially_refunded"))
+            .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
+            .filter(orders::Column::Id.eq(order_id))
+            .filter(orders::Column::Status.eq("paid"))
+            .filter(Expr::col(orders::Column::RefundedAmount).gt(0))
+            .exec(&txn)
             .await?;
-        for item in items {
-            ticket_tiers::Entity::update_many()
-                .col_expr(
-                    ticket_tiers::Column::Sold,
-                    Expr::col(ticket_tiers::Column::Sold).sub(item.quantity),
-                )
-                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
-                .exec(db)
-                .await?;
-        }
-        tickets::Entity::update_many()
-            .col_expr(tickets::Column::Status, Expr::value("cancelled"))
-            .col_expr(tickets::Column::UpdatedAt, Expr::value(nowf))
-            .filter(tickets::Column::OrderId.eq(order.id))
+    }
+    txn.commit().await
+}
+
+/// A refunded order's seats go back on sale and its tickets stop working.
+async fn return_seats<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    nowf: DateTime<FixedOffset>,
+) -> Result<(), DbErr> {
+    let items = order_items::Entity::find()
+        .filter(order_items::Column::OrderId.eq(order_id))
+        .order_by_asc(order_items::Column::TierId)
+        .all(db)
+        .await?;
+    for item in items {
+        ticket_tiers::Entity::update_many()
+            .col_expr(
+                ticket_tiers::Column::Sold,
+                Expr::col(ticket_tiers::Column::Sold).sub(item.quantity),
+            )
+            .filter(ticket_tiers::Column::Id.eq(item.tier_id))
             .exec(db)
             .await?;
     }
+    tickets::Entity::update_many()
+        .col_expr(tickets::Column::Status, Expr::value("cancelled"))
+        .col_expr(tickets::Column::UpdatedAt, Expr::value(nowf))
+        .filter(tickets::Column::OrderId.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A payment that arrived for an order that could not take it (its seats
+/// were gone) was given back whole: the still-pending order ends `refunded`
+/// (it never held seats or tickets).
+///
+/// # Errors
+/// The database error.
+pub async fn record_unfilled_refund<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::RefundedAmount,
+            Expr::col(orders::Column::Total),
+        )
+        .col_expr(orders::Column::Status, Expr::value("refunded"))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(orders::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

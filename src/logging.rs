@@ -40,7 +40,7 @@ impl Redactor {
     #[must_use]
     pub fn new(secrets: &[String]) -> Self {
         let mut all = Vec::new();
-        for s in secrets.iter().filter(|s| s.len() >= 4) {
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
             all.push(s.clone());
             // The same value as it appears inside a JSON string.
             let escaped = serde_json::to_string(s).unwrap_or_default();
@@ -61,11 +61,41 @@ impl Redactor {
             .into_owned();
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
+                out = replace_whole(&out, secret);
             }
         }
         out
     }
+}
+
+/// Secrets at least this long are removed wherever they appear; shorter ones
+/// only as whole values (not inside a longer word), so that a short password
+/// such as `tuki` does not eat the crate's name in every line.
+const ANYWHERE_LEN: usize = 16;
+
+fn replace_whole(text: &str, secret: &str) -> String {
+    if secret.len() >= ANYWHERE_LEN {
+        return text.replace(secret, REDACTED);
+    }
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(secret) {
+        let before = rest[..at]
+            .chars()
+            .next_back()
+            .or_else(|| out.chars().next_back());
+        let after = rest[at + secret.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if is_word(before) || is_word(after) {
+            out.push_str(secret);
+        } else {
+            out.push_str(REDACTED);
+        }
+        rest = &rest[at + secret.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Output format.
@@ -372,6 +402,19 @@ mod tests {
             assert!(!out.contains("s3cr"), "{out}");
             assert!(out.contains(REDACTED));
         }
+    }
+
+    #[test]
+    fn a_short_secret_is_removed_as_a_whole_value_only() {
+        let r = Redactor::new(&["tuki".to_string()]);
+        assert_eq!(
+            r.redact("tuki_backend connected as tuki with tuki."),
+            "tuki_backend connected as [redacted] with [redacted]."
+        );
+        assert_eq!(r.redact("password=tuki&x"), "password=[redacted]&x");
+        assert_eq!(r.redact("tukis atuki"), "tukis atuki");
+        let long = Redactor::new(&["0123456789abcdefXYZ".to_string()]);
+        assert_eq!(long.redact("k0123456789abcdefXYZk"), "k[redacted]k");
     }
 
     #[test]

@@ -3,13 +3,29 @@
 //! imported from the Django database keep working after the cut-over and are
 //! upgraded to argon2id on their next successful login.
 
+//!
+//! Hashing is deliberately slow, so it never runs on the async workers and
+//! never runs unbounded: [`hash_async`] and [`verify_async`] take one of a few
+//! permits (one per CPU) and run on the blocking pool; a short queue waits for
+//! a permit, and a caller beyond it is told at once that the server is busy
+//! ([`Busy`], a 503 with `Retry-After`) instead of piling up work and memory.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, LazyLock,
+    },
+    time::Duration,
+};
+
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
+    Algorithm, Argon2, Params, Version,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +43,120 @@ impl Verified {
     }
 }
 
-/// Hashes a password with argon2id (the crate's defaults: OWASP's m=19 MiB, t=2, p=1).
+/// argon2id with OWASP's minimum for a server: 19 MiB of memory, 2 passes,
+/// 1 lane. Chosen for Cloud Run's 1 vCPU / 1 GiB: one hash takes tens of
+/// milliseconds of one core and 19 MiB while it runs; with one permit per
+/// CPU the memory of hashing stays under 20 MiB per core whatever the load
+/// (`bench/passwords.sh` measures it under a sign-up storm).
+pub const MEMORY_KIB: u32 = 19 * 1024;
+pub const PASSES: u32 = 2;
+pub const LANES: u32 = 1;
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password with argon2id ([`MEMORY_KIB`], [`PASSES`], [`LANES`]).
+/// Blocking: call [`hash_async`] from async code.
 ///
 /// # Errors
-/// Only if the hasher rejects its own parameters, which the defaults never are.
+/// Only if the hasher rejects its own parameters, which these never are.
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
+    Ok(hasher()
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
+}
+
+/// The server is hashing as much as it can: try again in a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing is at capacity; retry shortly")]
+pub struct Busy;
+
+/// How many callers may wait for a permit, per permit.
+const QUEUE_PER_PERMIT: usize = 32;
+/// How long a caller waits for a permit before it is told to retry.
+const MAX_WAIT: Duration = Duration::from_secs(3);
+
+struct Gate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+static GATE: LazyLock<Gate> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    Gate {
+        permits: Arc::new(Semaphore::new(cpus)),
+        waiting: AtomicUsize::new(0),
+        max_waiting: cpus * QUEUE_PER_PERMIT,
+    }
+});
+
+/// Counts a waiting caller for as long as it waits (also when its request is
+/// dropped meanwhile).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Runs `work` on the blocking pool under one of the gate's permits.
+async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    let gate = &*GATE;
+    let permit = if let Ok(p) = gate.permits.clone().try_acquire_owned() {
+        p
+    } else {
+        if gate.waiting.fetch_add(1, Ordering::AcqRel) >= gate.max_waiting {
+            gate.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        let _waiting = Waiting(&gate.waiting);
+        match tokio::time::timeout(MAX_WAIT, gate.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return Err(Busy),
+        }
+    };
+    tokio::task::spawn_blocking(move || {
+        // The permit is held until the work is done, even if the caller left.
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|_| Busy)
+}
+
+/// [`hash`] off the async workers, gated.
+///
+/// # Errors
+/// [`HashError::Busy`] when the queue is full.
+pub async fn hash_async(password: &str) -> Result<String, HashError> {
+    let owned = password.to_string();
+    gated(move || hash(&owned))
+        .await
+        .map_err(|_| HashError::Busy)?
+        .map_err(|_| HashError::Failed)
+}
+
+/// Why no hash was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing is at capacity; retry shortly")]
+    Busy,
+    #[error("the password could not be hashed")]
+    Failed,
+}
+
+/// [`verify`] off the async workers, gated.
+///
+/// # Errors
+/// [`Busy`] when the queue is full.
+pub async fn verify_async(password: &str, stored: &str) -> Result<Verified, Busy> {
+    let (password, stored) = (password.to_string(), stored.to_string());
+    gated(move || verify(&password, &stored)).await
 }
 
 /// Checks `password` against a stored hash in any supported format. Unknown
@@ -56,13 +177,27 @@ pub fn verify(password: &str, stored: &str) -> Verified {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return Verified::No;
     };
+    // The stored hash carries its own parameters; a crafted one must not
+    // turn one check into gigabytes or minutes.
+    if parsed
+        .params
+        .get_decimal("m")
+        .is_some_and(|m| m > 256 * 1024)
+        || parsed.params.get_decimal("t").is_some_and(|t| t > 16)
+        || parsed.params.get_decimal("p").is_some_and(|p| p > 8)
+    {
+        return Verified::No;
+    }
     if Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
         .is_err()
     {
         return Verified::No;
     }
-    if legacy || parsed.algorithm.as_str() != "argon2id" {
+    let current = parsed.params.get_decimal("m") == Some(MEMORY_KIB)
+        && parsed.params.get_decimal("t") == Some(PASSES)
+        && parsed.params.get_decimal("p") == Some(LANES);
+    if legacy || parsed.algorithm.as_str() != "argon2id" || !current {
         Verified::YesNeedsRehash
     } else {
         Verified::Yes
@@ -104,7 +239,7 @@ mod tests {
     #[test]
     fn argon2id_round_trips() {
         let h = hash("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert_eq!(verify("correct horse", &h), Verified::Yes);
         assert_eq!(verify("wrong", &h), Verified::No);
     }
@@ -129,6 +264,22 @@ mod tests {
         let stored = "pbkdf2_sha256$260000$seasalt$YlZ2Vggtqdc61YjArZuoApoBh9JNGYoDRBUGu6tcJQo=";
         assert_eq!(verify("lètmein", stored), Verified::YesNeedsRehash);
         assert_eq!(verify("letmein", stored), Verified::No);
+    }
+
+    #[tokio::test]
+    async fn the_gate_hashes_off_the_workers_and_verifies() {
+        let h = hash_async("correct horse").await.unwrap();
+        assert_eq!(
+            verify_async("correct horse", &h).await.unwrap(),
+            Verified::Yes
+        );
+        assert_eq!(verify_async("wrong", &h).await.unwrap(), Verified::No);
+    }
+
+    #[test]
+    fn a_crafted_costly_hash_is_refused_without_running_it() {
+        let costly = "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        assert_eq!(verify("x", costly), Verified::No);
     }
 
     #[test]

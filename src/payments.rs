@@ -9,8 +9,10 @@
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -81,7 +83,7 @@ pub async fn create(
     let created = webpay
         .create(
             &order.order_number,
-            &order.id.simple().to_string(),
+            &session_id(order.id),
             order.total,
             return_url,
         )
@@ -151,7 +153,7 @@ pub async fn handle_return(
             Ok((load_order(db, payment.order_id).await?, outcome))
         }
         (token_ws, Some(tbk)) => {
-            // Aborted (TBK_TOKEN) or a form error (both tokens): never charged.
+            // Aborted (TBK_TOKEN) or a form error (both tokens).
             let status = if token_ws.is_some() {
                 "failed"
             } else {
@@ -169,18 +171,34 @@ pub async fn handle_return(
                     None => None,
                 },
             };
+            // Without a payment of ours nothing changes (and nothing about
+            // an order is told to whoever sent this).
             let Some(payment) = payment else {
-                return Ok((find_by_number(db, buy_order).await?, outcome));
+                return Ok((None, outcome));
             };
-            end_unpaid(db, &payment, status, "cancelled").await?;
+            let session = non_empty(params.tbk_id_sesion.as_ref());
+            if session.is_some_and(|s| s != session_id(payment.order_id)) {
+                return Ok((None, Outcome::Error));
+            }
+            let outcome = end_if_unpaid(db, webpay, &payment, status, "cancelled")
+                .await?
+                .unwrap_or(outcome);
             Ok((load_order(db, payment.order_id).await?, outcome))
         }
         (None, None) => {
-            // Timeout: only the buy order (our order number) comes back.
-            let Some(number) = buy_order else {
+            // Timeout: the buy order (our order number) and the session id
+            // (the order's id, never shown to anyone) come back. Both must
+            // match: an order number alone, which buyers see and share,
+            // changes nothing.
+            let (Some(number), Some(session)) =
+                (buy_order, non_empty(params.tbk_id_sesion.as_ref()))
+            else {
                 return Ok((None, Outcome::Error));
             };
-            let Some(order) = find_by_number(db, Some(number)).await? else {
+            let Some(order) = find_by_number(db, Some(number))
+                .await?
+                .filter(|o| session_id(o.id) == session)
+            else {
                 return Ok((None, Outcome::Error));
             };
             let open = payments::Entity::find()
@@ -188,17 +206,55 @@ pub async fn handle_return(
                 .filter(payments::Column::Status.eq("created"))
                 .all(db)
                 .await?;
-            for payment in &open {
-                end_unpaid(db, payment, "timeout", "expired").await?;
-            }
             if open.is_empty() {
                 // No open attempt: leave the order as it is (it may be paid).
                 let outcome = current_outcome(&order);
                 return Ok((Some(order), outcome));
             }
-            Ok((load_order(db, order.id).await?, Outcome::Timeout))
+            let mut outcome = Outcome::Timeout;
+            for payment in &open {
+                if let Some(o) = end_if_unpaid(db, webpay, payment, "timeout", "expired").await? {
+                    outcome = o;
+                }
+            }
+            Ok((load_order(db, order.id).await?, outcome))
         }
     }
+}
+
+/// The session id a payment of this order was created with.
+fn session_id(order_id: Uuid) -> String {
+    order_id.simple().to_string()
+}
+
+/// Ends a payment the buyer did not complete, once Transbank's status agrees
+/// that it was not paid; `Some(outcome)` when it does not: an authorized
+/// payment is settled (paid, or refunded), and an unanswered status call
+/// leaves it open for reconciliation (the hold's expiry ends it otherwise).
+async fn end_if_unpaid(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    payment: &payments::Model,
+    status: &'static str,
+    order_status: &'static str,
+) -> Result<Option<Outcome>, DbErr> {
+    match webpay.status(&payment.token).await {
+        Ok(tx) if tx.is_authorized() => {
+            if !claim(db, payment.id, &["created"], "committing").await? {
+                let order = load_order(db, payment.order_id).await?;
+                return Ok(Some(order.as_ref().map_or(Outcome::Error, current_outcome)));
+            }
+            return settle(db, webpay, payment, Ok(tx)).await.map(Some);
+        }
+        Err(err) if err.outcome_unknown() => {
+            tracing::warn!(payment = %payment.id, error = %err, "webpay status unknown on an abort or timeout; left open");
+            return Ok(Some(Outcome::Pending));
+        }
+        // Not paid (still initialized, failed, or unknown to Transbank).
+        _ => {}
+    }
+    end_unpaid(db, payment, status, order_status).await?;
+    Ok(None)
 }
 
 fn current_outcome(order: &orders::Model) -> Outcome {
@@ -342,12 +398,14 @@ async fn settle(
         Confirmed::AlreadyDone(current) => {
             // A second payment for an order already settled: give it back.
             tracing::warn!(order = %order.order_number, payment = %payment.id, "second payment for a settled order; refunding it");
-            refund_payment(db, webpay, payment, payment.amount, None).await?;
+            refund_payment(db, webpay, payment, payment.amount).await?;
             Ok(current_outcome(&current))
         }
         Confirmed::NoCapacity(order) => {
             tracing::warn!(order = %order.order_number, "paid after the hold expired and the seats were sold; refunding");
-            refund_payment(db, webpay, payment, payment.amount, Some(&order)).await?;
+            if refund_payment(db, webpay, payment, payment.amount).await? {
+                checkout::record_unfilled_refund(db, order.id, Utc::now()).await?;
+            }
             Ok(Outcome::Refunded)
         }
     }
@@ -401,30 +459,42 @@ async fn record(
     Ok(())
 }
 
-/// Refunds `amount` of an authorized payment at Transbank and records it; with
-/// `order`, the order is marked refunded too (its seats were never taken or
-/// are given back).
+/// Refunds `amount` of an authorized payment at Transbank and records it on
+/// the payment (an atomic add, capped at what was paid).
 ///
 /// # Errors
 /// Database errors; a refund Transbank refuses is logged and left for support
-/// (the payment keeps its amount, nothing is marked refunded).
-pub async fn refund_payment(
+/// (the payment keeps its amount, nothing is marked refunded): `Ok(false)`.
+async fn refund_payment(
     db: &DatabaseConnection,
     webpay: &Webpay,
     payment: &payments::Model,
     amount: i64,
-    order: Option<&orders::Model>,
 ) -> Result<bool, DbErr> {
     match webpay.refund(&payment.token, amount).await {
         Ok(refund) => {
-            let mut active: payments::ActiveModel = payment.clone().into();
-            active.refunded_amount = Set((payment.refunded_amount + amount).min(payment.amount));
-            active.detail = Set(serde_json::to_string(&refund).unwrap_or_default());
-            active.updated_at = Set(Utc::now().fixed_offset());
-            active.update(db).await?;
-            if let Some(order) = order {
-                checkout::record_refund(db, order, amount, Utc::now()).await?;
-            }
+            let added = Expr::col(payments::Column::RefundedAmount).add(amount);
+            payments::Entity::update_many()
+                .col_expr(
+                    payments::Column::RefundedAmount,
+                    Expr::case(
+                        added.clone().gt(Expr::col(payments::Column::Amount)),
+                        Expr::col(payments::Column::Amount),
+                    )
+                    .finally(added)
+                    .into(),
+                )
+                .col_expr(
+                    payments::Column::Detail,
+                    Expr::value(serde_json::to_string(&refund).unwrap_or_default()),
+                )
+                .col_expr(
+                    payments::Column::UpdatedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(payments::Column::Id.eq(payment.id))
+                .exec(db)
+                .await?;
             Ok(true)
         }
         Err(err) => {
@@ -434,8 +504,24 @@ pub async fn refund_payment(
     }
 }
 
-/// Refunds part or all of a paid order (admin or organizer): through the
-/// order's authorized payment; a full refund returns the seats.
+/// What a refund request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refunded {
+    Done,
+    /// More than is left to refund (perhaps by a concurrent refund), or the
+    /// order is not paid: nothing was asked of Webpay.
+    TooMuch,
+    /// No authorized payment to refund through.
+    NoPayment,
+    /// Webpay refused or did not answer: nothing changed.
+    Refused,
+}
+
+/// Refunds part or all of a paid order (the one refund rule, for the admin,
+/// the API and any job): the amount is claimed on the order first (so
+/// concurrent refunds never exceed what was paid), then refunded through the
+/// order's authorized payment; a full refund cancels the tickets and returns
+/// the seats.
 ///
 /// # Errors
 /// Database errors.
@@ -444,10 +530,7 @@ pub async fn refund_order(
     webpay: &Webpay,
     order: &orders::Model,
     amount: i64,
-) -> Result<bool, DbErr> {
-    if amount <= 0 || amount > order.total - order.refunded_amount {
-        return Ok(false);
-    }
+) -> Result<Refunded, DbErr> {
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order.id))
         .filter(payments::Column::Status.eq("authorized"))
@@ -455,9 +538,17 @@ pub async fn refund_order(
         .one(db)
         .await?
     else {
-        return Ok(false);
+        return Ok(Refunded::NoPayment);
     };
-    refund_payment(db, webpay, &payment, amount, Some(order)).await
+    if !checkout::claim_refund(db, order.id, amount).await? {
+        return Ok(Refunded::TooMuch);
+    }
+    if !refund_payment(db, webpay, &payment, amount).await? {
+        checkout::unclaim_refund(db, order.id, amount).await?;
+        return Ok(Refunded::Refused);
+    }
+    checkout::settle_refund(db, order.id, Utc::now()).await?;
+    Ok(Refunded::Done)
 }
 
 /// Settles payments whose outcome is unknown (a commit that got no answer),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::models::_entities::cache_entries;
+use crate::models::_entities::{cache_entries, users};
 
 pub const COOKIE: &str = "tuki_session";
 pub const AGE: Duration = Duration::from_secs(24 * 3600);
@@ -25,6 +25,9 @@ pub struct Session {
     pub user_id: Uuid,
     /// The CSRF token of this session's forms.
     pub csrf: String,
+    /// The user's credentials version at sign-in (see `users::bump_auth_version`).
+    #[serde(default)]
+    pub ver: i32,
 }
 
 pub enum SessionStore {
@@ -43,11 +46,12 @@ impl SessionStore {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub async fn create(&self, user_id: Uuid) -> Result<(String, Session), String> {
+    pub async fn create(&self, user: &users::Model) -> Result<(String, Session), String> {
         let token = crate::checkout::secret(32);
         let session = Session {
-            user_id,
+            user_id: user.id,
             csrf: crate::checkout::secret(24),
+            ver: user.auth_version,
         };
         let value = serde_json::to_vec(&session).map_err(|e| e.to_string())?;
         match self {

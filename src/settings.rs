@@ -171,6 +171,11 @@ pub struct Settings {
     pub transbank: Transbank,
     /// How long a reservation holds its seats (`RESERVATION_MINUTES`, default 15).
     pub reservation_minutes: u32,
+    /// What one client may take at once (see [`Limits`]).
+    pub limits: Limits,
+    /// How many proxies in front of this server append to `X-Forwarded-For`
+    /// (`NUM_PROXIES`, as DRF names it; 1 on Cloud Run: Google's front end).
+    pub num_proxies: usize,
     pub smtp: Option<Smtp>,
     /// `DEFAULT_FROM_EMAIL`.
     pub from_email: String,
@@ -222,6 +227,74 @@ pub struct FileSettings {
 
 /// The sender of Tuki's mail unless `DEFAULT_FROM_EMAIL` says.
 pub const DEFAULT_FROM: &str = "Tuki <no-reply@tuki.cl>";
+
+/// What one buyer may take at once, counted in the database so every
+/// instance agrees.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Limits {
+    /// Tickets in one order when neither the event nor the tier says fewer
+    /// (`MAX_TICKETS_PER_ORDER`, default 10; an event's own maximum may be
+    /// higher, never above [`Limits::HARD_TICKETS_PER_ORDER`]).
+    pub tickets_per_order: u32,
+    /// Live (unexpired, unpaid) reservations per client: the signed-in user,
+    /// else the client's address (`MAX_LIVE_HOLDS_PER_CLIENT`, default 4).
+    pub holds_per_client: u32,
+    /// Pending (booked, unpaid) orders per buyer email
+    /// (`MAX_PENDING_ORDERS_PER_EMAIL`, default 3).
+    pub pending_orders_per_email: u32,
+    /// Reserve requests per client in 15 minutes (`RESERVE_RATE_LIMIT`,
+    /// default 30).
+    pub reserve_attempts: u32,
+}
+
+impl Limits {
+    /// No order is ever larger than this, whatever an event says.
+    pub const HARD_TICKETS_PER_ORDER: u32 = 100;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            tickets_per_order: 10,
+            holds_per_client: 4,
+            pending_orders_per_email: 3,
+            reserve_attempts: 30,
+        }
+    }
+}
+
+/// A whole number in `range`, or `default` when unset.
+fn number_var<T>(
+    vars: &dyn Vars,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> SResult<T>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    match var(vars, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                SettingsError::new(
+                    name,
+                    format!(
+                        "{v:?} is not a whole number between {} and {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
+/// Secrets shorter than this cannot be kept out of the logs reliably (they
+/// turn up inside ordinary words), so production refuses them.
+pub const MIN_SECRET_LEN: usize = 8;
 
 /// How long a reservation holds seats unless `RESERVATION_MINUTES` says.
 pub const DEFAULT_RESERVATION_MINUTES: u32 = 15;
@@ -740,6 +813,35 @@ impl Settings {
             None => DEFAULT_RESERVATION_MINUTES,
         };
 
+        let defaults = Limits::default();
+        let limits = Limits {
+            tickets_per_order: number_var(
+                vars,
+                "MAX_TICKETS_PER_ORDER",
+                defaults.tickets_per_order,
+                1..=Limits::HARD_TICKETS_PER_ORDER,
+            )?,
+            holds_per_client: number_var(
+                vars,
+                "MAX_LIVE_HOLDS_PER_CLIENT",
+                defaults.holds_per_client,
+                1..=1000,
+            )?,
+            pending_orders_per_email: number_var(
+                vars,
+                "MAX_PENDING_ORDERS_PER_EMAIL",
+                defaults.pending_orders_per_email,
+                1..=1000,
+            )?,
+            reserve_attempts: number_var(
+                vars,
+                "RESERVE_RATE_LIMIT",
+                defaults.reserve_attempts,
+                1..=100_000,
+            )?,
+        };
+        let num_proxies = number_var(vars, "NUM_PROXIES", 1, 0..=5)?;
+
         let smtp = match var(vars, "EMAIL_HOST") {
             None => None,
             Some(host) => {
@@ -799,21 +901,53 @@ impl Settings {
         };
 
         let mut secrets = vec![secret_key.clone()];
-        secrets.extend(vars.get("DB_PASSWORD").filter(|p| !p.is_empty()));
-        if transbank.api_key != TRANSBANK_TEST_API_KEY {
-            secrets.push(transbank.api_key.clone());
+        let mut named: Vec<(&'static str, String)> = Vec::new();
+        named.extend(
+            vars.get("DB_PASSWORD")
+                .filter(|p| !p.is_empty())
+                .map(|p| ("DB_PASSWORD", p)),
+        );
+        if transbank.api_key != TRANSBANK_TEST_API_KEY && !transbank.api_key.is_empty() {
+            named.push(("TRANSBANK_API_KEY", transbank.api_key.clone()));
         }
-        secrets.extend(var(vars, "DJANGO_SUPERUSER_PASSWORD"));
-        secrets.extend(smtp.as_ref().and_then(|s| s.password.clone()));
+        named.extend(
+            var(vars, "DJANGO_SUPERUSER_PASSWORD").map(|p| ("DJANGO_SUPERUSER_PASSWORD", p)),
+        );
+        named.extend(
+            smtp.as_ref()
+                .and_then(|s| s.password.clone())
+                .map(|p| ("EMAIL_HOST_PASSWORD", p)),
+        );
         if let MediaBackend::GcsHmac {
             secret_access_key, ..
         } = &media.backend
         {
-            secrets.push(secret_access_key.clone());
+            named.push(("GS_SECRET_ACCESS_KEY", secret_access_key.clone()));
         }
-        secrets.extend(redis_url.as_deref().and_then(url_password));
-        secrets.extend(database_url.as_deref().and_then(url_password));
-        secrets.retain(|s| s.len() >= 4);
+        named.extend(
+            redis_url
+                .as_deref()
+                .and_then(url_password)
+                .map(|p| ("REDIS_URL", p)),
+        );
+        named.extend(
+            database_url
+                .as_deref()
+                .and_then(url_password)
+                .map(|p| ("DATABASE_URL", p)),
+        );
+        for (name, value) in named {
+            if production && value.chars().count() < MIN_SECRET_LEN {
+                return Err(SettingsError::new(
+                    name,
+                    format!(
+                        "is too short to keep out of the logs: production needs at least {MIN_SECRET_LEN} characters"
+                    ),
+                ));
+            }
+            secrets.push(value);
+        }
+        secrets.retain(|s| !s.is_empty());
         secrets.sort();
         secrets.dedup();
 
@@ -832,6 +966,8 @@ impl Settings {
             frontend_url,
             transbank,
             reservation_minutes,
+            limits,
+            num_proxies,
             smtp,
             from_email,
             database_url,

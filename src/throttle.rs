@@ -114,6 +114,36 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// Takes one back from `key`'s count (never below zero, never creating it).
+    pub async fn decrement(&self, key: &str) {
+        let fut = async {
+            match self {
+                Self::Redis(client) => {
+                    if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                        let _: redis::RedisResult<i64> = redis::Script::new(
+                            "if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 \
+                             then return redis.call('DECR', KEYS[1]) end return 0",
+                        )
+                        .key(key)
+                        .invoke_async(&mut conn)
+                        .await;
+                    }
+                }
+                Self::Database(db) => {
+                    let backend = db.get_database_backend();
+                    let _ = db
+                        .execute_raw(Statement::from_sql_and_values(
+                            backend,
+                            "UPDATE counters SET count = count - 1 WHERE key = $1 AND count > 0",
+                            [key.into()],
+                        ))
+                        .await;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), fut).await;
+    }
+
     /// Forgets `key` (a successful sign-in clears its email's failures).
     pub async fn reset(&self, key: &str) {
         let fut = async {
@@ -162,32 +192,41 @@ impl LoginThrottle {
         )
     }
 
-    /// Before checking a password: `Err(seconds)` when this email or address
-    /// is refused for now; otherwise waits a little after a few failures.
-    pub async fn check(&self, email: &str, ip: &str) -> Result<(), u64> {
+    /// Counts an attempt by `email` from `ip` before its password is checked:
+    /// `Err(seconds)` when this one is over either limit (the count is one
+    /// atomic increment, so a parallel burst gets exactly as many tries as
+    /// the limit); otherwise waits a little after a few failures. A success
+    /// ([`Self::succeeded`]) takes the attempt back.
+    pub async fn attempt(&self, email: &str, ip: &str) -> Result<(), u64> {
         let (by_email, by_ip) = self.keys(email, ip);
-        let (e, i) = tokio::join!(self.store.count(&by_email), self.store.count(&by_ip));
-        if e >= EMAIL_LIMIT || i >= IP_LIMIT {
+        let (e, i) = tokio::join!(
+            self.store.increment(&by_email),
+            self.store.increment(&by_ip)
+        );
+        let (e, i) = (e.unwrap_or(0), i.unwrap_or(0));
+        if e > EMAIL_LIMIT || i > IP_LIMIT {
             return Err(WINDOW.as_secs());
         }
-        if e >= SLOW_AFTER {
-            tokio::time::sleep(Duration::from_millis(250 * (e - SLOW_AFTER + 1))).await;
+        if e > SLOW_AFTER {
+            tokio::time::sleep(Duration::from_millis(250 * (e - SLOW_AFTER))).await;
         }
         Ok(())
     }
 
-    /// Counts a failed attempt.
-    pub async fn failed(&self, email: &str, ip: &str) {
+    /// A successful attempt: the email's failures are forgotten and the
+    /// address's count gets this attempt back.
+    pub async fn succeeded(&self, email: &str, ip: &str) {
         let (by_email, by_ip) = self.keys(email, ip);
-        tokio::join!(
-            self.store.increment(&by_email),
-            self.store.increment(&by_ip)
-        );
+        tokio::join!(self.store.reset(&by_email), self.store.decrement(&by_ip));
     }
 
-    /// A successful sign-in forgets the email's failures.
-    pub async fn succeeded(&self, email: &str) {
-        let (by_email, _) = self.keys(email, "");
-        self.store.reset(&by_email).await;
+    /// Counts one request under `key` (in its own namespace): `Err(seconds)`
+    /// once more than `limit` came within the window.
+    pub async fn limit(&self, key: &str, limit: u64) -> Result<(), u64> {
+        let key = format!("{}:rate:{key}", self.namespace);
+        match self.store.increment(&key).await {
+            Some(n) if n > limit => Err(WINDOW.as_secs()),
+            _ => Ok(()),
+        }
     }
 }

@@ -7,6 +7,7 @@ mod m20261126_000003_cache_entries;
 mod m20261126_000004_public_listing_index;
 mod m20261126_000005_checkout;
 mod m20261126_000006_admin;
+mod m20261202_000007_hardening;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_public_listing_index::Migration),
             Box::new(m20261126_000005_checkout::Migration),
             Box::new(m20261126_000006_admin::Migration),
+            Box::new(m20261202_000007_hardening::Migration),
             // inject-above (do not remove this comment)
         ]
     }

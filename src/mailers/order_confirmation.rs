@@ -32,17 +32,31 @@ pub struct OrderMailer;
 
 impl Mailer for OrderMailer {}
 
-/// The signature that lets a ticket's QR link work without signing in (the
-/// link is in the buyer's mail only).
+/// How long after its event a mailed QR link keeps working.
+pub const QR_LINK_DAYS_AFTER_EVENT: i64 = 30;
+
+/// The signature that lets a ticket's QR link work without signing in until
+/// `expires` (unix seconds; the link is in the buyer's mail only).
 #[must_use]
-pub fn qr_signature(secret: &str, ticket_id: Uuid) -> String {
+pub fn qr_signature(secret: &str, ticket_id: Uuid, expires: i64) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(format!("ticket-qr:{ticket_id}").as_bytes());
+    mac.update(format!("ticket-qr:{ticket_id}:{expires}").as_bytes());
     mac.finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A value for a subject or a greeting: control characters (newlines among
+/// them) become spaces, so nothing can start a new header or line.
+#[must_use]
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// `$22.000`: Chilean pesos as buyers read them.
@@ -114,6 +128,7 @@ async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> R
         .all(&ctx.db)
         .await
         .map_err(|e| e.to_string())?;
+    let expires = (event.end_date + chrono::Duration::days(QR_LINK_DAYS_AFTER_EVENT)).timestamp();
     let tickets: Vec<_> = issued
         .iter()
         .map(|(t, tier)| {
@@ -121,16 +136,16 @@ async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> R
                 "tier_name": tier.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
                 "code": t.code,
                 "qr_url": format!(
-                    "{base_url}/api/v1/tickets/{}/qr/?sig={}",
+                    "{base_url}/api/v1/tickets/{}/qr/?exp={expires}&sig={}",
                     t.id,
-                    qr_signature(&settings.secret_key, t.id)
+                    qr_signature(&settings.secret_key, t.id, expires)
                 ),
             })
         })
         .collect();
     let locals = json!({
-        "customer_name": order.customer_name,
-        "event_title": event.title,
+        "customer_name": one_line(&order.customer_name),
+        "event_title": one_line(&event.title),
         "event_date": format!("{} · {}", date_es(event.start_date), time_hm(event.start_date)),
         "order_number": order.order_number,
         "total": clp(order.total),
@@ -181,6 +196,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_value_in_an_html_mail_is_escaped() {
+        // Loco's mailer names its templates `html.t`, which Tera does not
+        // autoescape: each value must say so itself.
+        let templates = [
+            include_str!("order_confirmation/html.t"),
+            include_str!("password_reset/html.t"),
+        ];
+        for t in templates {
+            for value in t.split("{{").skip(1) {
+                let value = value.split("}}").next().unwrap_or_default();
+                assert!(value.trim_end().ends_with("| escape"), "{value}");
+            }
+        }
+        assert_eq!(
+            one_line("Gran\r\nBcc: x@y.z\tShow "),
+            "Gran  Bcc: x@y.z Show"
+        );
+    }
+
+    #[test]
     fn pesos_are_grouped_by_thousands_with_dots() {
         assert_eq!(clp(0), "$0");
         assert_eq!(clp(990), "$990");
@@ -191,8 +226,12 @@ mod tests {
     #[test]
     fn qr_signatures_depend_on_the_key_and_the_ticket() {
         let id = Uuid::new_v4();
-        assert_eq!(qr_signature("k", id), qr_signature("k", id));
-        assert_ne!(qr_signature("k", id), qr_signature("j", id));
-        assert_ne!(qr_signature("k", id), qr_signature("k", Uuid::new_v4()));
+        assert_eq!(qr_signature("k", id, 5), qr_signature("k", id, 5));
+        assert_ne!(qr_signature("k", id, 5), qr_signature("j", id, 5));
+        assert_ne!(
+            qr_signature("k", id, 5),
+            qr_signature("k", Uuid::new_v4(), 5)
+        );
+        assert_ne!(qr_signature("k", id, 5), qr_signature("k", id, 6));
     }
 }

@@ -76,10 +76,13 @@ fn key_of(req: &Request<Body>) -> Option<String> {
                 .map(axum::http::uri::Authority::as_str)
         })
         .unwrap_or("localhost");
-    Some(format!(
-        "api:v1:{scheme}://{host}{}?{}",
+    let query =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned();
+    Some(crate::cache::key(
+        scheme,
+        host,
         req.uri().path(),
-        req.uri().query().unwrap_or_default()
+        &crate::cache::canonical_query(query),
     ))
 }
 
@@ -154,6 +157,7 @@ mod tests {
         for uri in [
             "/api/v1/events/public_list/",
             "/api/v1/events/public_list/?page=2&search=rock",
+            "/api/v1/events/public_list/?type=b&page=02&category=z&category=a&utm_source=x",
             "/api/v1/events/gran-show/",
         ] {
             for proto in ["https", "http"] {

@@ -7,6 +7,8 @@ pub mod headers;
 pub mod healthz;
 pub mod hosts;
 pub mod https;
+pub mod nul;
+pub mod readiness;
 pub mod slash;
 pub mod trace;
 
@@ -24,18 +26,25 @@ use crate::{cache::ResponseCache, settings::Settings};
 /// 3. a Host outside `ALLOWED_HOSTS` gets 400 (before any redirect, so the
 ///    redirect can never point at a forged host);
 /// 4. production: `X-Forwarded-Proto: http` gets a 301 to https;
-/// 5. a catalogue answer already cached here is served (`fast_cache`);
+/// 5. a catalogue answer already cached here is served (`fast_cache`), and
+///    Loco's `/_readiness` answers at most one database ping a second;
 /// 6. the request span (trace id, `httpRequest`) and the optional access log;
-/// 7. CORS for the frontends' origins;
+/// 7. CORS for the frontends' origins; then text PostgreSQL would refuse (a
+///    NUL in the path, a parameter or a field) gets a 400 naming it (`nul`);
 /// 8. a trailing slash is trimmed before routing (`slash`).
 pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>) -> Router {
     let router = slash::wrap(router)
+        .layer(axum::middleware::from_fn(nul::refuse_nul))
         .layer(cors::layer(settings))
         .layer(axum::middleware::from_fn_with_state(
             trace::TraceConfig::new(settings.access_log),
             trace::request_span,
         ))
-        .layer(fast_cache::FastCacheLayer::new(cache));
+        .layer(fast_cache::FastCacheLayer::new(cache))
+        .layer(axum::middleware::from_fn_with_state(
+            readiness::Last::new(),
+            readiness::limit,
+        ));
     let router = if settings.production {
         router.layer(axum::middleware::from_fn(https::redirect_plain_http))
     } else {

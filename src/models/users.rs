@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::ValidateEmail;
 
 pub use super::_entities::users::{self, ActiveModel, Entity, Model};
-use crate::passwords::{self, Verified};
+use crate::passwords;
 
 /// An email address as the login: trimmed, syntactically valid, at most 254
 /// characters. Comparison is case-insensitive (the database index is on
@@ -55,6 +55,8 @@ pub enum CreateUserError {
     Db(#[from] DbErr),
     #[error("could not hash the password")]
     Hash,
+    #[error(transparent)]
+    Busy(#[from] passwords::Busy),
 }
 
 /// `lower(email) = lower(<email>)`: the lookup the unique index serves.
@@ -96,9 +98,10 @@ impl Model {
     }
 
     /// Checks a password against the stored hash (argon2id, or a Django
-    /// `pbkdf2_sha256` hash that should then be upgraded).
+    /// `pbkdf2_sha256` hash that should then be upgraded). Blocking: request
+    /// handlers use `passwords::verify_async`.
     #[must_use]
-    pub fn verify_password(&self, password: &str) -> Verified {
+    pub fn verify_password(&self, password: &str) -> passwords::Verified {
         passwords::verify(password, &self.password)
     }
 
@@ -111,7 +114,12 @@ impl Model {
         db: &DatabaseConnection,
         new: &NewUser<'_>,
     ) -> Result<Self, CreateUserError> {
-        let hash = passwords::hash(new.password).map_err(|_| CreateUserError::Hash)?;
+        let hash = passwords::hash_async(new.password)
+            .await
+            .map_err(|e| match e {
+                passwords::HashError::Busy => CreateUserError::Busy(passwords::Busy),
+                passwords::HashError::Failed => CreateUserError::Hash,
+            })?;
         let now = Utc::now().into();
         let user = ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -127,6 +135,7 @@ impl Model {
             is_validator: Set(false),
             last_login: Set(None),
             date_joined: Set(now),
+            auth_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -155,25 +164,59 @@ pub fn password_problem(password: &str, email: &str) -> Option<&'static str> {
 }
 
 impl ActiveModel {
-    /// Replaces the password hash with a fresh argon2id one.
+    /// Replaces the password hash with a fresh argon2id one and ends every
+    /// session and access token issued before (the credentials version moves
+    /// on; refresh tokens are the caller's to revoke).
     ///
     /// # Errors
-    /// Database or hashing errors.
-    pub async fn set_password(
+    /// Database or hashing errors; [`passwords::Busy`] inside
+    /// [`ModelError::Any`] when hashing is at capacity.
+    pub async fn set_password(self, db: &DatabaseConnection, password: &str) -> ModelResult<Model> {
+        let id = self.id.clone();
+        let user = self.rehash_password(db, password).await?;
+        bump_auth_version(db, *id.as_ref()).await?;
+        Ok(Model {
+            auth_version: user.auth_version + 1,
+            ..user
+        })
+    }
+
+    /// Stores a new hash of the same password (a legacy hash upgraded):
+    /// sessions stay valid.
+    ///
+    /// # Errors
+    /// As [`Self::set_password`].
+    pub async fn rehash_password(
         mut self,
         db: &DatabaseConnection,
         password: &str,
     ) -> ModelResult<Model> {
-        // argon2 is deliberately slow: off the async workers.
-        let owned = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || passwords::hash(&owned))
-            .await
-            .map_err(|e| ModelError::Any(e.to_string().into()))?
-            .map_err(|e| ModelError::Any(e.to_string().into()))?;
+        let hash = passwords::hash_async(password).await.map_err(|e| match e {
+            passwords::HashError::Busy => ModelError::Any(Box::new(passwords::Busy)),
+            passwords::HashError::Failed => ModelError::Any(e.to_string().into()),
+        })?;
         self.password = Set(hash);
         self.updated_at = Set(Utc::now().into());
         Ok(self.update(db).await?)
     }
+}
+
+/// Ends every admin session and access token of a user issued before now:
+/// they carry the credentials version they were issued under, checked on
+/// every request (password set or reset, deactivation).
+///
+/// # Errors
+/// The database error.
+pub async fn bump_auth_version<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(
+            users::Column::AuthVersion,
+            Expr::col(users::Column::AuthVersion).add(1),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -199,6 +199,9 @@ async fn the_service_and_its_jobs_run_on_a_socket_only_postgres_and_healthz_outl
         assert_eq!(res.status(), 200);
         assert_eq!(res.text().await.unwrap(), "ok");
     }
+    // Readiness answers are reused for a second (one database ping a second
+    // per instance, however many ask).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let not_ready = client.get(server.url("/_readiness")).send().await.unwrap();
     assert_eq!(not_ready.status(), 503);
 

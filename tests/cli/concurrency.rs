@@ -57,9 +57,15 @@ async fn four_instances_never_oversell_and_pay_an_order_once() {
         let client = client.clone();
         let tier = tiers[0];
         buyers.push(tokio::spawn(async move {
+            // Each buyer from an address of its own, as Google's front end
+            // appends it (the per-client limits count by address).
             let res = client
                 .post(url)
                 .header("X-Forwarded-Proto", "https")
+                .header(
+                    "X-Forwarded-For",
+                    format!("203.0.113.{}, 10.1.{}.{}", i % 250, i / 250, i % 250),
+                )
                 .json(&json!({"tiers": [{"tier_id": tier, "quantity": 1}]}))
                 .send()
                 .await

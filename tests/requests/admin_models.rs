@@ -758,10 +758,35 @@ async fn users_passwords_are_set_through_their_own_forms() {
             ],
         )
         .await;
-    assert!(admin
+    // This session goes on under a new id; the old cookie is signed out.
+    assert_eq!(right.status_code(), 303, "{}", right.text());
+    let Admin {
+        server,
+        cookie: old_cookie,
+        csrf,
+        origin,
+    } = admin;
+    let renewed = Admin {
+        cookie: format!("tuki_session={}", right.cookie("tuki_session").value()),
+        server,
+        csrf,
+        origin,
+    };
+    assert!(renewed
         .follow(&right)
         .await
         .contains("Tu contraseña fue cambiada."));
+    let old = renewed
+        .server
+        .get("/admin/")
+        .add_header("cookie", old_cookie)
+        .await;
+    assert_eq!(old.status_code(), 302);
+    assert!(old
+        .header("location")
+        .to_str()
+        .unwrap()
+        .starts_with("/admin/login/"));
 }
 
 /// A 1×1 PNG.

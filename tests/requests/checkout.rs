@@ -346,6 +346,73 @@ async fn a_declined_card_fails_the_order_and_returns_the_seats() {
 }
 
 #[tokio::test]
+async fn forged_abort_and_timeout_returns_end_nothing_transbank_has_not_ended() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "falsos", vec![(10_000, Some(9), 0)]).await;
+    let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+
+    // Someone who knows the order number (buyers share it) forges a timeout:
+    // without the session id Webpay sends back, nothing changes.
+    for query in [
+        format!("TBK_ORDEN_COMPRA={number}"),
+        format!("TBK_ORDEN_COMPRA={number}&TBK_ID_SESION=adivinado"),
+    ] {
+        let res = server
+            .get(&format!("/api/v1/payments/webpay_return/?{query}"))
+            .await;
+        assert_eq!(res.status_code(), 303);
+        let to = res.header("location").to_str().unwrap().to_string();
+        assert!(to.contains("status=error") && !to.contains(&number), "{to}");
+        assert_eq!(
+            order_json(&server, &number, &access).await["status"],
+            "pending"
+        );
+    }
+    // An abort with the real token but another session id changes nothing.
+    let (_, status) = webpay_return(
+        &server,
+        &[("TBK_TOKEN", &token), ("TBK_ID_SESION", "otra-sesion")],
+    )
+    .await;
+    assert_eq!(status, "error");
+    assert_eq!(
+        order_json(&server, &number, &access).await["status"],
+        "pending"
+    );
+    // The buyer still pays.
+    fake.pay(&token);
+    assert_eq!(
+        webpay_return(&server, &[("token_ws", &token)]).await.1,
+        "paid"
+    );
+
+    // An abort for a payment Transbank reports authorised (its commit went
+    // through elsewhere) settles it as paid instead of cancelling it.
+    let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 2)]).await;
+    fake.authorize_without_us(&token);
+    let session = fake.tx(&token).session_id;
+    let (_, status) = webpay_return(
+        &server,
+        &[
+            ("TBK_TOKEN", &token),
+            ("TBK_ORDEN_COMPRA", &number),
+            ("TBK_ID_SESION", &session),
+        ],
+    )
+    .await;
+    assert_eq!(status, "paid");
+    assert_eq!(
+        order_json(&server, &number, &access).await["status"],
+        "paid"
+    );
+    let t = tier(db, tiers[0]).await;
+    assert_eq!((t.sold, t.reserved), (3, 0));
+}
+
+#[tokio::test]
 async fn abort_timeout_and_form_error_returns_each_end_the_order_unpaid() {
     let fake = FakeWebpay::start().await;
     let app = boot_with_webpay(&fake).await;
@@ -355,12 +422,13 @@ async fn abort_timeout_and_form_error_returns_each_end_the_order_unpaid() {
 
     // The buyer pressed "anular" on Webpay's form.
     let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    let session = fake.tx(&token).session_id;
     let (n, status) = webpay_return(
         &server,
         &[
             ("TBK_TOKEN", &token),
             ("TBK_ORDEN_COMPRA", &number),
-            ("TBK_ID_SESION", "s"),
+            ("TBK_ID_SESION", &session),
         ],
     )
     .await;
@@ -374,10 +442,11 @@ async fn abort_timeout_and_form_error_returns_each_end_the_order_unpaid() {
     );
 
     // The form timed out: only the buy order comes back (as a GET here).
-    let (number, access, _) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    let session = fake.tx(&token).session_id;
     let res = server
         .get(&format!(
-            "/api/v1/payments/webpay_return/?TBK_ORDEN_COMPRA={number}&TBK_ID_SESION=s"
+            "/api/v1/payments/webpay_return/?TBK_ORDEN_COMPRA={number}&TBK_ID_SESION={session}"
         ))
         .await;
     assert_eq!(res.status_code(), 303);
@@ -393,13 +462,14 @@ async fn abort_timeout_and_form_error_returns_each_end_the_order_unpaid() {
 
     // An error on the payment form: both tokens come back.
     let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    let session = fake.tx(&token).session_id;
     let (_, status) = webpay_return(
         &server,
         &[
             ("token_ws", &token),
             ("TBK_TOKEN", &token),
             ("TBK_ORDEN_COMPRA", &number),
-            ("TBK_ID_SESION", "s"),
+            ("TBK_ID_SESION", &session),
         ],
     )
     .await;

@@ -302,6 +302,17 @@ impl FakeWebpay {
             .approved = Some(true);
     }
 
+    /// The buyer paid and the transaction was committed without this server
+    /// hearing of it (a commit whose answer was lost): Transbank's status now
+    /// says AUTHORIZED.
+    pub fn authorize_without_us(&self, token: &str) {
+        let mut txs = self.inner.txs.lock().unwrap();
+        let tx = txs.get_mut(token).unwrap();
+        tx.approved = Some(true);
+        tx.committed = true;
+        tx.status = "AUTHORIZED".into();
+    }
+
     /// The card is declined on Webpay's form.
     pub fn decline(&self, token: &str) {
         self.inner

@@ -165,8 +165,17 @@ pub async fn login(
         )
     };
     let user = match sign_in(&ctx, &email, &form.password, &ip, true).await? {
-        SignIn::Ok(user) => user,
+        SignIn::Ok(user) => *user,
         SignIn::Refused => return Ok(again(BAD_LOGIN, StatusCode::OK)),
+        SignIn::Busy => {
+            let mut res = again(
+                "Hay muchas solicitudes en este momento. Intenta de nuevo en unos segundos.",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(2));
+            return Ok(res);
+        }
         SignIn::Throttled(seconds) => {
             let mut res = again(
                 &format!(
@@ -185,7 +194,7 @@ pub async fn login(
     if let Some(old) = jar.get(sessions::COOKIE) {
         store.delete(old.value()).await;
     }
-    let (token, _) = store.create(user.id).await.map_err(|e| Error::string(&e))?;
+    let (token, _) = store.create(&user).await.map_err(|e| Error::string(&e))?;
     let age = i64::try_from(sessions::AGE.as_secs()).unwrap_or(86_400);
     let jar = jar.add(cookie(sessions::COOKIE, token, &settings, age));
     Ok((jar, found(&next)).into_response())
@@ -273,7 +282,9 @@ pub async fn password_change(
         field("new_password1"),
         field("new_password2"),
     );
-    let verified = crate::signin::verify_password(old_password, staff.user.password.clone()).await;
+    let verified = crate::signin::verify_password(&old_password, &staff.user.password)
+        .await
+        .map_err(|e| Error::string(&e.to_string()))?;
     let mut errors = serde_json::Map::new();
     if matches!(verified, crate::passwords::Verified::No) {
         errors.insert(
@@ -295,7 +306,16 @@ pub async fn password_change(
         ));
     }
     let active: users::ActiveModel = staff.user.clone().into();
-    active.set_password(&ctx.db, &new_password1).await?;
+    let user = active.set_password(&ctx.db, &new_password1).await?;
+    // Every other session and token ends; this one goes on under a new id.
+    crate::auth::revoke_all(&ctx.db, user.id, chrono::Utc::now()).await?;
+    let store = store(&ctx)?;
+    if let Some(old) = jar.get(sessions::COOKIE) {
+        store.delete(old.value()).await;
+    }
+    let (token, _) = store.create(&user).await.map_err(|e| Error::string(&e))?;
+    let age = i64::try_from(sessions::AGE.as_secs()).unwrap_or(86_400);
+    let jar = jar.add(cookie(sessions::COOKIE, token, &settings, age));
     Ok(redirect_with_message(
         jar,
         "/admin/",

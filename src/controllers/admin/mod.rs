@@ -55,7 +55,9 @@ pub async fn staff_session(
         .one(&ctx.db)
         .await
         .ok()??;
-    (user.is_active && user.is_staff).then_some((user, session))
+    // A password change or a deactivation moves the version on: sessions
+    // from before end here.
+    (user.is_active && user.is_staff && user.auth_version == session.ver).then_some((user, session))
 }
 
 /// A signed-in staff member with their permissions; anyone else is sent to
@@ -281,6 +283,9 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
                         .text()
                         .await
                         .map_err(|_| bad("Formulario incompleto o demasiado grande."))?;
+                    if text.contains('\0') || name.contains('\0') {
+                        return Err(bad("Un campo contiene el carácter nulo (\\u0000)."));
+                    }
                     data.values.push((name, text));
                 }
             }

@@ -1149,10 +1149,8 @@ async fn save(
                 extra_errors.insert("password", vec![problem]);
             }
             None => {
-                let p = p1.to_string();
-                let hash = tokio::task::spawn_blocking(move || crate::passwords::hash(&p))
+                let hash = crate::passwords::hash_async(p1)
                     .await
-                    .map_err(|e| Error::string(&e.to_string()))?
                     .map_err(|e| Error::string(&e.to_string()))?;
                 password_hash = Some(hash);
             }
@@ -1299,6 +1297,17 @@ async fn save(
             if before != wanted {
                 audit::set_granted(&txn, id, &wanted).await?;
                 messages.push("Modificado permisos.".to_string());
+            }
+        }
+        if m.name == "user" && row.is_some() {
+            // A deactivated account is signed out everywhere, for good.
+            let inactive = users::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .is_some_and(|u| !u.is_active);
+            if inactive {
+                users::bump_auth_version(&txn, id).await?;
+                crate::auth::revoke_all(&txn, id, chrono::Utc::now()).await?;
             }
         }
         let title = store::get(&txn, m, id)
@@ -1845,10 +1854,23 @@ pub async fn refund(
         )));
     }
     let webpay = App::webpay(&ctx)?;
-    if !crate::payments::refund_order(&ctx.db, &webpay, &order, amount).await? {
-        return Ok(say(
-            "Webpay no aceptó el reembolso; nada fue reembolsado. Revisa la transacción e inténtalo de nuevo.".to_string(),
-        ));
+    match crate::payments::refund_order(&ctx.db, &webpay, &order, amount).await? {
+        crate::payments::Refunded::Done => {}
+        crate::payments::Refunded::TooMuch => {
+            return Ok(say(
+                "El monto supera lo que queda por reembolsar; nada fue reembolsado.".to_string(),
+            ))
+        }
+        crate::payments::Refunded::NoPayment => {
+            return Ok(say(
+                "La orden no tiene un pago de Webpay que reembolsar.".to_string(),
+            ))
+        }
+        crate::payments::Refunded::Refused => {
+            return Ok(say(
+                "Webpay no aceptó el reembolso; nada fue reembolsado. Revisa la transacción e inténtalo de nuevo.".to_string(),
+            ))
+        }
     }
     let note = format!("Reembolsado {}.", fields::clp(amount));
     audit::record(

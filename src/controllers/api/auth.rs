@@ -45,10 +45,12 @@ impl FromRequestParts<AppContext> for Buyer {
         let settings = App::settings(ctx)?;
         let claims =
             auth::verify(&settings.secret_key, token.trim(), "access").ok_or(TOKEN_NOT_VALID)?;
+        // The user is read on every request anyway: a deactivated account,
+        // or a token from before a password change, stops here.
         let user = users::Entity::find_by_id(claims.user_id)
             .one(&ctx.db)
             .await?
-            .filter(|u| u.is_active)
+            .filter(|u| u.is_active && u.auth_version == claims.ver)
             .ok_or(TOKEN_NOT_VALID)?;
         Ok(Self(Some(user)))
     }
@@ -72,17 +74,32 @@ impl FromRequestParts<AppContext> for SignedIn {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` hop (Google's front end
-/// sets it), else the peer.
+/// The client's address. Each proxy in front of this server appends the
+/// address it was reached from to `X-Forwarded-For`, so with `num_proxies`
+/// trusted proxies the client is the `num_proxies`-th value from the right
+/// (DRF's `NUM_PROXIES` rule): whatever a client writes itself is further
+/// left and never taken. No proxies, or a header shorter than that: the peer.
 #[must_use]
-pub fn client_ip(parts: &Parts) -> String {
-    parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+pub fn client_ip(parts: &Parts, num_proxies: usize) -> String {
+    let forwarded = (num_proxies > 0)
+        .then(|| {
+            let hops: Vec<&str> = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect();
+            hops.len()
+                .checked_sub(num_proxies)
+                .map(|i| hops[i])
+                .or_else(|| hops.first().copied())
+                .map(str::to_string)
+        })
+        .flatten();
+    forwarded
         .or_else(|| {
             parts
                 .extensions
@@ -92,14 +109,18 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The caller's address as an extractor.
+/// The caller's address as an extractor (see [`client_ip`]).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<AppContext> for ClientIp {
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let settings = App::settings(ctx)?;
+        Ok(Self(client_ip(parts, settings.num_proxies)))
     }
 }
 
@@ -140,12 +161,13 @@ pub async fn token(
 ) -> Result<Response, ApiError> {
     let api_settings = App::settings(&ctx)?;
     let user = match sign_in(&ctx, &creds.email, &creds.password, &ip, false).await? {
-        SignIn::Ok(user) => user,
+        SignIn::Ok(user) => *user,
         SignIn::Refused => return Err(NO_ACTIVE_ACCOUNT),
         SignIn::Throttled(seconds) => return Err(ApiError::TooManyRequests(seconds)),
+        SignIn::Busy => return Err(ApiError::Busy),
     };
     let now = Utc::now();
-    let pair = auth::issue(&ctx.db, &api_settings.secret_key, user.id, now).await?;
+    let pair = auth::issue(&ctx.db, &api_settings.secret_key, &user, now).await?;
     Ok(Json(pair).into_response())
 }
 
@@ -185,6 +207,21 @@ pub struct Registration {
     pub last_name: String,
 }
 
+/// A name goes into mail and pages: one line of plain text, at most 150
+/// characters.
+fn check_name(field: &'static str, value: &str) -> Result<(), ApiError> {
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::Field(
+            field,
+            "No puede tener saltos de línea ni caracteres de control.".into(),
+        ));
+    }
+    if value.chars().count() > 150 {
+        return Err(ApiError::Field(field, "Máximo 150 caracteres.".into()));
+    }
+    Ok(())
+}
+
 /// The minimum a password must be.
 fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
     let problem = users::password_problem(password, email);
@@ -211,11 +248,11 @@ pub async fn register(
     let email = Email::parse(&req.email)
         .map_err(|_| ApiError::Field("email", "Ingresa un correo válido.".into()))?;
     check_new_password(&req.password, email.as_str())?;
-    if req.first_name.chars().count() > 150 || req.last_name.chars().count() > 150 {
-        return Err(ApiError::Field(
-            "first_name",
-            "Máximo 150 caracteres.".into(),
-        ));
+    for (field, value) in [
+        ("first_name", &req.first_name),
+        ("last_name", &req.last_name),
+    ] {
+        check_name(field, value)?;
     }
     let username = email.as_str().to_lowercase();
     let password = req.password.clone();
@@ -242,6 +279,7 @@ pub async fn register(
         Err(CreateUserError::Exists) => {}
         Err(CreateUserError::Db(e)) => return Err(e.into()),
         Err(CreateUserError::Hash) => return Err(ApiError::Internal),
+        Err(CreateUserError::Busy(_)) => return Err(ApiError::Busy),
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -323,9 +361,7 @@ pub async fn update_me(
         ("last_name", &req.last_name, &mut active.last_name),
     ] {
         if let Some(v) = value {
-            if v.chars().count() > 150 {
-                return Err(ApiError::Field(field, "Máximo 150 caracteres.".into()));
-            }
+            check_name(field, v)?;
             *column = sea_orm::ActiveValue::Set(v.trim().to_string());
         }
     }
@@ -354,12 +390,22 @@ pub struct PasswordChange {
     )
 )]
 pub async fn change_password(
-    api: Api,
+    State(ctx): State<AppContext>,
+    ClientIp(ip): ClientIp,
     SignedIn(user): SignedIn,
     JsonBody(req): JsonBody<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    if !verify_password(req.current_password.clone(), user.password.clone())
+    let api = Api::of(&ctx)?;
+    // Guessing the current password is throttled like signing in.
+    let throttle = throttle(&ctx)?;
+    let key = format!("password-change:{}", user.id);
+    throttle
+        .attempt(&key, &ip)
         .await
+        .map_err(ApiError::TooManyRequests)?;
+    if !verify_password(&req.current_password, &user.password)
+        .await
+        .map_err(|_| ApiError::Busy)?
         .ok()
     {
         return Err(ApiError::Field(
@@ -367,10 +413,10 @@ pub async fn change_password(
             "La contraseña actual no es correcta.".into(),
         ));
     }
+    throttle.succeeded(&key, &ip).await;
     let now = Utc::now();
-    let id = user.id;
-    replace_password(&api, user, &req.new_password, now).await?;
-    let pair = auth::issue(&api.db, &api.settings.secret_key, id, now).await?;
+    let user = replace_password(&api, user, &req.new_password, now).await?;
+    let pair = auth::issue(&api.db, &api.settings.secret_key, &user, now).await?;
     Ok(Json(pair).into_response())
 }
 
@@ -400,10 +446,10 @@ pub async fn password_reset(
     // Reset mails count against the same limits as failed sign-ins.
     let throttle = throttle(&ctx)?;
     let key = format!("reset:{email}");
-    if let Err(seconds) = throttle.check(&key, &ip).await {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
-    throttle.failed(&key, &ip).await;
+    throttle
+        .attempt(&key, &ip)
+        .await
+        .map_err(ApiError::TooManyRequests)?;
     if let Some(user) = users::Model::find_by_email(&ctx.db, &email)
         .await?
         .filter(|u| u.is_active)
@@ -468,16 +514,16 @@ async fn replace_password(
     user: users::Model,
     new_password: &str,
     now: chrono::DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<users::Model, ApiError> {
     check_new_password(new_password, &user.email).map_err(|e| match e {
         ApiError::Field(_, m) => ApiError::Field("new_password", m),
         other => other,
     })?;
     let id = user.id;
     let active: users::ActiveModel = user.into();
-    active.set_password(&api.db, new_password).await?;
+    let user = active.set_password(&api.db, new_password).await?;
     auth::revoke_all(&api.db, id, now).await?;
-    Ok(())
+    Ok(user)
 }
 
 pub fn routes() -> Routes {

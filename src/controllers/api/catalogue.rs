@@ -3,7 +3,7 @@
 
 use axum::response::Response;
 use loco_rs::prelude::*;
-use sea_orm::{PaginatorTrait, QueryOrder};
+use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
 use serde_json::json;
 
 use super::{
@@ -14,7 +14,11 @@ use crate::{
     views::events::{CategoryResponse, LocationResponse},
 };
 
-/// One page (or all, with `no_pagination=true`) of a query, as DRF lists it.
+/// The most rows `no_pagination=true` answers with.
+const NO_PAGINATION_MAX: u64 = 500;
+
+/// One page (or the first 500, with `no_pagination=true`) of a query, as DRF
+/// lists it.
 async fn list<E, T>(
     api: &Api,
     url: &RequestUrl,
@@ -26,12 +30,13 @@ where
     E::Model: Sync,
     T: serde::Serialize,
 {
+    let url = &url.canonical();
     cached_json(api, url, || async {
         if url
             .get("no_pagination")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
-            let all = query.all(&api.db).await?;
+            let all = query.clone().limit(NO_PAGINATION_MAX).all(&api.db).await?;
             let results: Vec<T> = all.iter().map(&view).collect();
             return json_bytes(&json!({ "results": results }));
         }
@@ -54,7 +59,7 @@ where
     tag = "catalogue",
     params(
         ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
-        ("no_pagination" = Option<bool>, Query, description = "`true`: all as `{\"results\": […]}`"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: the first 500 as `{\"results\": […]}`"),
     ),
     responses(
         (status = 200, description = "One page of categories", body = Page<CategoryResponse>),
@@ -77,7 +82,7 @@ pub async fn categories(api: Api, url: RequestUrl) -> Result<Response, ApiError>
     tag = "catalogue",
     params(
         ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
-        ("no_pagination" = Option<bool>, Query, description = "`true`: all as `{\"results\": […]}`"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: the first 500 as `{\"results\": […]}`"),
     ),
     responses(
         (status = 200, description = "One page of venues", body = Page<LocationResponse>),

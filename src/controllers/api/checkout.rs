@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
-    auth::{Buyer, SignedIn},
+    auth::{Buyer, ClientIp, SignedIn},
     page_number, Api, ApiError, JsonBody, Page, RequestUrl, PAGE_SIZE,
 };
 use crate::{
@@ -49,6 +49,7 @@ impl From<CheckoutError> for ApiError {
                 "available": available,
             })),
             CheckoutError::Reservation(detail) => Self::Conflict(json!({ "detail": detail })),
+            CheckoutError::Limit(detail) => Self::Limit(detail),
             CheckoutError::Db(e) => e.into(),
         }
     }
@@ -107,19 +108,34 @@ pub struct ReservationResponse {
         (status = 404, description = "Unknown, draft, private or deleted event", body = super::Detail),
         (status = 409, description = "Not on sale, or not enough seats in the named tier",
             example = json!({"detail": "No quedan suficientes entradas de «General».", "tier_id": "…", "available": 2})),
+        (status = 429, description = "Too many live reservations or reserve requests from this client", body = super::Detail),
     )
 )]
 pub async fn reserve(
-    api: Api,
+    State(ctx): State<AppContext>,
     Buyer(user): Buyer,
+    ClientIp(ip): ClientIp,
     Path(key): Path<String>,
     JsonBody(req): JsonBody<ReserveRequest>,
 ) -> Result<Response, ApiError> {
+    let api = Api::of(&ctx)?;
+    let client = checkout::Client::new(user.map(|u| u.id), &ip);
+    let limits = api.settings.limits;
+    // Counted before anything is looked at, as sign-ins are.
+    ctx.shared_store
+        .get::<std::sync::Arc<crate::throttle::LoginThrottle>>()
+        .ok_or(ApiError::Internal)?
+        .limit(
+            &format!("reserve:{}", client.key),
+            u64::from(limits.reserve_attempts),
+        )
+        .await
+        .map_err(ApiError::TooManyRequests)?;
     let event_id = event_id(&api, &key).await?;
     let hold = Duration::minutes(i64::from(api.settings.reservation_minutes));
     let now = Utc::now();
     let reserved =
-        checkout::reserve(&api.db, event_id, user.map(|u| u.id), &req.tiers, hold, now).await?;
+        checkout::reserve(&api.db, event_id, &client, &limits, &req.tiers, hold, now).await?;
     // Holds come and go by the thousand: the catalogue shows them within its
     // staleness bound rather than emptying this instance's cache each time.
     let fee_bps = reserved.service_fee_bps;
@@ -312,6 +328,7 @@ fn order_view(
         (status = 400, description = "Invalid customer data or unknown reservation", body = super::FieldErrors),
         (status = 404, description = "Unknown event", body = super::Detail),
         (status = 409, description = "The reservation expired or already has an order", body = super::Detail),
+        (status = 429, description = "Too many unpaid orders with this email", body = super::Detail),
     )
 )]
 pub async fn book(
@@ -329,6 +346,7 @@ pub async fn book(
         req.reservation_id,
         &req.customer,
         user.map(|u| u.id),
+        &api.settings.limits,
         Utc::now(),
     )
     .await?;
@@ -591,8 +609,8 @@ pub struct RefundRequest {
     pub amount: Option<i64>,
 }
 
-/// Refunds a paid order in full or in part through Webpay (staff, or an
-/// admin of the event's organizer). A full refund cancels its tickets and
+/// Refunds a paid order in full or in part through Webpay (superusers, or an
+/// admin of the event's organizer; anyone else gets 404). A full refund cancels its tickets and
 /// returns their seats to sale.
 #[utoipa::path(
     post,
@@ -605,8 +623,7 @@ pub struct RefundRequest {
         (status = 200, body = OrderResponse),
         (status = 400, description = "An amount over what is left to refund", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
-        (status = 403, description = "Not staff nor an admin of the organizer", body = super::Detail),
-        (status = 404, description = "No such order", body = super::Detail),
+        (status = 404, description = "No such order, or not yours to refund", body = super::Detail),
         (status = 409, description = "Not paid", body = super::Detail),
         (status = 502, description = "Webpay refused the refund", body = super::Detail),
     )
@@ -624,13 +641,12 @@ pub async fn refund(
         .one(&api.db)
         .await?
         .ok_or(ApiError::NotFound("No encontrado."))?;
-    let allowed = user.is_staff
-        || user.is_superuser
+    // One rule with the admin: superusers, or admins of the event's
+    // organizer. Anyone else learns nothing about the order.
+    let allowed = user.is_superuser
         || organizer_members::has_role(&api.db, user.id, order.event_id, Role::Admin).await?;
     if !allowed {
-        return Err(ApiError::Forbidden(
-            "Solo el staff o un administrador del organizador puede reembolsar.",
-        ));
+        return Err(ApiError::NotFound("No encontrado."));
     }
     if !matches!(order.status.as_str(), "paid" | "partially_refunded") {
         return Err(ApiError::Conflict(json!({
@@ -647,10 +663,24 @@ pub async fn refund(
         ));
     }
     let webpay = App::webpay(&ctx)?;
-    if !payments::refund_order(&api.db, &webpay, &order, amount).await? {
-        return Err(ApiError::BadGateway(
-            "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
-        ));
+    match payments::refund_order(&api.db, &webpay, &order, amount).await? {
+        payments::Refunded::Done => {}
+        payments::Refunded::TooMuch => {
+            return Err(ApiError::Field(
+                "amount",
+                "Supera lo que queda por reembolsar.".into(),
+            ))
+        }
+        payments::Refunded::NoPayment => {
+            return Err(ApiError::Conflict(json!({
+                "detail": "La orden no tiene un pago de Webpay que reembolsar."
+            })))
+        }
+        payments::Refunded::Refused => {
+            return Err(ApiError::BadGateway(
+                "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
+            ))
+        }
     }
     api.cache.invalidate();
     let order = orders::Entity::find_by_id(order.id)

@@ -90,7 +90,7 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
         ("end_date" = Option<String>, Query, description = "Starts at or before this ISO date or datetime"),
         ("location" = Option<String>, Query, description = "Venue name or city contains (case-insensitive)"),
         ("page" = Option<String>, Query, description = "1-based page number, or `last`; 20 per page"),
-        ("no_pagination" = Option<bool>, Query, description = "`true`: every match as `{\"results\": […]}`"),
+        ("no_pagination" = Option<bool>, Query, description = "`true`: the first 100 matches as `{\"results\": […]}`"),
     ),
     responses(
         (status = 200, description = "One page of event cards", body = Page<PublicEventResponse>),
@@ -102,8 +102,14 @@ fn filters(url: &RequestUrl) -> Result<PublicFilters, ApiError> {
     )
 )]
 pub async fn public_list(api: Api, url: RequestUrl) -> Result<Response, ApiError> {
+    let url = url.canonical();
     cached_json(&api, &url, || render_public_list(&api, &url)).await
 }
+
+/// The most events `no_pagination=true` answers with (the first ones in the
+/// catalogue's order): enough for a home page or a map, bounded so that one
+/// request cannot ask for the whole table.
+pub const NO_PAGINATION_MAX: u64 = 100;
 
 async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiError> {
     let settings = &api.settings;
@@ -116,7 +122,7 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
         .get("no_pagination")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        let rows = Event::public_page(&api.db, &filters, None).await?;
+        let rows = Event::public_page(&api.db, &filters, Some((0, NO_PAGINATION_MAX))).await?;
         let results: Vec<_> = rows.iter().map(card).collect();
         return json_bytes(&json!({ "results": results }));
     }

@@ -45,10 +45,14 @@ pub enum ApiError {
     Conflict(serde_json::Value),
     /// 429: too many attempts; retry after this many seconds.
     TooManyRequests(u64),
+    /// 429 with its own message: a per-client limit (holds, pending orders).
+    Limit(String),
     /// 502: a payment provider answered with an error.
     BadGateway(&'static str),
     /// 503: the database (or another dependency) is not answering.
     Unavailable,
+    /// 503 with `Retry-After`: at capacity for slow work (password hashing).
+    Busy,
     /// 500: unexpected.
     Internal,
 }
@@ -83,6 +87,7 @@ impl From<loco_rs::model::ModelError> for ApiError {
     fn from(err: loco_rs::model::ModelError) -> Self {
         match err {
             loco_rs::model::ModelError::DbErr(e) => e.into(),
+            loco_rs::model::ModelError::Any(e) if e.is::<crate::passwords::Busy>() => Self::Busy,
             other => {
                 tracing::error!(error = %other, "model error");
                 Self::Internal
@@ -132,8 +137,26 @@ impl IntoResponse for ApiError {
                 )
                     .into_response()
             }
+            Self::Limit(detail) => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "60")],
+                    Json(json!({ "detail": detail })),
+                )
+                    .into_response()
+            }
             Self::BadGateway(detail) => {
                 (StatusCode::BAD_GATEWAY, Json(json!({ "detail": detail })))
+            }
+            Self::Busy => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "2")],
+                    Json(json!({
+                        "detail": "Hay muchas solicitudes en este momento. Intenta de nuevo en unos segundos."
+                    })),
+                )
+                    .into_response()
             }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -197,15 +220,25 @@ pub struct Api {
     pub cache: std::sync::Arc<crate::cache::ResponseCache>,
 }
 
-impl FromRequestParts<AppContext> for Api {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(_: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
+impl Api {
+    /// The handles of `ctx`.
+    ///
+    /// # Errors
+    /// When the app's shared store was not set up (never after boot).
+    pub fn of(ctx: &AppContext) -> Result<Self, ApiError> {
         Ok(Self {
             db: ctx.db.clone(),
             settings: App::settings(ctx)?,
             cache: App::cache(ctx)?,
         })
+    }
+}
+
+impl FromRequestParts<AppContext> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, ctx: &AppContext) -> Result<Self, Self::Rejection> {
+        Self::of(ctx)
     }
 }
 
@@ -312,14 +345,30 @@ impl RequestUrl {
         format!("{}://{}{}{sep}{query}", self.scheme, self.host, self.path)
     }
 
-    /// The cache key of the answer to this URL: everything that shapes it
-    /// (the scheme and host appear in `next`/`previous` and image URLs).
+    /// The cache key of the answer to this URL (see `cache::key`).
     #[must_use]
     pub fn cache_key(&self) -> String {
-        format!(
-            "api:v1:{}://{}{}?{}",
-            self.scheme, self.host, self.path, self.raw_query
+        crate::cache::key(
+            &self.scheme,
+            &self.host,
+            &self.path,
+            &crate::cache::canonical_query(self.query.iter().cloned()),
         )
+    }
+
+    /// This URL with only the catalogue's own parameters, in canonical form
+    /// (what its answer, links included, is made from).
+    #[must_use]
+    pub fn canonical(&self) -> Self {
+        let query = crate::cache::canonical_query(self.query.iter().cloned());
+        let raw_query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&query)
+            .finish();
+        Self {
+            query,
+            raw_query,
+            ..self.clone()
+        }
     }
 
     /// The media base for image URLs: the bucket's public address, or this

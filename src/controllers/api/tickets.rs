@@ -102,6 +102,8 @@ pub async fn my_tickets(api: Api, SignedIn(user): SignedIn) -> Result<Response, 
 pub struct QrQuery {
     pub token: Option<String>,
     pub sig: Option<String>,
+    /// Until when `sig` works (unix seconds; the mailed link carries both).
+    pub exp: Option<i64>,
     pub format: Option<String>,
 }
 
@@ -143,6 +145,8 @@ fn qr_png(code: &qrcode::QrCode) -> Option<Vec<u8>> {
     params(
         ("id" = Uuid, Path),
         ("token" = Option<String>, Query, description = "The order's access token"),
+        ("sig" = Option<String>, Query, description = "The mailed link's signature (with `exp`)"),
+        ("exp" = Option<i64>, Query, description = "Until when `sig` works (unix seconds)"),
         ("format" = Option<String>, Query, description = "`png` (default) or `svg`"),
     ),
     responses(
@@ -166,10 +170,11 @@ pub async fn qr(
         .one(&api.db)
         .await?
         .ok_or(not_found.clone())?;
-    // The mailed link carries a signature for this ticket; otherwise the
-    // order's owner or token holder.
-    let signed = q.sig.as_deref().is_some_and(|sig| {
-        let expected = order_confirmation::qr_signature(&api.settings.secret_key, ticket.id);
+    // The mailed link carries a signature for this ticket, good until a
+    // while after the event; otherwise the order's owner or token holder.
+    let live = q.exp.filter(|exp| *exp >= chrono::Utc::now().timestamp());
+    let signed = q.sig.as_deref().zip(live).is_some_and(|(sig, exp)| {
+        let expected = order_confirmation::qr_signature(&api.settings.secret_key, ticket.id, exp);
         bool::from(subtle::ConstantTimeEq::ct_eq(
             sig.as_bytes(),
             expected.as_bytes(),

@@ -14,6 +14,7 @@ pub struct Model {
     pub user_id: Option<Uuid>,
     pub status: String,
     pub expires_at: DateTimeWithTimeZone,
+    pub client_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ pub struct Model {
     pub is_validator: bool,
     pub last_login: Option<DateTimeWithTimeZone>,
     pub date_joined: DateTimeWithTimeZone,
+    pub auth_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
