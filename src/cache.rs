@@ -370,6 +370,12 @@ impl ResponseCache {
         Ok(entry.body.clone())
     }
 
+    /// How many answers this instance holds (after pending evictions).
+    pub async fn local_entries(&self) -> u64 {
+        self.local.run_pending_tasks().await;
+        self.local.entry_count()
+    }
+
     /// Everything cached so far is stale from now on (this instance).
     pub fn invalidate(&self) {
         self.valid_from.store(now_ms(), Ordering::Release);

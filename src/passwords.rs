@@ -106,7 +106,13 @@ impl Drop for Waiting<'_> {
 
 /// Runs `work` on the blocking pool under one of the gate's permits.
 async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
-    let gate = &*GATE;
+    gated_on(&GATE, work).await
+}
+
+async fn gated_on<T: Send + 'static>(
+    gate: &Gate,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Busy> {
     let permit = if let Ok(p) = gate.permits.clone().try_acquire_owned() {
         p
     } else {
@@ -274,6 +280,29 @@ mod tests {
             Verified::Yes
         );
         assert_eq!(verify_async("wrong", &h).await.unwrap(), Verified::No);
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_callers_are_told_to_retry_at_once() {
+        let gate = Gate {
+            permits: Arc::new(Semaphore::new(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting: 2,
+        };
+        let slow = || {
+            gated_on(&gate, || {
+                std::thread::sleep(Duration::from_millis(150));
+                1
+            })
+        };
+        let started = std::time::Instant::now();
+        let results = futures_util::future::join_all((0..6).map(|_| slow())).await;
+        let busy = results.iter().filter(|r| r.is_err()).count();
+        // One runs, two wait their turn, three are refused without waiting.
+        assert_eq!(busy, 3, "{results:?}");
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+        assert!(started.elapsed() >= Duration::from_millis(450));
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 0);
     }
 
     #[test]

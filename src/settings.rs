@@ -1008,6 +1008,70 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_secrets_too_short_to_keep_out_of_the_logs() {
+        assert_eq!(err_var(prod(&[("DB_PASSWORD", "tuki")])), "DB_PASSWORD");
+        assert_eq!(
+            err_var(prod(&[
+                ("EMAIL_HOST", "smtp.example.com"),
+                ("EMAIL_HOST_PASSWORD", "pw")
+            ])),
+            "EMAIL_HOST_PASSWORD"
+        );
+        assert_eq!(
+            err_var(prod(&[
+                ("USE_REDIS", "true"),
+                ("REDIS_URL", "redis://:abc@r:6379/0")
+            ])),
+            "REDIS_URL"
+        );
+        // Development keeps a short one (redacted as a whole value only).
+        let dev = Settings::from_vars(
+            &HashMap::from([
+                ("DB_NAME", "t"),
+                ("DB_USER", "t"),
+                ("DB_HOST", "localhost"),
+                ("DB_PASSWORD", "tuki"),
+            ]),
+            false,
+            Purpose::Serve,
+            &FileSettings::default(),
+        )
+        .unwrap();
+        assert!(dev.secrets.contains(&"tuki".to_string()));
+    }
+
+    #[test]
+    fn limits_and_proxies_are_read_and_bounded() {
+        let s = prod(&[]).unwrap();
+        assert_eq!((s.limits, s.num_proxies), (Limits::default(), 1));
+        let s = prod(&[
+            ("MAX_TICKETS_PER_ORDER", "6"),
+            ("MAX_LIVE_HOLDS_PER_CLIENT", "2"),
+            ("MAX_PENDING_ORDERS_PER_EMAIL", "1"),
+            ("RESERVE_RATE_LIMIT", "9"),
+            ("NUM_PROXIES", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.limits.tickets_per_order, s.limits.holds_per_client),
+            (6, 2)
+        );
+        assert_eq!(
+            (s.limits.pending_orders_per_email, s.limits.reserve_attempts),
+            (1, 9)
+        );
+        assert_eq!(s.num_proxies, 0);
+        for (var, bad) in [
+            ("MAX_TICKETS_PER_ORDER", "101"),
+            ("MAX_TICKETS_PER_ORDER", "0"),
+            ("MAX_LIVE_HOLDS_PER_CLIENT", "x"),
+            ("NUM_PROXIES", "9"),
+        ] {
+            assert_eq!(err_var(prod(&[(var, bad)])), var);
+        }
+    }
+
+    #[test]
     fn a_unix_socket_host_becomes_a_socket_url_with_the_password_encoded() {
         let s = prod(&[]).unwrap();
         assert_eq!(

@@ -51,3 +51,44 @@ pub async fn limit(State(last): State<Arc<Last>>, req: Request, next: Next) -> R
     ));
     Response::from_parts(parts, Body::from(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{routing::get, Router};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_flood_of_readiness_checks_pings_once() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counted = pings.clone();
+        let app = Router::new()
+            .route(
+                "/_readiness",
+                get(move || {
+                    let counted = counted.clone();
+                    async move {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        "{\"ok\":true}"
+                    }
+                }),
+            )
+            .route("/other", get(|| async { "x" }))
+            .layer(axum::middleware::from_fn_with_state(Last::new(), limit));
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+                app.oneshot(req).await.unwrap().status()
+            }
+        };
+        let flood = futures_util::future::join_all((0..50).map(|_| call("/_readiness"))).await;
+        assert!(flood.iter().all(|s| *s == StatusCode::OK));
+        assert_eq!(pings.load(Ordering::SeqCst), 1);
+        assert_eq!(call("/other").await, StatusCode::OK);
+    }
+}

@@ -180,3 +180,29 @@ async fn a_password_reset_link_is_mailed_and_works_once() {
     assert_eq!(sign_in("Primera-llave-1").await.status_code(), 401);
     assert_eq!(sign_in("Segunda-llave-2").await.status_code(), 200);
 }
+
+#[tokio::test]
+async fn a_name_with_markup_arrives_as_text() {
+    let sink = SmtpSink::start();
+    let fake = FakeWebpay::start().await;
+    let app = boot(&fake, sink.peer.port).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "marcado", vec![(0, None, 0)]).await;
+    let (_, r) = reserve(&server, event, &[(tiers[0], 1)]).await;
+    let name = r#"<a href="https://phish.example/pago">Paga aquí</a><img src=x>"#;
+    let res = server
+        .post(&format!("/api/v1/events/{event}/book/"))
+        .json(&json!({
+            "reservation_id": r["reservation_id"],
+            "customer": {"name": name, "email": "victima@example.cl"}
+        }))
+        .await;
+    assert_eq!(res.status_code(), 201, "{}", res.text());
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let html = messages[0]["html"].as_str().unwrap();
+    assert!(!html.contains("<a href=\"https://phish"), "{html}");
+    assert!(!html.contains("<img src=x>"), "{html}");
+    assert!(html.contains("&lt;a href=&quot;https:"), "{html}");
+}

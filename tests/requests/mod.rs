@@ -6,6 +6,7 @@ mod cache;
 pub mod checkout;
 mod docs;
 mod events;
+mod hardening;
 mod health;
 mod mail;
 mod media;
