@@ -6,6 +6,9 @@
 # database is checked: sold + held never above capacity, and `reserved` equals
 # the seats of live reservations. /healthz is measured in the same run as the
 # machine's yardstick.
+# Each request comes from a buyer address of its own (X-Forwarded-For, as
+# Google's front end appends it) and books with an email of its own, so the
+# per-client limits apply per buyer as in a real surge.
 # Usage: bench/checkout.sh   (PostgreSQL at PGURL; wrk: apt-get install wrk)
 # Env: PGURL=postgres://postgres@127.0.0.1:5432 CONNS=50 DURATION=20 WARMUP=3 CAPACITY=30000
 set -euo pipefail

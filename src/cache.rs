@@ -58,33 +58,59 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-/// The query parameters that shape a catalogue answer. Anything else is left
-/// out of the cache key and of the page links, so random parameters cannot
-/// force fresh queries or fill the cache with copies of one answer.
-pub const CATALOGUE_PARAMS: [&str; 7] = [
-    "category",
-    "end_date",
-    "location",
-    "no_pagination",
-    "page",
-    "start_date",
-    "type",
-];
+/// The query parameters that shape the answer of a cached path. Anything
+/// else is left out of the cache key and of the page links, so random
+/// parameters cannot force fresh queries or fill the cache with copies of
+/// one answer.
+#[must_use]
+pub fn params_for(path: &str) -> &'static [&'static str] {
+    const LIST: &[&str] = &[
+        "category",
+        "end_date",
+        "location",
+        "no_pagination",
+        "page",
+        "start_date",
+        "type",
+    ];
+    const PAGED: &[&str] = &["no_pagination", "page"];
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/events/public_list") {
+        LIST
+    } else if path.ends_with("/event-categories") || path.ends_with("/locations") {
+        PAGED
+    } else {
+        &[]
+    }
+}
+
+/// A host as the cache keys it: case and a trailing dot do not make
+/// another answer.
+#[must_use]
+pub fn host_key(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    match host.split_once(':') {
+        Some((name, port)) => format!("{}:{port}", name.trim_end_matches('.')),
+        None => host.trim_end_matches('.').to_string(),
+    }
+}
 
 /// Parameters that may repeat (the filter matches any of their values).
 const REPEATABLE: [&str; 2] = ["category", "type"];
 
-/// A catalogue query in canonical form: known parameters only, by name;
+/// A query in canonical form for `path`: its parameters only, by name;
 /// a repeatable one's values sorted and deduplicated, any other its last
 /// value (as Django's `QueryDict.get`); empty values dropped (they filter
 /// nothing); page numbers as plain numbers; `no_pagination` only when true.
 #[must_use]
 pub fn canonical_query<I: IntoIterator<Item = (String, String)>>(
+    path: &str,
     pairs: I,
 ) -> Vec<(String, String)> {
+    let known = params_for(path);
     let mut out: Vec<(String, String)> = Vec::new();
     for (k, v) in pairs {
-        if v.is_empty() || !CATALOGUE_PARAMS.contains(&k.as_str()) {
+        if v.is_empty() || !known.contains(&k.as_str()) {
             continue;
         }
         let v = match k.as_str() {
@@ -112,7 +138,11 @@ pub fn key(scheme: &str, host: &str, path: &str, canonical: &[(String, String)])
     for (k, v) in canonical {
         query.append_pair(k, v);
     }
-    format!("api:v1:{scheme}://{host}{path}?{}", query.finish())
+    format!(
+        "api:v1:{scheme}://{}{path}?{}",
+        host_key(host),
+        query.finish()
+    )
 }
 
 /// The in-process tier holds at most this many bytes of answers and keys.
@@ -471,7 +501,12 @@ mod tests {
 
     #[test]
     fn the_key_holds_only_the_known_parameters_in_one_order() {
-        let q = |s: &str| canonical_query(url::form_urlencoded::parse(s.as_bytes()).into_owned());
+        let q = |s: &str| {
+            canonical_query(
+                "/api/v1/events/public_list/",
+                url::form_urlencoded::parse(s.as_bytes()).into_owned(),
+            )
+        };
         assert_eq!(
             q("type=b&x=1&category=z&page=02&category=a&type=b&utm=9&page=3&no_pagination=no"),
             q("category=a&category=z&page=3&type=b")
@@ -482,9 +517,16 @@ mod tests {
             vec![("no_pagination".into(), "true".into())]
         );
         assert_eq!(
-            key("https", "h", "/p/", &q("type=a&page=2")),
+            key("https", "H.", "/p/", &q("type=a&page=2")),
             "api:v1:https://h/p/?page=2&type=a"
         );
+        let detail = canonical_query("/api/v1/events/x/", [("location".into(), "z".into())]);
+        assert!(detail.is_empty());
+        let cats = canonical_query(
+            "/api/v1/event-categories",
+            [("page".into(), "2".into()), ("type".into(), "z".into())],
+        );
+        assert_eq!(cats, vec![("page".into(), "2".into())]);
     }
 
     #[tokio::test]

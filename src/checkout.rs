@@ -119,7 +119,8 @@ async fn lock_limit<C: ConnectionTrait>(db: &C, key: &str) -> Result<(), DbErr> 
     Ok(())
 }
 
-/// The client's reservations still holding seats.
+/// The client's reservations still holding seats: active ones and those
+/// booked but not paid yet (an order keeps its seats until the hold expires).
 async fn live_holds<C: ConnectionTrait>(
     db: &C,
     client_key: &str,
@@ -128,7 +129,7 @@ async fn live_holds<C: ConnectionTrait>(
     use sea_orm::PaginatorTrait;
     reservations::Entity::find()
         .filter(reservations::Column::ClientKey.eq(client_key))
-        .filter(reservations::Column::Status.eq("active"))
+        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
         .filter(reservations::Column::ExpiresAt.gt(now.fixed_offset()))
         .count(db)
         .await
@@ -271,6 +272,12 @@ pub async fn reserve(
         return Err(invalid("tiers", "Elige al menos una entrada."));
     }
     let hard = i32::try_from(Limits::HARD_TICKETS_PER_ORDER).unwrap_or(i32::MAX);
+    if lines.len() > Limits::HARD_TICKETS_PER_ORDER as usize {
+        return Err(invalid(
+            "tiers",
+            format!("Máximo {hard} entradas por compra."),
+        ));
+    }
     let mut wanted: BTreeMap<Uuid, i32> = BTreeMap::new();
     for line in lines {
         if !(1..=hard).contains(&line.quantity) {
@@ -542,7 +549,7 @@ async fn hold_one_tier_pg(
     const SQL: &str = "\
         WITH room AS ( \
           SELECT count(*) < $11 AS ok FROM reservations \
-          WHERE client_key = $10 AND status = 'active' AND expires_at > $7), \
+          WHERE client_key = $10 AND status IN ('active', 'ordered') AND expires_at > $7), \
         taken AS ( \
           UPDATE ticket_tiers SET reserved = reserved + $2 \
           WHERE id = $1 AND (capacity IS NULL OR sold + reserved + $2 <= capacity) \
@@ -1207,26 +1214,28 @@ pub async fn end_unpaid(
     Ok(ended.rows_affected == 1)
 }
 
-/// Takes `amount` off what is left to refund of a paid order, before the
-/// money moves: one guarded `UPDATE` (`refunded_amount + amount <= total`), so
-/// concurrent refunds can never add up to more than was paid. Returns whether
-/// it fit.
+/// Records `amount` given back on a paid order, in one transaction: the
+/// amount is added only while it fits (`refunded_amount + amount <= total`);
+/// the order becomes `partially_refunded`, or `refunded` once all of it is
+/// back — and the one call that makes it `refunded` (a guarded transition)
+/// cancels its tickets and returns their seats. Returns whether it fitted.
 ///
 /// # Errors
 /// The database error.
-pub async fn claim_refund<C: ConnectionTrait>(
-    db: &C,
+pub async fn record_refund(
+    db: &DatabaseConnection,
     order_id: Uuid,
     amount: i64,
+    now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    if amount <= 0 {
-        return Ok(false);
-    }
-    Ok(orders::Entity::update_many()
+    let nowf = now.fixed_offset();
+    let txn = db.begin().await?;
+    let added = orders::Entity::update_many()
         .col_expr(
             orders::Column::RefundedAmount,
             Expr::col(orders::Column::RefundedAmount).add(amount),
         )
+        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
         .filter(orders::Column::Id.eq(order_id))
         .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
         .filter(
@@ -1234,50 +1243,16 @@ pub async fn claim_refund<C: ConnectionTrait>(
                 .add(amount)
                 .lte(Expr::col(orders::Column::Total)),
         )
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected
-        == 1)
-}
-
-/// Gives back a claim whose refund did not happen.
-///
-/// # Errors
-/// The database error.
-pub async fn unclaim_refund<C: ConnectionTrait>(
-    db: &C,
-    order_id: Uuid,
-    amount: i64,
-) -> Result<(), DbErr> {
-    orders::Entity::update_many()
-        .col_expr(
-            orders::Column::RefundedAmount,
-            Expr::col(orders::Column::RefundedAmount).sub(amount),
-        )
-        .filter(orders::Column::Id.eq(order_id))
-        .filter(Expr::col(orders::Column::RefundedAmount).gte(amount))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// After a claimed refund went through: the order becomes
-/// `partially_refunded`, or `refunded` once all of it is back — and the one
-/// call that makes it `refunded` (a guarded transition) cancels its tickets
-/// and returns their seats.
-///
-/// # Errors
-/// The database error.
-pub async fn settle_refund(
-    db: &DatabaseConnection,
-    order_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let nowf = now.fixed_offset();
-    let txn = db.begin().await?;
+        == 1;
+    if !added {
+        txn.rollback().await?;
+        return Ok(false);
+    }
     let full = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value("refunded"))
-        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
         .filter(orders::Column::Id.eq(order_id))
         .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
         .filter(Expr::col(orders::Column::RefundedAmount).gte(Expr::col(orders::Column::Total)))
@@ -1290,14 +1265,13 @@ pub async fn settle_refund(
     } else {
         orders::Entity::update_many()
             .col_expr(orders::Column::Status, Expr::value("partially_refunded"))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
             .filter(orders::Column::Id.eq(order_id))
             .filter(orders::Column::Status.eq("paid"))
-            .filter(Expr::col(orders::Column::RefundedAmount).gt(0))
             .exec(&txn)
             .await?;
     }
-    txn.commit().await
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// A refunded order's seats go back on sale and its tickets stop working.

@@ -102,6 +102,8 @@ pub async fn create(
         payment_type_code: Set(String::new()),
         refunded_amount: Set(0),
         detail: Set(String::new()),
+        refund_in_flight: Set(None),
+        refund_started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -176,8 +178,11 @@ pub async fn handle_return(
             let Some(payment) = payment else {
                 return Ok((None, outcome));
             };
+            // Webpay sends the session id back with every abort and form
+            // error: without the one this payment was created with, nothing
+            // changes.
             let session = non_empty(params.tbk_id_sesion.as_ref());
-            if session.is_some_and(|s| s != session_id(payment.order_id)) {
+            if session != Some(session_id(payment.order_id).as_str()) {
                 return Ok((None, Outcome::Error));
             }
             let outcome = end_if_unpaid(db, webpay, &payment, status, "cancelled")
@@ -460,7 +465,7 @@ async fn record(
 }
 
 /// Refunds `amount` of an authorized payment at Transbank and records it on
-/// the payment (an atomic add, capped at what was paid).
+/// the payment.
 ///
 /// # Errors
 /// Database errors; a refund Transbank refuses is logged and left for support
@@ -473,28 +478,8 @@ async fn refund_payment(
 ) -> Result<bool, DbErr> {
     match webpay.refund(&payment.token, amount).await {
         Ok(refund) => {
-            let added = Expr::col(payments::Column::RefundedAmount).add(amount);
-            payments::Entity::update_many()
-                .col_expr(
-                    payments::Column::RefundedAmount,
-                    Expr::case(
-                        added.clone().gt(Expr::col(payments::Column::Amount)),
-                        Expr::col(payments::Column::Amount),
-                    )
-                    .finally(added)
-                    .into(),
-                )
-                .col_expr(
-                    payments::Column::Detail,
-                    Expr::value(serde_json::to_string(&refund).unwrap_or_default()),
-                )
-                .col_expr(
-                    payments::Column::UpdatedAt,
-                    Expr::value(Utc::now().fixed_offset()),
-                )
-                .filter(payments::Column::Id.eq(payment.id))
-                .exec(db)
-                .await?;
+            let detail = serde_json::to_string(&refund).unwrap_or_default();
+            add_refunded(db, payment, amount, &detail).await?;
             Ok(true)
         }
         Err(err) => {
@@ -504,24 +489,62 @@ async fn refund_payment(
     }
 }
 
+/// Adds a refund Transbank made to the payment (an atomic add, capped at
+/// what was paid).
+async fn add_refunded(
+    db: &DatabaseConnection,
+    payment: &payments::Model,
+    amount: i64,
+    detail: &str,
+) -> Result<(), DbErr> {
+    let added = Expr::col(payments::Column::RefundedAmount).add(amount);
+    payments::Entity::update_many()
+        .col_expr(
+            payments::Column::RefundedAmount,
+            Expr::case(
+                added.clone().gt(Expr::col(payments::Column::Amount)),
+                Expr::col(payments::Column::Amount),
+            )
+            .finally(added)
+            .into(),
+        )
+        .col_expr(payments::Column::Detail, Expr::value(detail.to_string()))
+        .col_expr(
+            payments::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(payments::Column::Id.eq(payment.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// What a refund request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refunded {
     Done,
-    /// More than is left to refund (perhaps by a concurrent refund), or the
-    /// order is not paid: nothing was asked of Webpay.
+    /// More than is left to refund, or the order is not paid: nothing was
+    /// asked of Webpay.
     TooMuch,
     /// No authorized payment to refund through.
     NoPayment,
-    /// Webpay refused or did not answer: nothing changed.
+    /// Another refund of this order is under way: nothing was done.
+    InProgress,
+    /// Webpay refused: nothing changed.
     Refused,
+    /// Webpay did not answer and its status could not say whether the money
+    /// went back: the refund stays in flight on the payment (no second refund
+    /// can start meanwhile, so none is paid twice) until `task
+    /// reconcile_payments` settles it from Transbank's balance.
+    Unknown,
 }
 
 /// Refunds part or all of a paid order (the one refund rule, for the admin,
-/// the API and any job): the amount is claimed on the order first (so
-/// concurrent refunds never exceed what was paid), then refunded through the
-/// order's authorized payment; a full refund cancels the tickets and returns
-/// the seats.
+/// the API and any job). One refund at a time per payment: the payment's
+/// refund slot is taken first (`refund_in_flight`, one guarded `UPDATE`), so
+/// concurrent refunds can never add up to more than was paid; the amount is
+/// checked against the order as it is then; a full refund cancels the
+/// tickets and returns the seats.
 ///
 /// # Errors
 /// Database errors.
@@ -531,6 +554,9 @@ pub async fn refund_order(
     order: &orders::Model,
     amount: i64,
 ) -> Result<Refunded, DbErr> {
+    if amount <= 0 {
+        return Ok(Refunded::TooMuch);
+    }
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order.id))
         .filter(payments::Column::Status.eq("authorized"))
@@ -540,15 +566,162 @@ pub async fn refund_order(
     else {
         return Ok(Refunded::NoPayment);
     };
-    if !checkout::claim_refund(db, order.id, amount).await? {
+    if !take_refund_slot(db, payment.id, amount).await? {
+        return Ok(Refunded::InProgress);
+    }
+    let outcome = refund_claimed(db, webpay, payment.id, order.id, amount).await?;
+    // Unknown (or a database error above, after Webpay may have refunded):
+    // the slot stays taken until reconciliation reads Transbank's balance.
+    if outcome != Refunded::Unknown {
+        release_refund_slot(db, payment.id).await?;
+    }
+    Ok(outcome)
+}
+
+/// Marks `amount` as being refunded through a payment, unless another
+/// refund of it is under way. True if this call took the slot.
+async fn take_refund_slot(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+    amount: i64,
+) -> Result<bool, DbErr> {
+    Ok(payments::Entity::update_many()
+        .col_expr(payments::Column::RefundInFlight, Expr::value(amount))
+        .col_expr(
+            payments::Column::RefundStartedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(payments::Column::Id.eq(payment_id))
+        .filter(payments::Column::RefundInFlight.is_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+async fn release_refund_slot(db: &DatabaseConnection, payment_id: Uuid) -> Result<(), DbErr> {
+    payments::Entity::update_many()
+        .col_expr(
+            payments::Column::RefundInFlight,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            payments::Column::RefundStartedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::FixedOffset>>::None),
+        )
+        .filter(payments::Column::Id.eq(payment_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The refund itself, with the payment's slot held.
+async fn refund_claimed(
+    db: &DatabaseConnection,
+    webpay: &Webpay,
+    payment_id: Uuid,
+    order_id: Uuid,
+    amount: i64,
+) -> Result<Refunded, DbErr> {
+    // Fresh reads: no other refund can move them while the slot is held.
+    let (Some(payment), Some(order)) = (
+        payments::Entity::find_by_id(payment_id).one(db).await?,
+        load_order(db, order_id).await?,
+    ) else {
+        return Ok(Refunded::NoPayment);
+    };
+    let paid = matches!(order.status.as_str(), "paid" | "partially_refunded");
+    if !paid || amount > order.total - order.refunded_amount {
         return Ok(Refunded::TooMuch);
     }
-    if !refund_payment(db, webpay, &payment, amount).await? {
-        checkout::unclaim_refund(db, order.id, amount).await?;
+    let done = match webpay.refund(&payment.token, amount).await {
+        Ok(refund) => Some(serde_json::to_string(&refund).unwrap_or_default()),
+        Err(err) if err.outcome_unknown() => {
+            tracing::warn!(payment = %payment.id, error = %err, "webpay refund unanswered; asking its status");
+            match refund_happened(webpay, &payment, amount).await {
+                Some(Some(detail)) => Some(detail),
+                Some(None) => None,
+                None => {
+                    tracing::error!(payment = %payment.id, "webpay refund outcome unknown; left in flight for reconciliation");
+                    return Ok(Refunded::Unknown);
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(payment = %payment.id, error = %err, "webpay refused the refund");
+            None
+        }
+    };
+    let Some(detail) = done else {
         return Ok(Refunded::Refused);
-    }
-    checkout::settle_refund(db, order.id, Utc::now()).await?;
+    };
+    record_done_refund(db, &payment, &order, amount, &detail).await?;
     Ok(Refunded::Done)
+}
+
+/// Whether a refund of `amount` whose answer was lost went through, by the
+/// balance Transbank keeps: `Some(Some(detail))` yes, `Some(None)` no, `None`
+/// when Transbank cannot say now.
+async fn refund_happened(
+    webpay: &Webpay,
+    payment: &payments::Model,
+    amount: i64,
+) -> Option<Option<String>> {
+    let left = payment.amount - payment.refunded_amount;
+    match webpay.status(&payment.token).await {
+        Ok(tx) if tx.balance == Some(left - amount) => {
+            Some(Some(serde_json::to_string(&tx).unwrap_or_default()))
+        }
+        Ok(tx) if tx.balance == Some(left) => Some(None),
+        Ok(_) | Err(_) => None,
+    }
+}
+
+/// A refund Transbank made, on the payment and on its order.
+async fn record_done_refund(
+    db: &DatabaseConnection,
+    payment: &payments::Model,
+    order: &orders::Model,
+    amount: i64,
+    detail: &str,
+) -> Result<(), DbErr> {
+    add_refunded(db, payment, amount, detail).await?;
+    if !checkout::record_refund(db, order.id, amount, Utc::now()).await? {
+        // Cannot happen with the slot held; the money went back all the same.
+        tracing::error!(order = %order.order_number, amount, "refund not recorded on the order");
+    }
+    Ok(())
+}
+
+/// Settles refunds left in flight (an unanswered refund, or a process that
+/// stopped in the middle of one) once they are older than a live request
+/// could be: Transbank's balance says whether the money went back.
+async fn reconcile_refunds(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, DbErr> {
+    let stale = Utc::now() - chrono::Duration::minutes(10);
+    let stuck = payments::Entity::find()
+        .filter(payments::Column::RefundInFlight.is_not_null())
+        .filter(payments::Column::RefundStartedAt.lt(stale.fixed_offset()))
+        .all(db)
+        .await?;
+    let mut settled = 0;
+    for payment in stuck {
+        let (Some(amount), Some(order)) = (
+            payment.refund_in_flight,
+            load_order(db, payment.order_id).await?,
+        ) else {
+            continue;
+        };
+        match refund_happened(webpay, &payment, amount).await {
+            Some(Some(detail)) => {
+                record_done_refund(db, &payment, &order, amount, &detail).await?;
+            }
+            Some(None) => {}
+            None => continue,
+        }
+        release_refund_slot(db, payment.id).await?;
+        settled += 1;
+    }
+    Ok(settled)
 }
 
 /// Settles payments whose outcome is unknown (a commit that got no answer),
@@ -562,7 +735,7 @@ pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, 
         .filter(payments::Column::Status.eq("unknown"))
         .all(db)
         .await?;
-    let mut settled = 0;
+    let mut settled = reconcile_refunds(db, webpay).await?;
     for payment in unknown {
         if !claim(db, payment.id, &["unknown"], "committing").await? {
             continue;

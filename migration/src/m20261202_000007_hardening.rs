@@ -1,5 +1,6 @@
 //! Hardening: what lets the database count each client's holds and each
-//! buyer's pending orders (so a hundred instances agree on the limits), and
+//! buyer's pending orders (so a hundred instances agree on the limits), the
+//! one-refund-at-a-time slot of a payment, and
 //! the per-user credentials version that ends every session and access token
 //! issued before a password change or a deactivation.
 use loco_rs::schema::*;
@@ -26,11 +27,29 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // One refund at a time per payment: the amount being refunded and
+        // since when (a refund Transbank did not confirm stays here until
+        // `task reconcile_payments` settles it from Transbank's balance).
+        m.alter_table(
+            Table::alter()
+                .table(Payments::Table)
+                .add_column(big_integer_null(Payments::RefundInFlight))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Payments::Table)
+                .add_column(timestamptz_null(Payments::RefundStartedAt))
+                .to_owned(),
+        )
+        .await?;
         let db = m.get_connection();
-        // Live holds of a client, counted at every reserve.
+        // Live holds of a client (held or booked and unpaid), counted at
+        // every reserve.
         db.execute_unprepared(
             "CREATE INDEX reservations_live_by_client ON reservations (client_key, expires_at) \
-             WHERE status = 'active'",
+             WHERE status IN ('active', 'ordered')",
         )
         .await?;
         // A buyer's orders by email (pending orders, free tickets per event).
@@ -54,6 +73,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        for column in [Payments::RefundInFlight, Payments::RefundStartedAt] {
+            m.alter_table(
+                Table::alter()
+                    .table(Payments::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.alter_table(
             Table::alter()
                 .table(Users::Table)
@@ -68,6 +96,13 @@ impl MigrationTrait for Migration {
 enum Users {
     Table,
     AuthVersion,
+}
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    RefundInFlight,
+    RefundStartedAt,
 }
 
 #[derive(DeriveIden)]

@@ -82,7 +82,7 @@ fn key_of(req: &Request<Body>) -> Option<String> {
         scheme,
         host,
         req.uri().path(),
-        &crate::cache::canonical_query(query),
+        &crate::cache::canonical_query(req.uri().path(), query),
     ))
 }
 

@@ -37,7 +37,7 @@ pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>
         .layer(axum::middleware::from_fn(nul::refuse_nul))
         .layer(cors::layer(settings))
         .layer(axum::middleware::from_fn_with_state(
-            trace::TraceConfig::new(settings.access_log),
+            trace::TraceConfig::new(settings.access_log, settings.num_proxies),
             trace::request_span,
         ))
         .layer(fast_cache::FastCacheLayer::new(cache))

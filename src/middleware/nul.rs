@@ -90,9 +90,14 @@ pub async fn refuse_nul(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let is_form = kind.starts_with("application/x-www-form-urlencoded");
-    let is_json = kind.starts_with("application/json") || kind.contains("+json");
-    if !is_form && !is_json {
+    // Multipart bodies (uploads) are checked field by field where they are
+    // read; a bodiless request has nothing to check.
+    if kind.starts_with("multipart/")
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+    {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
@@ -103,16 +108,16 @@ pub async fn refuse_nul(req: Request, next: Next) -> Response {
         )
             .into_response();
     };
-    if is_form && has_escaped_nul(&bytes, b"%00") {
-        if let Some(field) = form_field_with_nul(&bytes) {
-            return refuse(&field);
-        }
-    }
-    if is_json && has_escaped_nul(&bytes, b"\\u0000") {
-        if let Some(field) = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| json_path_with_nul(&v, ""))
-        {
+    // Whatever the declared type (handlers may parse JSON from any), look
+    // for a NUL as raw bytes, percent-encoded, or escaped in JSON.
+    let raw = bytes.contains(&0);
+    if raw || has_escaped_nul(&bytes, b"\\u0000") || has_escaped_nul(&bytes, b"%00") {
+        let field = match serde_json::from_slice::<Value>(&bytes) {
+            // JSON: only its strings and keys matter ("%00" in one is text).
+            Ok(v) => json_path_with_nul(&v, ""),
+            Err(_) => form_field_with_nul(&bytes).or_else(|| raw.then(|| "detail".to_string())),
+        };
+        if let Some(field) = field {
             return refuse(&field);
         }
     }
@@ -139,5 +144,7 @@ mod tests {
             Some("code")
         );
         assert_eq!(form_field_with_nul(b"a=1&code=4%2500"), None);
+        let v: Value = serde_json::from_str(r#"{"discount": "100%00"}"#).unwrap();
+        assert_eq!(json_path_with_nul(&v, ""), None);
     }
 }

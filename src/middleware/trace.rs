@@ -17,12 +17,18 @@ use tracing::Instrument;
 #[derive(Clone, Copy)]
 pub struct TraceConfig {
     access_log: bool,
+    /// Proxies appending to `X-Forwarded-For` (the client is read as the
+    /// rate limits read it).
+    num_proxies: usize,
 }
 
 impl TraceConfig {
     #[must_use]
-    pub const fn new(access_log: bool) -> Self {
-        Self { access_log }
+    pub const fn new(access_log: bool, num_proxies: usize) -> Self {
+        Self {
+            access_log,
+            num_proxies,
+        }
     }
 }
 
@@ -70,12 +76,11 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
                 .unwrap_or_default()
                 .to_string()
         };
-        let remote_ip = text(&forwarded_for)
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let remote_ip = crate::controllers::api::auth::forwarded_client(
+            forwarded_for.iter().filter_map(|h| h.to_str().ok()),
+            config.num_proxies,
+        )
+        .unwrap_or_default();
         // The path only: query strings may carry tokens (order links, resets).
         let path = uri.path();
         let latency = format!("{:.6}s", started.elapsed().as_secs_f64());

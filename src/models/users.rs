@@ -172,13 +172,26 @@ impl ActiveModel {
     /// Database or hashing errors; [`passwords::Busy`] inside
     /// [`ModelError::Any`] when hashing is at capacity.
     pub async fn set_password(self, db: &DatabaseConnection, password: &str) -> ModelResult<Model> {
-        let id = self.id.clone();
-        let user = self.rehash_password(db, password).await?;
-        bump_auth_version(db, *id.as_ref()).await?;
-        Ok(Model {
-            auth_version: user.auth_version + 1,
-            ..user
-        })
+        let id = *self.id.as_ref();
+        let hash = hash_or_busy(password).await?;
+        // The hash and the version move together, in one statement.
+        Entity::update_many()
+            .col_expr(users::Column::Password, Expr::value(hash))
+            .col_expr(
+                users::Column::AuthVersion,
+                Expr::col(users::Column::AuthVersion).add(1),
+            )
+            .col_expr(
+                users::Column::UpdatedAt,
+                Expr::value(Utc::now().fixed_offset()),
+            )
+            .filter(users::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| ModelError::EntityNotFound)
     }
 
     /// Stores a new hash of the same password (a legacy hash upgraded):
@@ -199,6 +212,15 @@ impl ActiveModel {
         self.updated_at = Set(Utc::now().into());
         Ok(self.update(db).await?)
     }
+}
+
+/// An argon2id hash through the hashing gate; [`passwords::Busy`] inside
+/// [`ModelError::Any`] when it is at capacity.
+async fn hash_or_busy(password: &str) -> ModelResult<String> {
+    passwords::hash_async(password).await.map_err(|e| match e {
+        passwords::HashError::Busy => ModelError::Any(Box::new(passwords::Busy)),
+        passwords::HashError::Failed => ModelError::Any(e.to_string().into()),
+    })
 }
 
 /// Ends every admin session and access token of a user issued before now:

@@ -980,3 +980,41 @@ async fn superusers_refund_paid_orders_from_the_order_page() {
     );
     assert_eq!(fake.refunds(), 1);
 }
+
+#[tokio::test]
+async fn deactivating_a_user_in_the_admin_ends_their_sessions_for_good() {
+    let app = TestApp::boot().await;
+    staff(&app, "jefa@tuki.cl", true).await;
+    let clerk = staff(&app, "clerk@tuki.cl", false).await;
+    let boss = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let c = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    assert_eq!(c.get("/admin/").await.status_code(), 200);
+    let url = format!("/admin/users/user/{}/change/", clerk.id);
+    let inactive = [
+        ("email", "clerk@tuki.cl"),
+        ("username", "clerk@tuki.cl"),
+        ("is_staff", "on"),
+        ("_save", "1"),
+    ];
+    let active = [
+        ("email", "clerk@tuki.cl"),
+        ("username", "clerk@tuki.cl"),
+        ("is_staff", "on"),
+        ("is_active", "on"),
+        ("_save", "1"),
+    ];
+    let save = |active_now: bool| {
+        if active_now {
+            boss.post(&url, &active[..])
+        } else {
+            boss.post(&url, &inactive[..])
+        }
+    };
+    assert_eq!(save(false).await.status_code(), 303);
+    assert_eq!(c.get("/admin/").await.status_code(), 302);
+    // Active again: the old session stays ended; a new sign-in works.
+    assert_eq!(save(true).await.status_code(), 303);
+    assert_eq!(c.get("/admin/").await.status_code(), 302);
+    let again = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    assert_eq!(again.get("/admin/").await.status_code(), 200);
+}

@@ -48,6 +48,8 @@ pub struct Inner {
     /// The next N commits answer 500 after doing their work (an answer lost
     /// on the way back).
     pub lose_commit_answers: AtomicUsize,
+    /// The next N refunds answer 500 after doing their work.
+    pub lose_refund_answers: AtomicUsize,
     /// Every request's `Tbk-Api-Key-Secret`, to check it was sent right.
     pub bad_auth: AtomicUsize,
 }
@@ -243,10 +245,18 @@ async fn refund(
         );
     }
     fake.inner.refunds.fetch_add(1, Ordering::SeqCst);
+    let lost = fake
+        .inner
+        .lose_refund_answers
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
     // A whole amount on the same day is reversed; anything else is nullified.
     if tx.refunded == 0 && amount == tx.amount {
         tx.refunded = amount;
         tx.status = "REVERSED".into();
+        if lost {
+            return refused(StatusCode::INTERNAL_SERVER_ERROR, "lost answer");
+        }
         return Json(json!({"type": "REVERSED"})).into_response();
     }
     tx.refunded += amount;
@@ -255,6 +265,9 @@ async fn refund(
     } else {
         "PARTIALLY_NULLIFIED".into()
     };
+    if lost {
+        return refused(StatusCode::INTERNAL_SERVER_ERROR, "lost answer");
+    }
     Json(json!({
         "type": "NULLIFIED",
         "authorization_code": "123456",

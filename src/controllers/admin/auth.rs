@@ -268,6 +268,7 @@ pub async fn password_change(
     State(ctx): State<AppContext>,
     ViewEngine(v): ViewEngine<TeraView>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     staff: Staff,
     form: FormData,
@@ -276,15 +277,39 @@ pub async fn password_change(
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
+    // Guessing the current password (a stolen session) is throttled like
+    // signing in, with the API's counter for this user.
+    let throttle = ctx
+        .shared_store
+        .get::<std::sync::Arc<crate::throttle::LoginThrottle>>()
+        .ok_or_else(|| Error::string("the sign-in throttle is not set up"))?;
+    let key = format!("password-change:{}", staff.user.id);
+    if let Err(seconds) = throttle.attempt(&key, &ip).await {
+        let mut res = (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Demasiados intentos. Intenta de nuevo en {} minutos.",
+                seconds.div_ceil(60)
+            ),
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(res);
+    }
     let field = |k: &str| form.get(k).unwrap_or("").to_string();
     let (old_password, new_password1, new_password2) = (
         field("old_password"),
         field("new_password1"),
         field("new_password2"),
     );
-    let verified = crate::signin::verify_password(&old_password, &staff.user.password)
-        .await
-        .map_err(|e| Error::string(&e.to_string()))?;
+    let Ok(verified) = crate::signin::verify_password(&old_password, &staff.user.password).await
+    else {
+        return Ok(super::busy());
+    };
+    if verified.ok() {
+        throttle.succeeded(&key, &ip).await;
+    }
     let mut errors = serde_json::Map::new();
     if matches!(verified, crate::passwords::Verified::No) {
         errors.insert(
@@ -306,7 +331,11 @@ pub async fn password_change(
         ));
     }
     let active: users::ActiveModel = staff.user.clone().into();
-    let user = active.set_password(&ctx.db, &new_password1).await?;
+    let user = match active.set_password(&ctx.db, &new_password1).await {
+        Ok(user) => user,
+        Err(ModelError::Any(e)) if e.is::<crate::passwords::Busy>() => return Ok(super::busy()),
+        Err(e) => return Err(e.into()),
+    };
     // Every other session and token ends; this one goes on under a new id.
     crate::auth::revoke_all(&ctx.db, user.id, chrono::Utc::now()).await?;
     let store = store(&ctx)?;

@@ -299,6 +299,19 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
+/// Password hashing is at capacity: a 503 that says to retry shortly.
+#[must_use]
+pub fn busy() -> Response {
+    let mut res = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Hay muchas solicitudes en este momento. Intenta de nuevo en unos segundos.",
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(2));
+    res
+}
+
 /// What every signed-in page shows: who is signed in, the CSRF token for the
 /// logout form, the models they may see, and a message left by the last POST.
 fn chrome(staff: &Staff, jar: &CookieJar, mut data: Json) -> (CookieJar, Json) {

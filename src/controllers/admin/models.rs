@@ -1149,9 +1149,11 @@ async fn save(
                 extra_errors.insert("password", vec![problem]);
             }
             None => {
-                let hash = crate::passwords::hash_async(p1)
-                    .await
-                    .map_err(|e| Error::string(&e.to_string()))?;
+                let hash = match crate::passwords::hash_async(p1).await {
+                    Ok(hash) => hash,
+                    Err(crate::passwords::HashError::Busy) => return Ok(super::busy()),
+                    Err(e) => return Err(Error::string(&e.to_string())),
+                };
                 password_hash = Some(hash);
             }
         }
@@ -1776,7 +1778,11 @@ pub async fn password(
         return Ok(not_found(&v, &staff, &jar, "El usuario ya no existe."));
     };
     let active: users::ActiveModel = user.into();
-    active.set_password(&ctx.db, p1).await?;
+    match active.set_password(&ctx.db, p1).await {
+        Ok(_) => {}
+        Err(ModelError::Any(e)) if e.is::<crate::passwords::Busy>() => return Ok(super::busy()),
+        Err(e) => return Err(e.into()),
+    }
     crate::auth::revoke_all(&ctx.db, row.id, chrono::Utc::now()).await?;
     audit::record(
         &ctx.db,
@@ -1866,9 +1872,19 @@ pub async fn refund(
                 "La orden no tiene un pago de Webpay que reembolsar.".to_string(),
             ))
         }
+        crate::payments::Refunded::InProgress => {
+            return Ok(say(
+                "Ya hay un reembolso en curso para esta orden; nada fue reembolsado.".to_string(),
+            ))
+        }
         crate::payments::Refunded::Refused => {
             return Ok(say(
                 "Webpay no aceptó el reembolso; nada fue reembolsado. Revisa la transacción e inténtalo de nuevo.".to_string(),
+            ))
+        }
+        crate::payments::Refunded::Unknown => {
+            return Ok(say(
+                "Webpay no confirmó el reembolso: el pago quedó «en reembolso» para revisarlo con Transbank; no se repetirá.".to_string(),
             ))
         }
     }

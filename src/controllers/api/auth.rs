@@ -78,35 +78,54 @@ impl FromRequestParts<AppContext> for SignedIn {
 /// address it was reached from to `X-Forwarded-For`, so with `num_proxies`
 /// trusted proxies the client is the `num_proxies`-th value from the right
 /// (DRF's `NUM_PROXIES` rule): whatever a client writes itself is further
-/// left and never taken. No proxies, or a header shorter than that: the peer.
+/// left and never taken. No proxies, or fewer values than proxies: the peer.
+/// An IPv6 address stands for its /64 (one subscriber's network), so a
+/// client cannot rotate through its own addresses to dodge a limit.
 #[must_use]
 pub fn client_ip(parts: &Parts, num_proxies: usize) -> String {
-    let forwarded = (num_proxies > 0)
-        .then(|| {
-            let hops: Vec<&str> = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .collect();
-            hops.len()
-                .checked_sub(num_proxies)
-                .map(|i| hops[i])
-                .or_else(|| hops.first().copied())
-                .map(str::to_string)
-        })
-        .flatten();
-    forwarded
+    let forwarded = forwarded_client(
+        parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        num_proxies,
+    );
+    let ip = forwarded
         .or_else(|| {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string())
         })
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(ip, |v4| v4.to_string()),
+        _ => ip.chars().take(64).collect(),
+    }
+}
+
+/// The client's address in `X-Forwarded-For` values when `num_proxies`
+/// proxies appended to them (see [`client_ip`]).
+pub fn forwarded_client<'a>(
+    values: impl Iterator<Item = &'a str>,
+    num_proxies: usize,
+) -> Option<String> {
+    if num_proxies == 0 {
+        return None;
+    }
+    let hops: Vec<&str> = values
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    hops.len()
+        .checked_sub(num_proxies)
+        .map(|i| hops[i].to_string())
 }
 
 /// The caller's address as an extractor (see [`client_ip`]).
@@ -128,6 +147,40 @@ fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>, ApiError> {
     ctx.shared_store
         .get::<Arc<LoginThrottle>>()
         .ok_or(ApiError::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request;
+
+    use super::*;
+
+    fn ip(xff: Option<&str>, proxies: usize) -> String {
+        let mut req = Request::builder().uri("/");
+        if let Some(v) = xff {
+            req = req.header("x-forwarded-for", v);
+        }
+        let (mut parts, ()) = req.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 9], 40_000))));
+        client_ip(&parts, proxies)
+    }
+
+    #[test]
+    fn the_client_is_read_from_the_right_as_many_hops_as_there_are_proxies() {
+        assert_eq!(ip(Some("6.6.6.6, 198.51.100.1"), 1), "198.51.100.1");
+        assert_eq!(
+            ip(Some("6.6.6.6, 198.51.100.1, 10.0.0.1"), 2),
+            "198.51.100.1"
+        );
+        assert_eq!(ip(Some("6.6.6.6"), 0), "192.0.2.9");
+        assert_eq!(ip(Some("6.6.6.6"), 2), "192.0.2.9");
+        assert_eq!(ip(None, 1), "192.0.2.9");
+        assert_eq!(ip(Some("2001:db8:a:b:1:2:3:4"), 1), "2001:db8:a:b::/64");
+        assert_eq!(ip(Some("2001:db8:a:b:ffff::9"), 1), "2001:db8:a:b::/64");
+        assert_eq!(ip(Some("::ffff:198.51.100.2"), 1), "198.51.100.2");
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -624,8 +624,8 @@ pub struct RefundRequest {
         (status = 400, description = "An amount over what is left to refund", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
         (status = 404, description = "No such order, or not yours to refund", body = super::Detail),
-        (status = 409, description = "Not paid", body = super::Detail),
-        (status = 502, description = "Webpay refused the refund", body = super::Detail),
+        (status = 409, description = "Not paid, or another refund of it under way", body = super::Detail),
+        (status = 502, description = "Webpay refused the refund, or did not confirm it", body = super::Detail),
     )
 )]
 pub async fn refund(
@@ -676,9 +676,19 @@ pub async fn refund(
                 "detail": "La orden no tiene un pago de Webpay que reembolsar."
             })))
         }
+        payments::Refunded::InProgress => {
+            return Err(ApiError::Conflict(json!({
+                "detail": "Ya hay un reembolso en curso para esta orden; intenta en un momento."
+            })))
+        }
         payments::Refunded::Refused => {
             return Err(ApiError::BadGateway(
                 "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
+            ))
+        }
+        payments::Refunded::Unknown => {
+            return Err(ApiError::BadGateway(
+                "Webpay no confirmó el reembolso; quedó en revisión y no se repetirá.",
             ))
         }
     }

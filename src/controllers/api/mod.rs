@@ -272,8 +272,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
                     .authority()
                     .map(axum::http::uri::Authority::as_str)
             })
-            .unwrap_or("localhost")
-            .to_string();
+            .unwrap_or("localhost");
+        // Case and a trailing dot name the same host (and the same cached answer).
+        let host = crate::cache::host_key(host);
         // The URI as the client sent it (before the trailing slash was trimmed).
         let uri = parts
             .extensions
@@ -352,7 +353,7 @@ impl RequestUrl {
             &self.scheme,
             &self.host,
             &self.path,
-            &crate::cache::canonical_query(self.query.iter().cloned()),
+            &crate::cache::canonical_query(&self.path, self.query.iter().cloned()),
         )
     }
 
@@ -360,7 +361,7 @@ impl RequestUrl {
     /// (what its answer, links included, is made from).
     #[must_use]
     pub fn canonical(&self) -> Self {
-        let query = crate::cache::canonical_query(self.query.iter().cloned());
+        let query = crate::cache::canonical_query(&self.path, self.query.iter().cloned());
         let raw_query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&query)
             .finish();

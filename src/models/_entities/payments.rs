@@ -23,6 +23,8 @@ pub struct Model {
     pub refunded_amount: i64,
     #[sea_orm(column_type = "Text")]
     pub detail: String,
+    pub refund_in_flight: Option<i64>,
+    pub refund_started_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
