@@ -205,6 +205,7 @@ const NO_ACTIVE_ACCOUNT: ApiError = ApiError::Unauthorized(
         (status = 400, description = "A field is missing", body = super::FieldErrors),
         (status = 401, description = "Wrong email or password (the same answer either way)", body = super::Detail),
         (status = 429, description = "Too many failed attempts for this email or address", body = super::Detail),
+        (status = 503, description = "Password hashing at capacity: retry after `Retry-After` seconds", body = super::Detail),
     )
 )]
 pub async fn token(
@@ -291,6 +292,7 @@ fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
     request_body = Registration,
     responses(
         (status = 202, description = "Accepted (new or existing email alike)", body = super::Detail),
+        (status = 503, description = "Password hashing at capacity: retry after `Retry-After` seconds", body = super::Detail),
         (status = 400, description = "Invalid email, weak password or long names", body = super::FieldErrors),
     )
 )]
@@ -438,6 +440,8 @@ pub struct PasswordChange {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed; a new pair for this session", body = TokenPair),
+        (status = 429, description = "Too many wrong current passwords", body = super::Detail),
+        (status = 503, description = "Password hashing at capacity: retry after `Retry-After` seconds", body = super::Detail),
         (status = 400, description = "Wrong current password or weak new one", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
     )
