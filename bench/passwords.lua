@@ -5,7 +5,9 @@ local n = 0
 local function client()
   return string.format("10.%d.%d.%d", math.random(0, 255), math.random(0, 255), math.random(1, 254))
 end
-local counts = {}
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+counts = {}
 request = function()
   n = n + 1
   local email = string.format("storm-%d-%d@example.cl", math.random(1, 1e9), n)
@@ -19,7 +21,11 @@ response = function(status)
   counts[status] = (counts[status] or 0) + 1
 end
 done = function()
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, c in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + c end
+  end
   local parts = {}
-  for status, c in pairs(counts) do table.insert(parts, status .. "=" .. c) end
+  for status, c in pairs(total) do table.insert(parts, status .. "=" .. c) end
   io.write("statuses: " .. table.concat(parts, " ") .. "\n")
 end

@@ -6,9 +6,10 @@
 //!
 //! Hashing is deliberately slow, so it never runs on the async workers and
 //! never runs unbounded: [`hash_async`] and [`verify_async`] take one of a few
-//! permits (one per CPU) and run on the blocking pool; a short queue waits for
-//! a permit, and a caller beyond it is told at once that the server is busy
-//! ([`Busy`], a 503 with `Retry-After`) instead of piling up work and memory.
+//! permits (one per CPU) and run on dedicated hashing threads at a lower CPU
+//! priority than the request workers; a short queue waits for a permit, and a
+//! caller beyond it is told at once that the server is busy ([`Busy`], a 503
+//! with `Retry-After`) instead of piling up work and memory.
 
 use std::{
     sync::{
@@ -79,20 +80,70 @@ const QUEUE_PER_PERMIT: usize = 32;
 /// How long a caller waits for a permit before it is told to retry.
 const MAX_WAIT: Duration = Duration::from_secs(3);
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Admission (one permit per hashing thread, a short queue) and the hashing
+/// threads themselves.
 struct Gate {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Gate {
+    /// `threads` hashing threads, each at a lower CPU priority (nice 10) than
+    /// the request workers: while hashing saturates the CPU, everything else
+    /// the server does still gets most of it.
+    fn new(threads: usize, max_waiting: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    // Linux: the calling thread's own nice value.
+                    // SAFETY: a plain syscall on this thread, no pointers.
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                    }
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Self {
+            permits: Arc::new(Semaphore::new(threads)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            jobs,
+        }
+    }
 }
 
 static GATE: LazyLock<Gate> = LazyLock::new(|| {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    Gate {
-        permits: Arc::new(Semaphore::new(cpus)),
-        waiting: AtomicUsize::new(0),
-        max_waiting: cpus * QUEUE_PER_PERMIT,
-    }
+    Gate::new(cpus, cpus * QUEUE_PER_PERMIT)
 });
+
+/// Whether a hash asked for now would be refused: callers check it before
+/// doing any other work for a request that needs one.
+#[must_use]
+pub fn at_capacity() -> bool {
+    GATE.permits.available_permits() == 0
+        && GATE.waiting.load(Ordering::Acquire) >= GATE.max_waiting
+}
 
 /// Counts a waiting caller for as long as it waits (also when its request is
 /// dropped meanwhile).
@@ -104,7 +155,7 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Runs `work` on the blocking pool under one of the gate's permits.
+/// Runs `work` on a hashing thread under one of the gate's permits.
 async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
     gated_on(&GATE, work).await
 }
@@ -126,13 +177,14 @@ async fn gated_on<T: Send + 'static>(
             _ => return Err(Busy),
         }
     };
-    tokio::task::spawn_blocking(move || {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
         // The permit is held until the work is done, even if the caller left.
         let _permit = permit;
-        work()
-    })
-    .await
-    .map_err(|_| Busy)
+        let _ = done.send(work());
+    });
+    gate.jobs.send(job).map_err(|_| Busy)?;
+    result.await.map_err(|_| Busy)
 }
 
 /// [`hash`] off the async workers, gated.
@@ -284,11 +336,7 @@ mod tests {
 
     #[tokio::test]
     async fn past_the_queue_callers_are_told_to_retry_at_once() {
-        let gate = Gate {
-            permits: Arc::new(Semaphore::new(1)),
-            waiting: AtomicUsize::new(0),
-            max_waiting: 2,
-        };
+        let gate = Gate::new(1, 2);
         let slow = || {
             gated_on(&gate, || {
                 std::thread::sleep(Duration::from_millis(150));

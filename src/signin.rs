@@ -66,6 +66,10 @@ pub async fn sign_in(
         .shared_store
         .get::<Arc<LoginThrottle>>()
         .ok_or_else(|| ModelError::Any("the sign-in throttle is not set up".into()))?;
+    // A full hashing queue refuses before any other work is done.
+    if passwords::at_capacity() {
+        return Ok(SignIn::Busy);
+    }
     let email = email.trim().to_lowercase();
     // The attempt is counted before the password is looked at: a parallel
     // burst cannot all pass the check.

@@ -1018,3 +1018,30 @@ async fn deactivating_a_user_in_the_admin_ends_their_sessions_for_good() {
     let again = Admin::sign_in(&app, "clerk@tuki.cl").await;
     assert_eq!(again.get("/admin/").await.status_code(), 200);
 }
+
+#[tokio::test]
+async fn a_password_reset_signs_out_the_admin_sessions_of_that_user() {
+    let app = TestApp::boot().await;
+    let user = staff(&app, "olvido@tuki.cl", true).await;
+    let admin = Admin::sign_in(&app, "olvido@tuki.cl").await;
+    assert_eq!(admin.get("/admin/").await.status_code(), 200);
+    let settings = tuki_backend::app::App::settings(app.ctx()).unwrap();
+    let token = tuki_backend::mailers::password_reset::make_token(
+        &settings.secret_key,
+        &user,
+        chrono::Utc::now().timestamp(),
+    );
+    let reset = admin
+        .server
+        .post("/api/v1/auth/password/reset/confirm/")
+        .json(&serde_json::json!({"uid": user.id, "token": token, "new_password": "Otra-Clave-Segura-7"}))
+        .await;
+    assert_eq!(reset.status_code(), 200, "{}", reset.text());
+    let after = admin.get("/admin/").await;
+    assert_eq!(after.status_code(), 302);
+    assert!(after
+        .header("location")
+        .to_str()
+        .unwrap()
+        .starts_with("/admin/login/"));
+}

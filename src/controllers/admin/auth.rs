@@ -189,15 +189,25 @@ pub async fn login(
             return Ok(res);
         }
     };
-    let store = store(&ctx)?;
-    // A new session id at every sign-in; the old one (if any) ends.
+    let jar = new_session(&ctx, jar, &user, &settings).await?;
+    Ok((jar, found(&next)).into_response())
+}
+
+/// Starts a session for `user` under a new id (at every sign-in and after
+/// one's own password change); the request's old session, if any, ends.
+async fn new_session(
+    ctx: &AppContext,
+    jar: CookieJar,
+    user: &users::Model,
+    settings: &crate::settings::Settings,
+) -> Result<CookieJar> {
+    let store = store(ctx)?;
     if let Some(old) = jar.get(sessions::COOKIE) {
         store.delete(old.value()).await;
     }
-    let (token, _) = store.create(&user).await.map_err(|e| Error::string(&e))?;
+    let (token, _) = store.create(user).await.map_err(|e| Error::string(&e))?;
     let age = i64::try_from(sessions::AGE.as_secs()).unwrap_or(86_400);
-    let jar = jar.add(cookie(sessions::COOKIE, token, &settings, age));
-    Ok((jar, found(&next)).into_response())
+    Ok(jar.add(cookie(sessions::COOKIE, token, settings, age)))
 }
 
 #[derive(Deserialize)]
@@ -338,13 +348,7 @@ pub async fn password_change(
     };
     // Every other session and token ends; this one goes on under a new id.
     crate::auth::revoke_all(&ctx.db, user.id, chrono::Utc::now()).await?;
-    let store = store(&ctx)?;
-    if let Some(old) = jar.get(sessions::COOKIE) {
-        store.delete(old.value()).await;
-    }
-    let (token, _) = store.create(&user).await.map_err(|e| Error::string(&e))?;
-    let age = i64::try_from(sessions::AGE.as_secs()).unwrap_or(86_400);
-    let jar = jar.add(cookie(sessions::COOKIE, token, &settings, age));
+    let jar = new_session(&ctx, jar, &user, &settings).await?;
     Ok(redirect_with_message(
         jar,
         "/admin/",

@@ -300,6 +300,9 @@ pub async fn register(
     api: Api,
     JsonBody(req): JsonBody<Registration>,
 ) -> Result<Response, ApiError> {
+    if crate::passwords::at_capacity() {
+        return Err(ApiError::Busy);
+    }
     let email = Email::parse(&req.email)
         .map_err(|_| ApiError::Field("email", "Ingresa un correo válido.".into()))?;
     check_new_password(&req.password, email.as_str())?;
