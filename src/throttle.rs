@@ -54,11 +54,23 @@ impl Store {
                     let now = Utc::now();
                     let ends = now + chrono::Duration::from_std(WINDOW).unwrap_or_default();
                     let backend = db.get_database_backend();
-                    let sql = "INSERT INTO counters (key, count, expires_at) VALUES ($1, 1, $2) \
+                    // PostgreSQL: a counter lost to a crash only forgets a few
+                    // attempts, so its commit does not wait for the disk (one
+                    // counter per request must not cost a WAL flush each).
+                    let sql = if backend == sea_orm::DbBackend::Postgres {
+                        "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+                         INSERT INTO counters (key, count, expires_at) SELECT $1, 1, $2 FROM relaxed \
                          ON CONFLICT (key) DO UPDATE SET \
                          count = CASE WHEN counters.expires_at <= $3 THEN 1 ELSE counters.count + 1 END, \
                          expires_at = CASE WHEN counters.expires_at <= $3 THEN $2 ELSE counters.expires_at END \
-                         RETURNING count";
+                         RETURNING count"
+                    } else {
+                        "INSERT INTO counters (key, count, expires_at) VALUES ($1, 1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET \
+                         count = CASE WHEN counters.expires_at <= $3 THEN 1 ELSE counters.count + 1 END, \
+                         expires_at = CASE WHEN counters.expires_at <= $3 THEN $2 ELSE counters.expires_at END \
+                         RETURNING count"
+                    };
                     let row = db
                         .query_one_raw(Statement::from_sql_and_values(
                             backend,
