@@ -197,7 +197,7 @@ impl Hooks for App {
         // One namespace per database: deployments (or test databases) sharing a
         // Redis never read each other's answers.
         let digest = Sha256::digest(ctx.config.database.uri.as_bytes());
-        let namespace: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let namespace = hex::encode(&digest[..6]);
         let cache = ResponseCache::new(
             &namespace,
             Duration::from_secs(settings.catalogue_cache_seconds),

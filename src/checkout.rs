@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rand::RngCore;
 use sea_orm::{
@@ -20,7 +19,6 @@ use sea_orm::{
     QuerySelect, TransactionTrait,
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -31,6 +29,7 @@ use crate::{
         events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
     },
     settings::Limits,
+    tokens::{random_urlsafe, sha256_hex},
 };
 
 /// One line of a reservation request.
@@ -662,23 +661,6 @@ fn order_number() -> String {
     s
 }
 
-/// A random secret, URL-safe.
-#[must_use]
-pub fn secret(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// What the order's access token is stored as.
-#[must_use]
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A new order and the access token that reads it (shown once).
 #[derive(Debug)]
 pub struct Booked {
@@ -759,7 +741,7 @@ pub async fn book(
         .map(|(i, _)| i64::from(i.quantity) * i.unit_price)
         .sum();
     let fee = service_fee(subtotal, event.service_fee_bps);
-    let access_token = secret(32);
+    let access_token = random_urlsafe(32);
     let order = orders::ActiveModel {
         id: Set(Uuid::new_v4()),
         order_number: Set(order_number()),
@@ -774,7 +756,7 @@ pub async fn book(
         service_fee: Set(fee),
         total: Set(subtotal + fee),
         refunded_amount: Set(0),
-        access_token_hash: Set(token_hash(&access_token)),
+        access_token_hash: Set(sha256_hex(&access_token)),
         paid_at: Set(None),
         confirmation_sent: Set(false),
         created_at: Set(nowf),
@@ -957,7 +939,7 @@ async fn book_pg(
           ev.title AS event_title, ev.slug AS event_slug, ev.start_date AS event_start \
         FROM placed, ev";
     let nowf = now.fixed_offset();
-    let access_token = secret(32);
+    let access_token = random_urlsafe(32);
     let stmt = sea_orm::Statement::from_sql_and_values(
         sea_orm::DbBackend::Postgres,
         SQL,
@@ -971,7 +953,7 @@ async fn book_pg(
             customer.name.clone().into(),
             customer.email.clone().into(),
             customer.phone.clone().into(),
-            token_hash(&access_token).into(),
+            sha256_hex(&access_token).into(),
             i64::from(limits.pending_orders_per_email).into(),
         ],
     );
@@ -1142,7 +1124,7 @@ pub async fn mark_paid<C: ConnectionTrait>(
                 order_id: Set(order.id),
                 event_id: Set(order.event_id),
                 tier_id: Set(item.tier_id),
-                code: Set(secret(18)),
+                code: Set(random_urlsafe(18)),
                 attendee_name: Set(order.customer_name.clone()),
                 status: Set("valid".into()),
                 used_at: Set(None),

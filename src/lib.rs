@@ -16,5 +16,6 @@ pub mod signin;
 pub mod storage;
 pub mod tasks;
 pub mod throttle;
+pub mod tokens;
 pub mod views;
 pub mod webpay;

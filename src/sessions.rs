@@ -12,7 +12,6 @@ use sea_orm::{
     QueryFilter,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::models::_entities::{cache_entries, users};
@@ -36,9 +35,7 @@ pub enum SessionStore {
 }
 
 fn key(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("session:{hex}")
+    format!("session:{}", crate::tokens::sha256_hex(token))
 }
 
 impl SessionStore {
@@ -47,10 +44,10 @@ impl SessionStore {
     /// # Errors
     /// The store cannot be written.
     pub async fn create(&self, user: &users::Model) -> Result<(String, Session), String> {
-        let token = crate::checkout::secret(32);
+        let token = crate::tokens::random_urlsafe(32);
         let session = Session {
             user_id: user.id,
-            csrf: crate::checkout::secret(24),
+            csrf: crate::tokens::random_urlsafe(24),
             ver: user.auth_version,
         };
         let value = serde_json::to_vec(&session).map_err(|e| e.to_string())?;

@@ -7,7 +7,6 @@
 //! sent inline, not in a background task: Cloud Run may starve a process's CPU
 //! once its response is out.
 
-use hmac::{Hmac, Mac};
 use include_dir::{include_dir, Dir};
 use loco_rs::{
     app::AppContext,
@@ -15,7 +14,6 @@ use loco_rs::{
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
-use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::{
@@ -39,13 +37,7 @@ pub const QR_LINK_DAYS_AFTER_EVENT: i64 = 30;
 /// `expires` (unix seconds; the link is in the buyer's mail only).
 #[must_use]
 pub fn qr_signature(secret: &str, ticket_id: Uuid, expires: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(format!("ticket-qr:{ticket_id}:{expires}").as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::tokens::hmac_sha256_hex(secret, &format!("ticket-qr:{ticket_id}:{expires}"))
 }
 
 /// A value for a subject or a greeting: control characters (newlines among

@@ -4,14 +4,12 @@
 //! current password hash (Django's scheme): it needs no table, stops working
 //! after an hour, and stops working once used — using it changes the hash.
 
-use hmac::{Hmac, Mac};
 use include_dir::{include_dir, Dir};
 use loco_rs::{
     app::AppContext,
     mailer::{Args, Mailer},
 };
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::{app::App, models::users};
 
@@ -25,13 +23,10 @@ pub struct ResetMailer;
 impl Mailer for ResetMailer {}
 
 fn mac(secret: &str, user: &users::Model, expires: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(format!("password-reset:{}:{expires}:{}", user.id, user.password).as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::tokens::hmac_sha256_hex(
+        secret,
+        &format!("password-reset:{}:{expires}:{}", user.id, user.password),
+    )
 }
 
 /// A token for `user`, valid until `now + LIFETIME_SECONDS`.

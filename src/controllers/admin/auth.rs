@@ -103,7 +103,7 @@ pub async fn login_form(
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|c| c.len() >= 32)
-        .unwrap_or_else(|| crate::checkout::secret(24));
+        .unwrap_or_else(|| crate::tokens::random_urlsafe(24));
     let jar = jar.add(cookie(
         CSRF_COOKIE,
         csrf.clone(),

@@ -407,7 +407,7 @@ pub fn may_read(
     let owner = user.is_some_and(|u| order.user_id == Some(u.id));
     let token_ok = token.is_some_and(|t| {
         bool::from(
-            checkout::token_hash(t)
+            crate::tokens::sha256_hex(t)
                 .as_bytes()
                 .ct_eq(order.access_token_hash.as_bytes()),
         )
