@@ -191,9 +191,15 @@ impl Hooks for App {
         // Read once into the shared store (API handlers take `Api`, not a clone
         // of the whole context).
         let settings = settings_in(&ctx.config)?;
-        let shared =
-            ResponseCache::shared_for(settings.use_redis, settings.redis_url.as_deref(), &ctx.db)
-                .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?;
+        // One Redis connection for the cache, the sessions and the counters.
+        let redis = match (settings.use_redis, settings.redis_url.as_deref()) {
+            (true, Some(url)) => Some(
+                crate::redis_conn::RedisConn::open(url)
+                    .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
+            ),
+            _ => None,
+        };
+        let shared = ResponseCache::shared_for(redis.as_ref(), &ctx.db);
         // One namespace per database: deployments (or test databases) sharing a
         // Redis never read each other's answers.
         let digest = Sha256::digest(ctx.config.database.uri.as_bytes());
@@ -206,13 +212,6 @@ impl Hooks for App {
         ctx.shared_store.insert(Arc::new(cache));
         // Sign-in attempt counters and admin sessions live with the shared
         // cache: Redis when it is on, else the database.
-        let redis = match (settings.use_redis, settings.redis_url.as_deref()) {
-            (true, Some(url)) => Some(
-                redis::Client::open(url)
-                    .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
-            ),
-            _ => None,
-        };
         let counters = redis.clone().map_or_else(
             || crate::throttle::Store::Database(ctx.db.clone()),
             crate::throttle::Store::Redis,

@@ -26,9 +26,8 @@ use sea_orm::{
     sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     QueryFilter,
 };
-use tokio::sync::OnceCell;
 
-use crate::models::_entities::cache_entries;
+use crate::{models::_entities::cache_entries, redis_conn::RedisConn};
 
 /// A rendered body and when it was rendered (unix milliseconds).
 #[derive(Debug, Clone)]
@@ -155,32 +154,9 @@ pub const SHARED_MAX_BYTES: usize = 256 * 1024;
 /// How long a shared-tier operation may take before it is given up.
 const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// Redis, connected on first use and reconnected by the connection manager.
-pub struct RedisTier {
-    client: redis::Client,
-    conn: OnceCell<redis::aio::ConnectionManager>,
-}
-
-impl RedisTier {
-    async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(SHARED_TIMEOUT))
-            .set_response_timeout(Some(SHARED_TIMEOUT))
-            .set_number_of_retries(1);
-        let init = redis::aio::ConnectionManager::new_with_config(self.client.clone(), config);
-        match self.conn.get_or_try_init(|| init).await {
-            Ok(conn) => Some(conn.clone()),
-            Err(err) => {
-                tracing::warn!(error = %err, "redis unavailable; serving uncached");
-                None
-            }
-        }
-    }
-}
-
 /// Where entries are shared between instances.
 pub enum Shared {
-    Redis(RedisTier),
+    Redis(Arc<RedisConn>),
     Database(DatabaseConnection),
 }
 
@@ -189,7 +165,7 @@ impl Shared {
         let fetched = async {
             match self {
                 Self::Redis(tier) => {
-                    let mut conn = tier.connection().await?;
+                    let mut conn = tier.get().await?;
                     let raw: Option<Vec<u8>> = redis::cmd("GET")
                         .arg(key)
                         .query_async(&mut conn)
@@ -217,7 +193,7 @@ impl Shared {
         let stored = async {
             match self {
                 Self::Redis(tier) => {
-                    let Some(mut conn) = tier.connection().await else {
+                    let Some(mut conn) = tier.get().await else {
                         return;
                     };
                     let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -312,23 +288,14 @@ impl ResponseCache {
         }
     }
 
-    /// The shared tier for the settings: Redis when `USE_REDIS=true`, else the
-    /// database.
-    ///
-    /// # Errors
-    /// A `REDIS_URL` the client refuses.
-    pub fn shared_for(
-        use_redis: bool,
-        redis_url: Option<&str>,
-        db: &DatabaseConnection,
-    ) -> Result<Shared, redis::RedisError> {
-        match (use_redis, redis_url) {
-            (true, Some(url)) => Ok(Shared::Redis(RedisTier {
-                client: redis::Client::open(url)?,
-                conn: OnceCell::new(),
-            })),
-            _ => Ok(Shared::Database(db.clone())),
-        }
+    /// The shared tier: the instance's Redis connection when Redis is on,
+    /// else the database.
+    #[must_use]
+    pub fn shared_for(redis: Option<&Arc<RedisConn>>, db: &DatabaseConnection) -> Shared {
+        redis.map_or_else(
+            || Shared::Database(db.clone()),
+            |r| Shared::Redis(r.clone()),
+        )
     }
 
     fn fresh(&self, entry: &Entry) -> bool {
@@ -487,12 +454,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_redis_degrades_to_rendering() {
-        let shared = ResponseCache::shared_for(
-            true,
-            Some("redis://127.0.0.1:1/0"),
-            &DatabaseConnection::default(),
-        )
-        .unwrap();
+        let dead = RedisConn::open("redis://127.0.0.1:1/0").unwrap();
+        let shared = ResponseCache::shared_for(Some(&dead), &DatabaseConnection::default());
         let cache = ResponseCache::new("t", Duration::from_secs(10), Some(shared));
         let renders = AtomicUsize::new(0);
         let body = cache.get_or_render("k".into(), || render(&renders)).await;

@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod models;
 pub mod passwords;
 pub mod payments;
+pub mod redis_conn;
 pub mod sessions;
 pub mod settings;
 pub mod signin;

@@ -30,7 +30,7 @@ pub struct Session {
 }
 
 pub enum SessionStore {
-    Redis(redis::Client),
+    Redis(std::sync::Arc<crate::redis_conn::RedisConn>),
     Database(DatabaseConnection),
 }
 
@@ -52,11 +52,8 @@ impl SessionStore {
         };
         let value = serde_json::to_vec(&session).map_err(|e| e.to_string())?;
         match self {
-            Self::Redis(client) => {
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(|e| e.to_string())?;
+            Self::Redis(redis) => {
+                let mut conn = redis.get().await.ok_or("redis unavailable")?;
                 redis::cmd("SET")
                     .arg(key(&token))
                     .arg(value)
@@ -92,8 +89,8 @@ impl SessionStore {
     /// The live session of a cookie token, if any.
     pub async fn get(&self, token: &str) -> Option<Session> {
         let raw: Option<Vec<u8>> = match self {
-            Self::Redis(client) => {
-                let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+            Self::Redis(redis) => {
+                let mut conn = redis.get().await?;
                 redis::cmd("GET")
                     .arg(key(token))
                     .query_async(&mut conn)
@@ -113,8 +110,8 @@ impl SessionStore {
     /// Ends a session (sign-out).
     pub async fn delete(&self, token: &str) {
         match self {
-            Self::Redis(client) => {
-                if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+            Self::Redis(redis) => {
+                if let Some(mut conn) = redis.get().await {
                     let _: redis::RedisResult<()> = redis::cmd("DEL")
                         .arg(key(token))
                         .query_async(&mut conn)

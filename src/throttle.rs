@@ -19,7 +19,7 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const SLOW_AFTER: u64 = 3;
 
 pub enum Store {
-    Redis(redis::Client),
+    Redis(std::sync::Arc<crate::redis_conn::RedisConn>),
     Database(DatabaseConnection),
 }
 
@@ -29,12 +29,8 @@ impl Store {
     pub async fn increment(&self, key: &str) -> Option<u64> {
         let fut = async {
             match self {
-                Self::Redis(client) => {
-                    let mut conn = client
-                        .get_multiplexed_async_connection()
-                        .await
-                        .map_err(|e| tracing::warn!(error = %e, "throttle: redis unavailable"))
-                        .ok()?;
+                Self::Redis(redis) => {
+                    let mut conn = redis.get().await?;
                     let (count,): (u64,) = redis::pipe()
                         .atomic()
                         .cmd("INCR")
@@ -106,8 +102,8 @@ impl Store {
     pub async fn count(&self, key: &str) -> u64 {
         let fut = async {
             match self {
-                Self::Redis(client) => {
-                    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+                Self::Redis(redis) => {
+                    let mut conn = redis.get().await?;
                     let n: Option<u64> = redis::cmd("GET")
                         .arg(key)
                         .query_async(&mut conn)
@@ -141,8 +137,8 @@ impl Store {
     pub async fn decrement(&self, key: &str) {
         let fut = async {
             match self {
-                Self::Redis(client) => {
-                    if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                Self::Redis(redis) => {
+                    if let Some(mut conn) = redis.get().await {
                         let _: redis::RedisResult<i64> = redis::Script::new(
                             "if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 \
                              then return redis.call('DECR', KEYS[1]) end return 0",
@@ -171,8 +167,8 @@ impl Store {
     pub async fn reset(&self, key: &str) {
         let fut = async {
             match self {
-                Self::Redis(client) => {
-                    if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                Self::Redis(redis) => {
+                    if let Some(mut conn) = redis.get().await {
                         let _: redis::RedisResult<()> =
                             redis::cmd("DEL").arg(key).query_async(&mut conn).await;
                     }
