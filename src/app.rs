@@ -32,38 +32,6 @@ pub const TEMPLATES_DIR: &str = "templates";
 
 pub struct App;
 
-impl App {
-    /// The catalogue's response cache (see `cache.rs`).
-    ///
-    /// # Errors
-    /// Never after a normal boot.
-    pub fn cache(ctx: &AppContext) -> Result<Arc<ResponseCache>> {
-        ctx.shared_store
-            .get::<Arc<ResponseCache>>()
-            .ok_or_else(|| Error::string("the response cache is not set up"))
-    }
-
-    /// The Webpay Plus client (see `webpay.rs`).
-    ///
-    /// # Errors
-    /// Never after a normal boot.
-    pub fn webpay(ctx: &AppContext) -> Result<Arc<crate::webpay::Webpay>> {
-        ctx.shared_store
-            .get::<Arc<crate::webpay::Webpay>>()
-            .ok_or_else(|| Error::string("the Webpay client is not set up"))
-    }
-
-    /// The checked settings, read once at boot (see [`Hooks::after_context`]).
-    ///
-    /// # Errors
-    /// Never after a normal boot; a context built by hand without settings.
-    pub fn settings(ctx: &AppContext) -> Result<Arc<Settings>> {
-        ctx.shared_store
-            .get::<Arc<Settings>>()
-            .ok_or_else(|| Error::string("settings are not loaded"))
-    }
-}
-
 /// Puts the checked settings where Loco reads its own: the database URL and
 /// pool size, the JWT secret, and `config.settings` for the app.
 fn apply_settings(config: &mut Config, settings: &Settings) -> Result<()> {
@@ -183,7 +151,7 @@ impl Hooks for App {
     }
 
     fn init_logger(ctx: &AppContext) -> Result<bool> {
-        init_logger_with(&ctx.config.logger, &*Self::settings(ctx)?);
+        init_logger_with(&ctx.config.logger, &*crate::context::settings(ctx)?);
         Ok(true)
     }
 
@@ -247,7 +215,7 @@ impl Hooks for App {
         // server's CPU on an uncached catalogue page): they stay in the config
         // as one string (Loco's CLI boots a second context from this config).
         ctx.config.settings = Some(serde_json::Value::String(serde_json::to_string(
-            &*Self::settings(&ctx)?,
+            &*crate::context::settings(&ctx)?,
         )?));
         Ok(ctx)
     }
@@ -281,9 +249,13 @@ impl Hooks for App {
             Ok(())
         })?;
         let router = router.layer(Extension(ViewEngine::from(tera)));
-        let settings = Self::settings(ctx)?;
+        let settings = crate::context::settings(ctx)?;
         let router = controllers::media::mount(router, &settings);
-        Ok(middleware::apply(router, &settings, Self::cache(ctx)?))
+        Ok(middleware::apply(
+            router,
+            &settings,
+            crate::context::cache(ctx)?,
+        ))
     }
 
     async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {

@@ -3,6 +3,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod checkout;
+pub mod context;
 pub mod controllers;
 pub mod logging;
 pub mod mailers;

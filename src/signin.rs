@@ -3,8 +3,6 @@
 //! the same refusal whether the email exists or not, argon2 checked off the
 //! async workers, and a Django hash upgraded to argon2id on first use.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use loco_rs::{app::AppContext, model::ModelError};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
@@ -14,7 +12,6 @@ use tokio::sync::OnceCell;
 use crate::{
     models::users,
     passwords::{self, Busy, Verified},
-    throttle::LoginThrottle,
 };
 
 /// What an attempt came to.
@@ -62,10 +59,8 @@ pub async fn sign_in(
     ip: &str,
     staff_only: bool,
 ) -> Result<SignIn, ModelError> {
-    let throttle = ctx
-        .shared_store
-        .get::<Arc<LoginThrottle>>()
-        .ok_or_else(|| ModelError::Any("the sign-in throttle is not set up".into()))?;
+    let throttle =
+        crate::context::throttle(ctx).map_err(|e| ModelError::Any(e.to_string().into()))?;
     // A full hashing queue refuses before any other work is done.
     if passwords::at_capacity() {
         return Ok(SignIn::Busy);

@@ -17,7 +17,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    app::App,
     models::_entities::{events, orders, ticket_tiers, tickets},
     views::events::{date_es, time_hm},
 };
@@ -101,7 +100,7 @@ pub async fn send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<bo
 }
 
 async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<(), String> {
-    let settings = App::settings(ctx).map_err(|e| e.to_string())?;
+    let settings = crate::context::settings(ctx).map_err(|e| e.to_string())?;
     let order = orders::Entity::find_by_id(order_id)
         .one(&ctx.db)
         .await

@@ -11,7 +11,7 @@ use loco_rs::{
 };
 use serde_json::json;
 
-use crate::{app::App, models::users};
+use crate::models::users;
 
 static TEMPLATES: Dir<'_> = include_dir!("src/mailers/password_reset");
 
@@ -60,7 +60,7 @@ pub fn check_token(secret: &str, user: &users::Model, token: &str, now: i64) -> 
 /// # Errors
 /// The mail could not be sent (or no mail server is configured).
 pub async fn send(ctx: &AppContext, user: &users::Model) -> Result<(), String> {
-    let settings = App::settings(ctx).map_err(|e| e.to_string())?;
+    let settings = crate::context::settings(ctx).map_err(|e| e.to_string())?;
     if ctx.mailer.is_none() {
         return Err("no mail server is configured (EMAIL_HOST)".into());
     }

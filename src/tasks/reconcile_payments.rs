@@ -4,7 +4,7 @@
 
 use loco_rs::prelude::*;
 
-use crate::{app::App, mailers::order_confirmation, payments};
+use crate::{mailers::order_confirmation, payments};
 
 pub struct ReconcilePayments;
 
@@ -18,7 +18,7 @@ impl Task for ReconcilePayments {
     }
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
-        let webpay = App::webpay(ctx)?;
+        let webpay = crate::context::webpay(ctx)?;
         let settled = payments::reconcile(&ctx.db, &webpay).await?;
         println!("reconcile_payments: {settled} payments settled");
         // Confirmations still owed (a failed send, or settled just now).

@@ -1025,7 +1025,7 @@ async fn a_password_reset_signs_out_the_admin_sessions_of_that_user() {
     let user = staff(&app, "olvido@tuki.cl", true).await;
     let admin = Admin::sign_in(&app, "olvido@tuki.cl").await;
     assert_eq!(admin.get("/admin/").await.status_code(), 200);
-    let settings = tuki_backend::app::App::settings(app.ctx()).unwrap();
+    let settings = tuki_backend::context::settings(app.ctx()).unwrap();
     let token = tuki_backend::mailers::password_reset::make_token(
         &settings.secret_key,
         &user,

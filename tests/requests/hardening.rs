@@ -370,7 +370,7 @@ async fn random_parameters_share_one_cache_entry_and_lists_are_bounded() {
             .await;
     }
     let server = app.server();
-    let cache = tuki_backend::app::App::cache(app.ctx()).unwrap();
+    let cache = tuki_backend::context::cache(app.ctx()).unwrap();
     let before = cache.local_entries().await;
     let mut bodies = Vec::new();
     for i in 0..20 {
@@ -479,7 +479,7 @@ async fn a_mailed_qr_link_stops_working_after_it_expires() {
     let (_, r) = reserve_from(&server, event, tiers[0], 1, "198.51.100.95").await;
     assert_eq!(book_as(&server, event, &r, "qr@example.cl").await.0, 201);
     let ticket = tickets::Entity::find().one(db).await.unwrap().unwrap();
-    let secret = tuki_backend::app::App::settings(app.ctx())
+    let secret = tuki_backend::context::settings(app.ctx())
         .unwrap()
         .secret_key
         .clone();

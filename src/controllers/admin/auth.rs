@@ -24,7 +24,6 @@ use crate::{
         audit,
         site::{Action, MODELS},
     },
-    app::App,
     controllers::api::auth::ClientIp,
     models::users,
     sessions,
@@ -98,7 +97,7 @@ pub async fn login_form(
     if staff_session(&ctx, &jar).await.is_some() {
         return Ok(found(&next));
     }
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     let csrf = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
@@ -140,7 +139,7 @@ pub async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     let cookie_token = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
@@ -224,7 +223,7 @@ pub async fn logout(
     jar: CookieJar,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response> {
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     let Some((_, session)) = staff_session(&ctx, &jar).await else {
         return Ok(found("/admin/login/"));
     };
@@ -283,16 +282,13 @@ pub async fn password_change(
     staff: Staff,
     form: FormData,
 ) -> Result<Response> {
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
     // Guessing the current password (a stolen session) is throttled like
     // signing in, with the API's counter for this user.
-    let throttle = ctx
-        .shared_store
-        .get::<std::sync::Arc<crate::throttle::LoginThrottle>>()
-        .ok_or_else(|| Error::string("the sign-in throttle is not set up"))?;
+    let throttle = crate::context::throttle(&ctx)?;
     let key = format!("password-change:{}", staff.user.id);
     if let Err(seconds) = throttle.attempt(&key, &ip).await {
         let mut res = (

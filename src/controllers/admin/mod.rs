@@ -39,9 +39,7 @@ const FLASH_COOKIE: &str = "tuki_messages";
 const CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 fn store(ctx: &AppContext) -> Result<Arc<SessionStore>> {
-    ctx.shared_store
-        .get::<Arc<SessionStore>>()
-        .ok_or_else(|| Error::string("the session store is not set up"))
+    crate::context::sessions(ctx)
 }
 
 /// The signed-in staff user of a request, with the session's CSRF token.

@@ -31,7 +31,6 @@ use crate::{
         site::{self, Action, ModelAdmin, OnDelete},
         store::{self, ListQuery, Row, PER_PAGE},
     },
-    app::App,
     models::{event_images, users},
 };
 
@@ -902,7 +901,7 @@ async fn form_page(
     let mut images = Json::Null;
     if m.images {
         if let Some(r) = row {
-            let settings = App::settings(ctx)?;
+            let settings = crate::context::settings(ctx)?;
             let base = settings
                 .media
                 .public_base
@@ -1127,7 +1126,7 @@ async fn save(
     row: Option<Row>,
     form: &FormData,
 ) -> Result<Response> {
-    let settings = App::settings(ctx)?;
+    let settings = crate::context::settings(ctx)?;
     if !csrf_ok(staff, headers, &settings, form) {
         return Ok(forbidden(v, CSRF_FAILED));
     }
@@ -1391,7 +1390,7 @@ async fn save(
             }
         }
     }
-    if let Ok(cache) = App::cache(ctx) {
+    if let Ok(cache) = crate::context::cache(ctx) {
         cache.invalidate();
     }
     let the = format!("{} «{title}»", m.the());
@@ -1531,7 +1530,7 @@ async fn delete_rows(
     }
     // Media files of deleted event images are left in storage under unique
     // keys; nothing links to them any more.
-    if let Ok(cache) = App::cache(ctx) {
+    if let Ok(cache) = crate::context::cache(ctx) {
         cache.invalidate();
     }
     Ok(Ok(()))
@@ -1568,7 +1567,7 @@ pub async fn delete(
         Ok(found) => found,
         Err(res) => return Ok(res),
     };
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
@@ -1615,7 +1614,7 @@ pub async fn bulk_action(
         Ok(m) => m,
         Err(res) => return Ok(res),
     };
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
@@ -1753,7 +1752,7 @@ pub async fn password(
     Path(path): Path<ObjectPath>,
     form: FormData,
 ) -> Result<Response> {
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
@@ -1821,7 +1820,7 @@ pub async fn refund(
     if !staff.perms.is_superuser() {
         return Ok(denied(&v));
     }
-    let settings = App::settings(&ctx)?;
+    let settings = crate::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
@@ -1859,7 +1858,7 @@ pub async fn refund(
             fields::clp(left)
         )));
     }
-    let webpay = App::webpay(&ctx)?;
+    let webpay = crate::context::webpay(&ctx)?;
     match crate::payments::refund_order(&ctx.db, &webpay, &order, amount).await? {
         crate::payments::Refunded::Done => {}
         crate::payments::Refunded::TooMuch => {
@@ -1899,7 +1898,7 @@ pub async fn refund(
         &note,
     )
     .await?;
-    if let Ok(cache) = App::cache(&ctx) {
+    if let Ok(cache) = crate::context::cache(&ctx) {
         cache.invalidate();
     }
     Ok(say(format!("Orden {}: {note}", order.order_number)))

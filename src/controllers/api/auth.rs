@@ -15,7 +15,6 @@ use serde_json::json;
 
 use super::{Api, ApiError, JsonBody, NOT_AUTHENTICATED, TOKEN_NOT_VALID};
 use crate::{
-    app::App,
     auth::{self, Refreshed, TokenPair},
     models::users::{self, CreateUserError, Email, NewUser},
     signin::{sign_in, verify_password, SignIn},
@@ -42,7 +41,7 @@ impl FromRequestParts<AppContext> for Buyer {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(TOKEN_NOT_VALID)?;
-        let settings = App::settings(ctx)?;
+        let settings = crate::context::settings(ctx)?;
         let claims =
             auth::verify(&settings.secret_key, token.trim(), "access").ok_or(TOKEN_NOT_VALID)?;
         // The user is read on every request anyway: a deactivated account,
@@ -138,15 +137,13 @@ impl FromRequestParts<AppContext> for ClientIp {
         parts: &mut Parts,
         ctx: &AppContext,
     ) -> Result<Self, Self::Rejection> {
-        let settings = App::settings(ctx)?;
+        let settings = crate::context::settings(ctx)?;
         Ok(Self(client_ip(parts, settings.num_proxies)))
     }
 }
 
 fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>, ApiError> {
-    ctx.shared_store
-        .get::<Arc<LoginThrottle>>()
-        .ok_or(ApiError::Internal)
+    Ok(crate::context::throttle(ctx)?)
 }
 
 #[cfg(test)]
@@ -213,7 +210,7 @@ pub async fn token(
     ClientIp(ip): ClientIp,
     JsonBody(creds): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
-    let api_settings = App::settings(&ctx)?;
+    let api_settings = crate::context::settings(&ctx)?;
     let user = match sign_in(&ctx, &creds.email, &creds.password, &ip, false).await? {
         SignIn::Ok(user) => *user,
         SignIn::Refused => return Err(NO_ACTIVE_ACCOUNT),

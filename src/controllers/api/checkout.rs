@@ -23,7 +23,6 @@ use super::{
     page_number, Api, ApiError, JsonBody, Page, RequestUrl, PAGE_SIZE,
 };
 use crate::{
-    app::App,
     checkout::{self, CheckoutError, Customer, Line},
     mailers::order_confirmation,
     models::{
@@ -122,9 +121,7 @@ pub async fn reserve(
     let client = checkout::Client::new(user.map(|u| u.id), &ip);
     let limits = api.settings.limits;
     // Counted before anything is looked at, as sign-ins are.
-    ctx.shared_store
-        .get::<std::sync::Arc<crate::throttle::LoginThrottle>>()
-        .ok_or(ApiError::Internal)?
+    crate::context::throttle(&ctx)?
         .limit(
             &format!("reserve:{}", client.key),
             u64::from(limits.reserve_attempts),
@@ -517,7 +514,7 @@ pub async fn create_payment(
 ) -> Result<Response, ApiError> {
     let order =
         readable_order(&api, &req.order_number, user.as_ref(), req.token.as_deref()).await?;
-    let webpay = App::webpay(&ctx)?;
+    let webpay = crate::context::webpay(&ctx)?;
     let return_url = format!(
         "{}://{}/api/v1/payments/webpay_return/",
         url.scheme, url.host
@@ -555,7 +552,7 @@ async fn finish_return(
     url: &RequestUrl,
     params: ReturnParams,
 ) -> Result<Response, ApiError> {
-    let webpay = App::webpay(ctx)?;
+    let webpay = crate::context::webpay(ctx)?;
     let (order, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
@@ -662,7 +659,7 @@ pub async fn refund(
             format!("Debe estar entre 1 y {left}."),
         ));
     }
-    let webpay = App::webpay(&ctx)?;
+    let webpay = crate::context::webpay(&ctx)?;
     match payments::refund_order(&api.db, &webpay, &order, amount).await? {
         payments::Refunded::Done => {}
         payments::Refunded::TooMuch => {

@@ -22,7 +22,7 @@ use loco_rs::app::AppContext;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{app::App, middleware::https::forwarded_scheme, views::events::MediaBase};
+use crate::{middleware::https::forwarded_scheme, views::events::MediaBase};
 
 pub const PAGE_SIZE: u64 = 20;
 
@@ -228,8 +228,8 @@ impl Api {
     pub fn of(ctx: &AppContext) -> Result<Self, ApiError> {
         Ok(Self {
             db: ctx.db.clone(),
-            settings: App::settings(ctx)?,
-            cache: App::cache(ctx)?,
+            settings: crate::context::settings(ctx)?,
+            cache: crate::context::cache(ctx)?,
         })
     }
 }

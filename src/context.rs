@@ -1,0 +1,58 @@
+//! What the app keeps in Loco's shared store at boot (see `app.rs`), as typed
+//! getters: controllers, mailers, models and tasks read their services here
+//! instead of reaching up into the app's hooks.
+
+use std::sync::Arc;
+
+use loco_rs::{app::AppContext, Error, Result};
+
+use crate::{
+    cache::ResponseCache, sessions::SessionStore, settings::Settings, throttle::LoginThrottle,
+    webpay::Webpay,
+};
+
+fn get<T: Clone + Send + Sync + 'static>(ctx: &AppContext, what: &str) -> Result<T> {
+    ctx.shared_store
+        .get::<T>()
+        .ok_or_else(|| Error::string(&format!("{what} is not set up")))
+}
+
+/// The checked settings, read once at boot.
+///
+/// # Errors
+/// Never after a normal boot; a context built by hand without settings.
+pub fn settings(ctx: &AppContext) -> Result<Arc<Settings>> {
+    get(ctx, "settings")
+}
+
+/// The catalogue's response cache (see `cache.rs`).
+///
+/// # Errors
+/// Never after a normal boot.
+pub fn cache(ctx: &AppContext) -> Result<Arc<ResponseCache>> {
+    get(ctx, "the response cache")
+}
+
+/// The Webpay Plus client (see `webpay.rs`).
+///
+/// # Errors
+/// Never after a normal boot.
+pub fn webpay(ctx: &AppContext) -> Result<Arc<Webpay>> {
+    get(ctx, "the Webpay client")
+}
+
+/// Attempt counters: sign-in, password change and reset, reserve.
+///
+/// # Errors
+/// Never after a normal boot.
+pub fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>> {
+    get(ctx, "the attempt counters")
+}
+
+/// The admin's session store.
+///
+/// # Errors
+/// Never after a normal boot.
+pub fn sessions(ctx: &AppContext) -> Result<Arc<SessionStore>> {
+    get(ctx, "the session store")
+}
