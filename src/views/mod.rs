@@ -1,3 +1,4 @@
 //! Output types: JSON responses and Tera page data (one module per resource).
 
 pub mod events;
+pub mod orders;

@@ -22,6 +22,7 @@ use super::{
     auth::{Buyer, ClientIp, SignedIn},
     page_number, Api, ApiError, JsonBody, Page, RequestUrl, PAGE_SIZE,
 };
+use crate::views::orders::{order_view, LineResponse, OrderResponse, ReservationResponse};
 use crate::{
     checkout::{self, CheckoutError, Customer, Line},
     mailers::order_confirmation,
@@ -70,28 +71,6 @@ async fn event_id(api: &Api, key: &str) -> Result<Uuid, ApiError> {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReserveRequest {
     pub tiers: Vec<Line>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LineResponse {
-    pub tier_id: Uuid,
-    pub tier_name: String,
-    pub quantity: i32,
-    pub unit_price: i64,
-    pub total: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReservationResponse {
-    pub reservation_id: Uuid,
-    pub event_id: Uuid,
-    pub status: String,
-    pub expires_at: String,
-    pub items: Vec<LineResponse>,
-    pub subtotal: i64,
-    pub service_fee: i64,
-    pub total: i64,
-    pub currency: &'static str,
 }
 
 /// Holds seats for a while (`RESERVATION_MINUTES`, default 15).
@@ -172,56 +151,6 @@ pub struct BookRequest {
     pub customer: Customer,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrderEvent {
-    pub id: Uuid,
-    pub title: String,
-    pub slug: String,
-    pub start_date: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CustomerResponse {
-    pub name: String,
-    pub email: String,
-    pub phone: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TicketResponse {
-    pub id: Uuid,
-    pub tier_name: String,
-    /// What the QR code holds (show it only to the ticket's owner).
-    pub code: String,
-    pub status: String,
-    pub used_at: Option<String>,
-    /// The QR code image (PNG; `?format=svg` for SVG).
-    pub qr_url: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrderResponse {
-    pub order_number: String,
-    pub status: String,
-    pub event: Option<OrderEvent>,
-    pub customer: CustomerResponse,
-    pub items: Vec<LineResponse>,
-    pub subtotal: i64,
-    pub service_fee: i64,
-    pub total: i64,
-    pub refunded_amount: i64,
-    pub currency: &'static str,
-    pub created_at: String,
-    pub paid_at: Option<String>,
-    /// Until when the seats are held for payment (pending orders).
-    pub hold_expires_at: Option<String>,
-    pub tickets: Vec<TicketResponse>,
-    /// Shown once, when the order is made: the frontend keeps it to read the
-    /// order and its tickets without an account.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
-}
-
 /// The order as the buyer sees it. `token` is put in the ticket links.
 async fn order_response(
     api: &Api,
@@ -250,66 +179,15 @@ async fn order_response(
     } else {
         None
     };
-    Ok(order_view(url, order, token, event, &items, &issued, hold))
-}
-
-/// The answer for an order from its parts.
-fn order_view(
-    url: &RequestUrl,
-    order: &orders::Model,
-    token: Option<&str>,
-    event: Option<(Uuid, String, String, chrono::DateTime<chrono::FixedOffset>)>,
-    items: &[order_items::Model],
-    issued: &[(tickets::Model, Option<ticket_tiers::Model>)],
-    hold: Option<chrono::DateTime<chrono::FixedOffset>>,
-) -> OrderResponse {
-    let base = format!("{}://{}", url.scheme, url.host);
-    let query = token.map_or_else(String::new, |t| format!("?token={t}"));
-    OrderResponse {
-        order_number: order.order_number.clone(),
-        status: order.status.clone(),
-        event: event.map(|(id, title, slug, start)| OrderEvent {
-            id,
-            title,
-            slug,
-            start_date: start.to_rfc3339(),
-        }),
-        customer: CustomerResponse {
-            name: order.customer_name.clone(),
-            email: order.customer_email.clone(),
-            phone: order.customer_phone.clone(),
-        },
-        items: items
-            .iter()
-            .map(|i| LineResponse {
-                tier_id: i.tier_id,
-                tier_name: i.tier_name.clone(),
-                quantity: i.quantity,
-                unit_price: i.unit_price,
-                total: i64::from(i.quantity) * i.unit_price,
-            })
-            .collect(),
-        subtotal: order.subtotal,
-        service_fee: order.service_fee,
-        total: order.total,
-        refunded_amount: order.refunded_amount,
-        currency: "CLP",
-        created_at: order.created_at.to_rfc3339(),
-        paid_at: order.paid_at.map(|t| t.to_rfc3339()),
-        hold_expires_at: hold.map(|t| t.to_rfc3339()),
-        tickets: issued
-            .iter()
-            .map(|(t, tier)| TicketResponse {
-                id: t.id,
-                tier_name: tier.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
-                code: t.code.clone(),
-                status: t.status.clone(),
-                used_at: t.used_at.map(|x| x.to_rfc3339()),
-                qr_url: format!("{base}/api/v1/tickets/{}/qr/{query}", t.id),
-            })
-            .collect(),
-        access_token: None,
-    }
+    Ok(order_view(
+        &url.origin(),
+        order,
+        token,
+        event,
+        &items,
+        &issued,
+        hold,
+    ))
 }
 
 /// Turns a reservation into an order: pending until paid (free orders are
@@ -355,7 +233,7 @@ pub async fn book(
     let mut body = match booked.written {
         // A new pending order: answered from what its statement wrote.
         Some(written) => order_view(
-            &url,
+            &url.origin(),
             &booked.order,
             Some(&booked.access_token),
             Some(written.event),

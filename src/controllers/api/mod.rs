@@ -372,6 +372,12 @@ impl RequestUrl {
         }
     }
 
+    /// This API's origin as the client reached it (`https://host`).
+    #[must_use]
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.scheme, self.host)
+    }
+
     /// The media base for image URLs: the bucket's public address, or this
     /// host's `/media/`.
     #[must_use]

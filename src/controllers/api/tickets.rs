@@ -10,7 +10,7 @@ use loco_rs::prelude::*;
 use sea_orm::{
     sea_query::Expr, ColumnTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ use super::{
     checkout::may_read,
     Api, ApiError, JsonBody,
 };
+use crate::views::orders::MyTicket;
 use crate::{
     mailers::order_confirmation,
     models::{
@@ -27,19 +28,6 @@ use crate::{
         users,
     },
 };
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MyTicket {
-    pub id: Uuid,
-    pub order_number: String,
-    pub event_id: Uuid,
-    pub event_title: String,
-    pub event_start: String,
-    pub tier_name: String,
-    pub code: String,
-    pub status: String,
-    pub used_at: Option<String>,
-}
 
 /// The signed-in buyer's tickets (from paid orders), soonest event first.
 #[utoipa::path(
