@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 use tuki_backend::{
     mailers::order_confirmation::qr_signature,
     models::{
-        _entities::{orders, tickets},
+        _entities::{orders, payments as payments_entity, tickets},
         users::{self, Email, NewUser},
     },
+    payments,
 };
 use uuid::Uuid;
 
@@ -467,6 +468,80 @@ async fn concurrent_refunds_never_give_back_more_than_was_paid() {
     assert_eq!(res.json::<Value>()["refunded_amount"], 8_000);
     assert_eq!(fake.refunds(), 2);
     assert_eq!(fake.tx(&token).refunded, 8_000);
+}
+
+#[tokio::test]
+async fn a_refund_nobody_could_confirm_is_settled_by_reconciliation_once() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "reembolso-perdido", vec![(10_000, Some(5), 0)]).await;
+    let server = app.server();
+    let (number, _, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    fake.pay(&token);
+    assert_eq!(
+        webpay_return(&server, &[("token_ws", &token)]).await.1,
+        "paid"
+    );
+    let boss = Email::parse("jefe@example.cl").unwrap();
+    users::Model::create(
+        db,
+        &NewUser {
+            email: &boss,
+            username: "jefe",
+            password: "Clave-Jefe-9",
+            is_staff: true,
+            is_superuser: true,
+        },
+    )
+    .await
+    .unwrap();
+    let (_, pair) = sign_in(&server, "jefe@example.cl", "Clave-Jefe-9", "198.51.100.91").await;
+    let auth = format!("Bearer {}", pair["access"].as_str().unwrap());
+    let refund = |amount: i64| {
+        server
+            .post(&format!("/api/v1/orders/{number}/refund/"))
+            .add_header("authorization", auth.clone())
+            .json(&json!({ "amount": amount }))
+    };
+    // Transbank refunds, but neither its answer nor its status reaches us.
+    let sequence = std::sync::atomic::Ordering::SeqCst;
+    fake.inner.lose_refund_answers.store(1, sequence);
+    fake.inner.fail_status.store(1, sequence);
+    assert_eq!(refund(4_000).await.status_code(), 502);
+    assert_eq!(fake.tx(&token).refunded, 4_000);
+    // Nothing can be refunded twice meanwhile.
+    assert_eq!(refund(1_000).await.status_code(), 409);
+    assert_eq!(fake.refunds(), 1);
+    // The reconciliation job (once the refund is older than a live request
+    // could be) reads Transbank's balance and records it, once.
+    let webpay = tuki_backend::context::webpay(app.ctx()).unwrap();
+    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 0);
+    payments_entity::Entity::update_many()
+        .col_expr(
+            payments_entity::Column::RefundStartedAt,
+            sea_orm::sea_query::Expr::value(
+                (chrono::Utc::now() - chrono::Duration::minutes(11)).fixed_offset(),
+            ),
+        )
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 1);
+    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 0);
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number.as_str()))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (order.refunded_amount, order.status.as_str()),
+        (4_000, "partially_refunded")
+    );
+    // Refunds work again.
+    assert_eq!(refund(1_000).await.status_code(), 200);
+    assert_eq!(fake.tx(&token).refunded, 5_000);
 }
 
 #[tokio::test]

@@ -50,6 +50,8 @@ pub struct Inner {
     pub lose_commit_answers: AtomicUsize,
     /// The next N refunds answer 500 after doing their work.
     pub lose_refund_answers: AtomicUsize,
+    /// The next N status calls answer 503 (Transbank unreachable).
+    pub fail_status: AtomicUsize,
     /// Every request's `Tbk-Api-Key-Secret`, to check it was sent right.
     pub bad_auth: AtomicUsize,
 }
@@ -204,6 +206,14 @@ async fn status(
 ) -> Response {
     if !authorized(&fake.inner, &headers) {
         return refused(StatusCode::UNAUTHORIZED, "Not Authorized");
+    }
+    if fake
+        .inner
+        .fail_status
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return refused(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     }
     let txs = fake.inner.txs.lock().unwrap();
     match txs.get(&token) {
