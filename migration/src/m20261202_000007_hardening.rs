@@ -52,6 +52,10 @@ impl MigrationTrait for Migration {
              WHERE status IN ('active', 'ordered')",
         )
         .await?;
+        // Attempt counters now hold one row per client that reserved in the
+        // last 15 minutes: their sweep deletes by expiry, not by a scan.
+        db.execute_unprepared("CREATE INDEX counters_expires_at ON counters (expires_at)")
+            .await?;
         // A buyer's orders by email (pending orders, free tickets per event).
         db.execute_unprepared(
             "CREATE INDEX orders_by_customer_email ON orders (lower(customer_email), event_id)",
@@ -63,6 +67,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         db.execute_unprepared("DROP INDEX IF EXISTS orders_by_customer_email")
+            .await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS counters_expires_at")
             .await?;
         db.execute_unprepared("DROP INDEX IF EXISTS reservations_live_by_client")
             .await?;
