@@ -399,17 +399,19 @@ async fn random_parameters_share_one_cache_entry_and_lists_are_bounded() {
     assert_eq!(all["results"].as_array().unwrap().len(), 100);
 }
 
-#[tokio::test]
-async fn concurrent_refunds_never_give_back_more_than_was_paid() {
-    let fake = FakeWebpay::start().await;
-    let app = boot_with_webpay(&fake).await;
+/// A paid order of one ticket ($10.000) and a superuser's bearer header:
+/// (order number, Webpay token, authorization).
+async fn paid_order_and_superuser(
+    app: &TestApp,
+    server: &TestServer,
+    fake: &FakeWebpay,
+) -> (String, String, String) {
     let db = &app.ctx().db;
-    let (event, tiers) = on_sale(db, "doble-reembolso", vec![(10_000, Some(5), 0)]).await;
-    let server = app.server();
-    let (number, _, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
+    let (event, tiers) = on_sale(db, "reembolsable", vec![(10_000, Some(5), 0)]).await;
+    let (number, _, token) = pending_payment(server, event, &[(tiers[0], 1)]).await;
     fake.pay(&token);
     assert_eq!(
-        webpay_return(&server, &[("token_ws", &token)]).await.1,
+        webpay_return(server, &[("token_ws", &token)]).await.1,
         "paid"
     );
     let boss = Email::parse("jefa@example.cl").unwrap();
@@ -425,8 +427,18 @@ async fn concurrent_refunds_never_give_back_more_than_was_paid() {
     )
     .await
     .unwrap();
-    let (_, pair) = sign_in(&server, "jefa@example.cl", "Clave-Jefa-8", "198.51.100.90").await;
+    let (_, pair) = sign_in(server, "jefa@example.cl", "Clave-Jefa-8", "198.51.100.90").await;
     let auth = format!("Bearer {}", pair["access"].as_str().unwrap());
+    (number, token, auth)
+}
+
+#[tokio::test]
+async fn concurrent_refunds_never_give_back_more_than_was_paid() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let db = &app.ctx().db;
+    let server = app.server();
+    let (number, token, auth) = paid_order_and_superuser(&app, &server, &fake).await;
     let both = (0..2).map(|_| async {
         server
             .post(&format!("/api/v1/orders/{number}/refund/"))
@@ -475,29 +487,8 @@ async fn a_refund_nobody_could_confirm_is_settled_by_reconciliation_once() {
     let fake = FakeWebpay::start().await;
     let app = boot_with_webpay(&fake).await;
     let db = &app.ctx().db;
-    let (event, tiers) = on_sale(db, "reembolso-perdido", vec![(10_000, Some(5), 0)]).await;
     let server = app.server();
-    let (number, _, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
-    fake.pay(&token);
-    assert_eq!(
-        webpay_return(&server, &[("token_ws", &token)]).await.1,
-        "paid"
-    );
-    let boss = Email::parse("jefe@example.cl").unwrap();
-    users::Model::create(
-        db,
-        &NewUser {
-            email: &boss,
-            username: "jefe",
-            password: "Clave-Jefe-9",
-            is_staff: true,
-            is_superuser: true,
-        },
-    )
-    .await
-    .unwrap();
-    let (_, pair) = sign_in(&server, "jefe@example.cl", "Clave-Jefe-9", "198.51.100.91").await;
-    let auth = format!("Bearer {}", pair["access"].as_str().unwrap());
+    let (number, token, auth) = paid_order_and_superuser(&app, &server, &fake).await;
     let refund = |amount: i64| {
         server
             .post(&format!("/api/v1/orders/{number}/refund/"))
