@@ -27,6 +27,7 @@ use crate::{
             events, order_items, orders, reservation_items, reservations, ticket_tiers, tickets,
         },
         events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
+        status::{OrderStatus, ReservationStatus, TicketStatus},
     },
     settings::Limits,
     tokens::{random_urlsafe, sha256_hex},
@@ -70,8 +71,6 @@ pub enum CheckoutError {
 fn invalid(field: &str, message: impl Into<String>) -> CheckoutError {
     CheckoutError::Invalid(BTreeMap::from([(field.to_string(), vec![message.into()])]))
 }
-
-pub const RESERVATION_LIVE: [&str; 2] = ["active", "ordered"];
 
 /// Who is buying, for the per-client limits: the signed-in user, else the
 /// client's address.
@@ -128,7 +127,7 @@ async fn live_holds<C: ConnectionTrait>(
     use sea_orm::PaginatorTrait;
     reservations::Entity::find()
         .filter(reservations::Column::ClientKey.eq(client_key))
-        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+        .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
         .filter(reservations::Column::ExpiresAt.gt(now.fixed_offset()))
         .count(db)
         .await
@@ -173,7 +172,7 @@ pub async fn release_expired(
     let mut query = reservations::Entity::find()
         .select_only()
         .column(reservations::Column::Id)
-        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+        .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
         .filter(reservations::Column::ExpiresAt.lte(now.fixed_offset()))
         .limit(limit);
     if let Some(tiers) = tiers {
@@ -193,7 +192,7 @@ pub async fn release_expired(
     // waiting for another (tiers are always locked in id order).
     for id in ids {
         let txn = db.begin().await?;
-        let done = end_reservation(&txn, id, "expired", now).await?;
+        let done = end_reservation(&txn, id, ReservationStatus::Expired, now).await?;
         txn.commit().await?;
         if done {
             released += 1;
@@ -210,7 +209,7 @@ pub async fn release_expired(
 pub async fn end_reservation<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
-    status: &'static str,
+    status: ReservationStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let claimed = reservations::Entity::update_many()
@@ -220,7 +219,7 @@ pub async fn end_reservation<C: ConnectionTrait>(
             Expr::value(now.fixed_offset()),
         )
         .filter(reservations::Column::Id.eq(id))
-        .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+        .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
         .exec(db)
         .await?;
     if claimed.rows_affected == 0 {
@@ -403,7 +402,7 @@ fn new_hold(a: &Attempt<'_>) -> Reserved {
         id: Uuid::new_v4(),
         event_id: event.id,
         user_id: a.client.user_id,
-        status: "active".into(),
+        status: ReservationStatus::Active.into(),
         expires_at: (now + a.hold).fixed_offset(),
         client_key: Some(a.client.key.clone()),
         created_at: nowf,
@@ -712,11 +711,14 @@ pub async fn book(
     let nowf = now.fixed_offset();
     let txn = db.begin().await?;
     let claimed = reservations::Entity::update_many()
-        .col_expr(reservations::Column::Status, Expr::value("ordered"))
+        .col_expr(
+            reservations::Column::Status,
+            Expr::value(ReservationStatus::Ordered),
+        )
         .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
         .filter(reservations::Column::Id.eq(reservation_id))
         .filter(reservations::Column::EventId.eq(event.id))
-        .filter(reservations::Column::Status.eq("active"))
+        .filter(reservations::Column::Status.eq(ReservationStatus::Active))
         .filter(reservations::Column::ExpiresAt.gt(nowf))
         .exec(&txn)
         .await?;
@@ -748,7 +750,7 @@ pub async fn book(
         event_id: Set(event.id),
         user_id: Set(user_id),
         reservation_id: Set(Some(reservation_id)),
-        status: Set("pending".into()),
+        status: Set(OrderStatus::Pending.into()),
         customer_name: Set(customer.name.clone()),
         customer_email: Set(customer.email.clone()),
         customer_phone: Set(customer.phone.clone()),
@@ -872,17 +874,22 @@ async fn refused_booking(
         .await?;
     Ok(match found {
         None => invalid("reservation_id", "La reserva no existe."),
-        Some(r) if r.status == "ordered" || r.status == "consumed" => {
+        Some(r)
+            if ReservationStatus::Ordered.is(&r.status)
+                || ReservationStatus::Consumed.is(&r.status) =>
+        {
             CheckoutError::Reservation("La reserva ya tiene una orden.")
         }
-        Some(r) if r.status == "active" && r.expires_at > Utc::now() => match pending_limit {
-            Some((email, limit, now))
-                if pending_orders(db, email, now).await? >= u64::from(limit) =>
-            {
-                too_many_pending(limit)
+        Some(r) if ReservationStatus::Active.is(&r.status) && r.expires_at > Utc::now() => {
+            match pending_limit {
+                Some((email, limit, now))
+                    if pending_orders(db, email, now).await? >= u64::from(limit) =>
+                {
+                    too_many_pending(limit)
+                }
+                _ => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
             }
-            _ => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
-        },
+        }
         Some(_) => CheckoutError::Reservation("La reserva expiró; reserva de nuevo."),
     })
 }
@@ -1041,11 +1048,11 @@ pub async fn mark_paid<C: ConnectionTrait>(
 ) -> Result<Confirmed, DbErr> {
     let nowf = now.fixed_offset();
     let claimed = orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value("paid"))
+        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Paid))
         .col_expr(orders::Column::PaidAt, Expr::value(nowf))
         .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
         .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.eq("pending"))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending))
         .exec(txn)
         .await?;
     let reload = || async {
@@ -1065,10 +1072,13 @@ pub async fn mark_paid<C: ConnectionTrait>(
     let consumed = match order.reservation_id {
         Some(rid) => {
             reservations::Entity::update_many()
-                .col_expr(reservations::Column::Status, Expr::value("consumed"))
+                .col_expr(
+                    reservations::Column::Status,
+                    Expr::value(ReservationStatus::Consumed),
+                )
                 .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
                 .filter(reservations::Column::Id.eq(rid))
-                .filter(reservations::Column::Status.is_in(RESERVATION_LIVE))
+                .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
                 .exec(txn)
                 .await?
                 .rows_affected
@@ -1126,7 +1136,7 @@ pub async fn mark_paid<C: ConnectionTrait>(
                 tier_id: Set(item.tier_id),
                 code: Set(random_urlsafe(18)),
                 attendee_name: Set(order.customer_name.clone()),
-                status: Set("valid".into()),
+                status: Set(TicketStatus::Valid.into()),
                 used_at: Set(None),
                 used_by: Set(None),
                 created_at: Set(nowf),
@@ -1176,7 +1186,7 @@ pub async fn confirm_paid(
 pub async fn end_unpaid(
     db: &DatabaseConnection,
     order: &orders::Model,
-    status: &'static str,
+    status: OrderStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
@@ -1184,12 +1194,12 @@ pub async fn end_unpaid(
         .col_expr(orders::Column::Status, Expr::value(status))
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
         .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.eq("pending"))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending))
         .exec(&txn)
         .await?;
     if ended.rows_affected == 1 {
         if let Some(rid) = order.reservation_id {
-            end_reservation(&txn, rid, "released", now).await?;
+            end_reservation(&txn, rid, ReservationStatus::Released, now).await?;
         }
     }
     txn.commit().await?;
@@ -1219,7 +1229,7 @@ pub async fn record_refund(
         )
         .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
         .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
+        .filter(orders::Column::Status.is_in(OrderStatus::PAID))
         .filter(
             Expr::col(orders::Column::RefundedAmount)
                 .add(amount)
@@ -1234,9 +1244,9 @@ pub async fn record_refund(
         return Ok(false);
     }
     let full = orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value("refunded"))
+        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Refunded))
         .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
+        .filter(orders::Column::Status.is_in(OrderStatus::PAID))
         .filter(Expr::col(orders::Column::RefundedAmount).gte(Expr::col(orders::Column::Total)))
         .exec(&txn)
         .await?
@@ -1246,9 +1256,12 @@ pub async fn record_refund(
         return_seats(&txn, order_id, nowf).await?;
     } else {
         orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value("partially_refunded"))
+            .col_expr(
+                orders::Column::Status,
+                Expr::value(OrderStatus::PartiallyRefunded),
+            )
             .filter(orders::Column::Id.eq(order_id))
-            .filter(orders::Column::Status.eq("paid"))
+            .filter(orders::Column::Status.eq(OrderStatus::Paid))
             .exec(&txn)
             .await?;
     }
@@ -1278,7 +1291,10 @@ async fn return_seats<C: ConnectionTrait>(
             .await?;
     }
     tickets::Entity::update_many()
-        .col_expr(tickets::Column::Status, Expr::value("cancelled"))
+        .col_expr(
+            tickets::Column::Status,
+            Expr::value(TicketStatus::Cancelled),
+        )
         .col_expr(tickets::Column::UpdatedAt, Expr::value(nowf))
         .filter(tickets::Column::OrderId.eq(order_id))
         .exec(db)
@@ -1302,10 +1318,10 @@ pub async fn record_unfilled_refund<C: ConnectionTrait>(
             orders::Column::RefundedAmount,
             Expr::col(orders::Column::Total),
         )
-        .col_expr(orders::Column::Status, Expr::value("refunded"))
+        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Refunded))
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
         .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.eq("pending"))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending))
         .exec(db)
         .await?;
     Ok(())

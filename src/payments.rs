@@ -18,7 +18,10 @@ use uuid::Uuid;
 
 use crate::{
     checkout::{self, Confirmed},
-    models::_entities::{orders, payments},
+    models::{
+        _entities::{orders, payments},
+        status::{OrderStatus, PaymentStatus},
+    },
     webpay::{Transaction, Webpay, WebpayError},
 };
 
@@ -73,7 +76,7 @@ pub async fn create(
     order: &orders::Model,
     return_url: &str,
 ) -> Result<crate::webpay::Created, PaymentError> {
-    if order.status != "pending" || order.total <= 0 {
+    if !OrderStatus::Pending.is(&order.status) || order.total <= 0 {
         return Err(PaymentError::NotPending);
     }
     let holds_until = checkout::hold_expires_at(db, order).await?;
@@ -95,7 +98,7 @@ pub async fn create(
         token: Set(created.token.clone()),
         buy_order: Set(order.order_number.clone()),
         amount: Set(order.total),
-        status: Set("created".into()),
+        status: Set(PaymentStatus::Created.into()),
         response_code: Set(None),
         authorization_code: Set(String::new()),
         card_last4: Set(String::new()),
@@ -157,9 +160,9 @@ pub async fn handle_return(
         (token_ws, Some(tbk)) => {
             // Aborted (TBK_TOKEN) or a form error (both tokens).
             let status = if token_ws.is_some() {
-                "failed"
+                PaymentStatus::Failed
             } else {
-                "aborted"
+                PaymentStatus::Aborted
             };
             let outcome = if token_ws.is_some() {
                 Outcome::Error
@@ -185,7 +188,7 @@ pub async fn handle_return(
             if session != Some(session_id(payment.order_id).as_str()) {
                 return Ok((None, Outcome::Error));
             }
-            let outcome = end_if_unpaid(db, webpay, &payment, status, "cancelled")
+            let outcome = end_if_unpaid(db, webpay, &payment, status, OrderStatus::Cancelled)
                 .await?
                 .unwrap_or(outcome);
             Ok((load_order(db, payment.order_id).await?, outcome))
@@ -208,7 +211,7 @@ pub async fn handle_return(
             };
             let open = payments::Entity::find()
                 .filter(payments::Column::OrderId.eq(order.id))
-                .filter(payments::Column::Status.eq("created"))
+                .filter(payments::Column::Status.eq(PaymentStatus::Created))
                 .all(db)
                 .await?;
             if open.is_empty() {
@@ -218,7 +221,15 @@ pub async fn handle_return(
             }
             let mut outcome = Outcome::Timeout;
             for payment in &open {
-                if let Some(o) = end_if_unpaid(db, webpay, payment, "timeout", "expired").await? {
+                if let Some(o) = end_if_unpaid(
+                    db,
+                    webpay,
+                    payment,
+                    PaymentStatus::Timeout,
+                    OrderStatus::Expired,
+                )
+                .await?
+                {
                     outcome = o;
                 }
             }
@@ -240,12 +251,19 @@ async fn end_if_unpaid(
     db: &DatabaseConnection,
     webpay: &Webpay,
     payment: &payments::Model,
-    status: &'static str,
-    order_status: &'static str,
+    status: PaymentStatus,
+    order_status: OrderStatus,
 ) -> Result<Option<Outcome>, DbErr> {
     match webpay.status(&payment.token).await {
         Ok(tx) if tx.is_authorized() => {
-            if !claim(db, payment.id, &["created"], "committing").await? {
+            if !claim(
+                db,
+                payment.id,
+                &[PaymentStatus::Created],
+                PaymentStatus::Committing,
+            )
+            .await?
+            {
                 let order = load_order(db, payment.order_id).await?;
                 return Ok(Some(order.as_ref().map_or(Outcome::Error, current_outcome)));
             }
@@ -263,13 +281,13 @@ async fn end_if_unpaid(
 }
 
 fn current_outcome(order: &orders::Model) -> Outcome {
-    match order.status.as_str() {
-        "paid" => Outcome::Paid,
-        "refunded" | "partially_refunded" => Outcome::Refunded,
-        "cancelled" => Outcome::Cancelled,
-        "expired" => Outcome::Timeout,
-        "failed" => Outcome::Rejected,
-        _ => Outcome::Pending,
+    match OrderStatus::parse(&order.status) {
+        Some(OrderStatus::Paid) => Outcome::Paid,
+        Some(OrderStatus::Refunded | OrderStatus::PartiallyRefunded) => Outcome::Refunded,
+        Some(OrderStatus::Cancelled) => Outcome::Cancelled,
+        Some(OrderStatus::Expired) => Outcome::Timeout,
+        Some(OrderStatus::Failed) => Outcome::Rejected,
+        Some(OrderStatus::Pending) | None => Outcome::Pending,
     }
 }
 
@@ -304,8 +322,8 @@ async fn find_by_number(
 async fn claim(
     db: &DatabaseConnection,
     payment_id: Uuid,
-    from: &[&str],
-    to: &str,
+    from: &[PaymentStatus],
+    to: PaymentStatus,
 ) -> Result<bool, DbErr> {
     Ok(payments::Entity::update_many()
         .col_expr(payments::Column::Status, Expr::value(to))
@@ -327,10 +345,10 @@ async fn claim(
 async fn end_unpaid(
     db: &DatabaseConnection,
     payment: &payments::Model,
-    status: &'static str,
-    order_status: &'static str,
+    status: PaymentStatus,
+    order_status: OrderStatus,
 ) -> Result<(), DbErr> {
-    if !claim(db, payment.id, &["created"], status).await? {
+    if !claim(db, payment.id, &[PaymentStatus::Created], status).await? {
         return Ok(());
     }
     let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
@@ -349,7 +367,14 @@ pub async fn commit(
     webpay: &Webpay,
     payment: &payments::Model,
 ) -> Result<Outcome, DbErr> {
-    if !claim(db, payment.id, &["created"], "committing").await? {
+    if !claim(
+        db,
+        payment.id,
+        &[PaymentStatus::Created],
+        PaymentStatus::Committing,
+    )
+    .await?
+    {
         // Someone else committed (or is committing) it: report what is known.
         let order = orders::Entity::find_by_id(payment.order_id).one(db).await?;
         return Ok(order.as_ref().map_or(Outcome::Error, current_outcome));
@@ -376,7 +401,7 @@ async fn settle(
         Ok(tx) => tx,
         Err(err) => {
             tracing::error!(payment = %payment.id, error = %err, "webpay outcome unknown");
-            record(db, payment, "unknown", None, &err.to_string()).await?;
+            record(db, payment, PaymentStatus::Unknown, None, &err.to_string()).await?;
             return Ok(Outcome::Pending);
         }
     };
@@ -385,16 +410,16 @@ async fn settle(
         // A status still INITIALIZED means the buyer has not paid: leave it open.
         let status = tx.status.as_deref().unwrap_or("");
         if status == "INITIALIZED" {
-            record(db, payment, "created", Some(&tx), &detail).await?;
+            record(db, payment, PaymentStatus::Created, Some(&tx), &detail).await?;
             return Ok(Outcome::Pending);
         }
-        record(db, payment, "rejected", Some(&tx), &detail).await?;
+        record(db, payment, PaymentStatus::Rejected, Some(&tx), &detail).await?;
         if let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? {
-            checkout::end_unpaid(db, &order, "failed", Utc::now()).await?;
+            checkout::end_unpaid(db, &order, OrderStatus::Failed, Utc::now()).await?;
         }
         return Ok(Outcome::Rejected);
     }
-    record(db, payment, "authorized", Some(&tx), &detail).await?;
+    record(db, payment, PaymentStatus::Authorized, Some(&tx), &detail).await?;
     let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
         return Ok(Outcome::Error);
     };
@@ -419,7 +444,7 @@ async fn settle(
 async fn record(
     db: &DatabaseConnection,
     payment: &payments::Model,
-    status: &str,
+    status: PaymentStatus,
     tx: Option<&Transaction>,
     detail: &str,
 ) -> Result<(), DbErr> {
@@ -559,7 +584,7 @@ pub async fn refund_order(
     }
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order.id))
-        .filter(payments::Column::Status.eq("authorized"))
+        .filter(payments::Column::Status.eq(PaymentStatus::Authorized))
         .order_by_desc(payments::Column::CreatedAt)
         .one(db)
         .await?
@@ -630,7 +655,7 @@ async fn refund_claimed(
     ) else {
         return Ok(Refunded::NoPayment);
     };
-    let paid = matches!(order.status.as_str(), "paid" | "partially_refunded");
+    let paid = OrderStatus::is_paid(&order.status);
     if !paid || amount > order.total - order.refunded_amount {
         return Ok(Refunded::TooMuch);
     }
@@ -732,12 +757,19 @@ async fn reconcile_refunds(db: &DatabaseConnection, webpay: &Webpay) -> Result<u
 /// Database errors.
 pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, DbErr> {
     let unknown = payments::Entity::find()
-        .filter(payments::Column::Status.eq("unknown"))
+        .filter(payments::Column::Status.eq(PaymentStatus::Unknown))
         .all(db)
         .await?;
     let mut settled = reconcile_refunds(db, webpay).await?;
     for payment in unknown {
-        if !claim(db, payment.id, &["unknown"], "committing").await? {
+        if !claim(
+            db,
+            payment.id,
+            &[PaymentStatus::Unknown],
+            PaymentStatus::Committing,
+        )
+        .await?
+        {
             continue;
         }
         let outcome = settle(db, webpay, &payment, webpay.status(&payment.token).await).await?;

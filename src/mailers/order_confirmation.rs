@@ -7,6 +7,7 @@
 //! sent inline, not in a background task: Cloud Run may starve a process's CPU
 //! once its response is out.
 
+use crate::models::status::OrderStatus;
 use include_dir::{include_dir, Dir};
 use loco_rs::{
     app::AppContext,
@@ -74,7 +75,7 @@ pub async fn send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<bo
     let claimed = orders::Entity::update_many()
         .col_expr(orders::Column::ConfirmationSent, Expr::value(true))
         .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.eq("paid"))
+        .filter(orders::Column::Status.eq(OrderStatus::Paid))
         .filter(orders::Column::ConfirmationSent.eq(false))
         .exec(&ctx.db)
         .await?;
@@ -166,7 +167,7 @@ async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> R
 /// Database errors.
 pub async fn send_owed(ctx: &AppContext, base_url: &str) -> Result<u64, DbErr> {
     let owed: Vec<Uuid> = orders::Entity::find()
-        .filter(orders::Column::Status.eq("paid"))
+        .filter(orders::Column::Status.eq(OrderStatus::Paid))
         .filter(orders::Column::ConfirmationSent.eq(false))
         .all(&ctx.db)
         .await?

@@ -248,7 +248,7 @@ pub async fn seed(
                 name: Set(name),
                 contact_email: Set(String::new()),
                 contact_phone: Set(String::new()),
-                status: Set("active".into()),
+                status: Set(super::status::ReservationStatus::Active.into()),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

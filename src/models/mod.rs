@@ -12,6 +12,7 @@ pub mod payments;
 pub mod refresh_tokens;
 pub mod reservation_items;
 pub mod reservations;
+pub mod status;
 pub mod ticket_tiers;
 pub mod tickets;
 pub mod users;

@@ -957,7 +957,7 @@ async fn form_page(
             let status = r.get(m, "status");
             let left = r.get(m, "total").as_int().unwrap_or(0)
                 - r.get(m, "refunded_amount").as_int().unwrap_or(0);
-            matches!(status.as_str(), "paid" | "partially_refunded")
+            crate::models::status::OrderStatus::is_paid(status.as_str())
                 .then(|| json!({ "url": format!("{}{}/refund/", m.url(), r.id), "left": left, "left_clp": fields::clp(left) }))
         }
         _ => None,
@@ -1837,7 +1837,7 @@ pub async fn refund(
     };
     let left = order.total - order.refunded_amount;
     let say = |message: String| redirect_with_message(jar.clone(), &back, &message, &settings);
-    if !matches!(order.status.as_str(), "paid" | "partially_refunded") {
+    if !crate::models::status::OrderStatus::is_paid(&order.status) {
         return Ok(say("Solo se reembolsan órdenes pagadas.".to_string()));
     }
     let amount_field = Field::new("amount", "Monto", Kind::Money);

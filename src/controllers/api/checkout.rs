@@ -4,6 +4,7 @@
 //! `GET /api/v1/orders/{order_number}/?token=…`, `GET /api/v1/orders/`,
 //! `POST /api/v1/payments/create_payment/`, `GET|POST /api/v1/payments/webpay_return/`.
 
+use crate::models::status::OrderStatus;
 use axum::{
     extract::{Path, Query},
     http::StatusCode,
@@ -174,7 +175,7 @@ async fn order_response(
         .order_by_asc(tickets::Column::Id)
         .all(&api.db)
         .await?;
-    let hold = if order.status == "pending" {
+    let hold = if OrderStatus::Pending.is(&order.status) {
         checkout::hold_expires_at(&api.db, order).await?
     } else {
         None
@@ -225,7 +226,7 @@ pub async fn book(
         Utc::now(),
     )
     .await?;
-    if booked.order.status == "paid" {
+    if OrderStatus::Paid.is(&booked.order.status) {
         api.cache.invalidate();
         let base = format!("{}://{}", url.scheme, url.host);
         order_confirmation::send(&ctx, booked.order.id, &base).await?;
@@ -523,7 +524,7 @@ pub async fn refund(
     if !allowed {
         return Err(ApiError::NotFound("No encontrado."));
     }
-    if !matches!(order.status.as_str(), "paid" | "partially_refunded") {
+    if !OrderStatus::is_paid(&order.status) {
         return Err(ApiError::Conflict(json!({
             "detail": "Solo se reembolsan órdenes pagadas.",
             "status": order.status,

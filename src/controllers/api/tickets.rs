@@ -1,5 +1,6 @@
 //! Tickets: the buyer's list, each ticket's QR code, and check-in at the door.
 
+use crate::models::status::{OrderStatus, TicketStatus};
 use axum::{
     extract::{Path, Query},
     http::header,
@@ -44,7 +45,7 @@ pub async fn my_tickets(api: Api, SignedIn(user): SignedIn) -> Result<Response, 
     let rows = tickets::Entity::find()
         .join(JoinType::InnerJoin, tickets::Relation::Orders.def())
         .filter(orders::Column::UserId.eq(user.id))
-        .filter(orders::Column::Status.is_in(["paid", "partially_refunded"]))
+        .filter(orders::Column::Status.is_in(OrderStatus::PAID))
         .find_also_related(events::Entity)
         .order_by_asc(events::Column::StartDate)
         .order_by_asc(tickets::Column::Id)
@@ -247,12 +248,12 @@ pub async fn validate(
     }
     let now = Utc::now().fixed_offset();
     let marked = tickets::Entity::update_many()
-        .col_expr(tickets::Column::Status, Expr::value("used"))
+        .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Used))
         .col_expr(tickets::Column::UsedAt, Expr::value(now))
         .col_expr(tickets::Column::UsedBy, Expr::value(user.id))
         .col_expr(tickets::Column::UpdatedAt, Expr::value(now))
         .filter(tickets::Column::Id.eq(ticket.id))
-        .filter(tickets::Column::Status.eq("valid"))
+        .filter(tickets::Column::Status.eq(TicketStatus::Valid))
         .exec(&api.db)
         .await?;
     if marked.rows_affected == 1 {
@@ -268,7 +269,7 @@ pub async fn validate(
         .one(&api.db)
         .await?
         .unwrap_or(ticket);
-    if current.status == "used" {
+    if TicketStatus::Used.is(&current.status) {
         let by = match current.used_by {
             Some(id) => users::Entity::find_by_id(id)
                 .one(&api.db)
