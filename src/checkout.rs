@@ -231,16 +231,57 @@ pub async fn end_reservation<C: ConnectionTrait>(
         .all(db)
         .await?;
     for item in items {
-        ticket_tiers::Entity::update_many()
-            .col_expr(
-                ticket_tiers::Column::Reserved,
-                Expr::col(ticket_tiers::Column::Reserved).sub(item.quantity),
-            )
-            .filter(ticket_tiers::Column::Id.eq(item.tier_id))
-            .exec(db)
-            .await?;
+        move_seats(db, item.tier_id, Seats::Release(item.quantity)).await?;
     }
     Ok(true)
+}
+
+/// What happens to a tier's seats.
+#[derive(Debug, Clone, Copy)]
+enum Seats {
+    /// Held for a buyer, only while there is room.
+    Hold(i32),
+    /// A hold given back.
+    Release(i32),
+    /// Held seats become sold (the sum is unchanged: always fits).
+    Sell(i32),
+    /// Sold without a hold (a payment that outlived it), only while there is room.
+    SellUnheld(i32),
+    /// Sold seats given back (a full refund).
+    Unsell(i32),
+}
+
+/// The one `UPDATE` of a tier's counters: `reserved` and `sold` move as
+/// `seats` says, and seats are only taken while
+/// `sold + reserved + n <= capacity` (the database decides; its `CHECK`
+/// holds the same rule). Returns whether the tier's row changed.
+async fn move_seats<C: ConnectionTrait>(db: &C, tier: Uuid, seats: Seats) -> Result<bool, DbErr> {
+    use ticket_tiers::Column::{Capacity, Id, Reserved, Sold};
+    let (held, sold, taken) = match seats {
+        Seats::Hold(n) => (n, 0, n),
+        Seats::Release(n) => (-n, 0, 0),
+        Seats::Sell(n) => (-n, n, 0),
+        Seats::SellUnheld(n) => (0, n, n),
+        Seats::Unsell(n) => (0, -n, 0),
+    };
+    let mut update = ticket_tiers::Entity::update_many().filter(Id.eq(tier));
+    if held != 0 {
+        update = update.col_expr(Reserved, Expr::col(Reserved).add(held));
+    }
+    if sold != 0 {
+        update = update.col_expr(Sold, Expr::col(Sold).add(sold));
+    }
+    if taken > 0 {
+        update = update.filter(
+            sea_orm::Condition::any().add(Capacity.is_null()).add(
+                Expr::col(Sold)
+                    .add(Expr::col(Reserved))
+                    .add(taken)
+                    .lte(Expr::col(Capacity)),
+            ),
+        );
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 /// A new reservation with its lines.
@@ -499,25 +540,7 @@ async fn hold_seats(db: &DatabaseConnection, a: &Attempt<'_>) -> Result<Held, Db
     }
     // In id order, so two reservations of the same tiers never deadlock.
     for (id, quantity) in a.wanted {
-        let taken = ticket_tiers::Entity::update_many()
-            .col_expr(
-                ticket_tiers::Column::Reserved,
-                Expr::col(ticket_tiers::Column::Reserved).add(*quantity),
-            )
-            .filter(ticket_tiers::Column::Id.eq(*id))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(ticket_tiers::Column::Capacity.is_null())
-                    .add(
-                        Expr::col(ticket_tiers::Column::Sold)
-                            .add(Expr::col(ticket_tiers::Column::Reserved))
-                            .add(*quantity)
-                            .lte(Expr::col(ticket_tiers::Column::Capacity)),
-                    ),
-            )
-            .exec(&txn)
-            .await?;
-        if taken.rows_affected == 0 {
+        if !move_seats(&txn, *id, Seats::Hold(*quantity)).await? {
             txn.rollback().await?;
             return Ok(Held::Short(*id));
         }
@@ -1087,42 +1110,14 @@ pub async fn mark_paid<C: ConnectionTrait>(
         None => false,
     };
     for item in &items {
-        let moved = if consumed {
-            // Held seats become sold: the sum is unchanged, always fits.
-            ticket_tiers::Entity::update_many()
-                .col_expr(
-                    ticket_tiers::Column::Reserved,
-                    Expr::col(ticket_tiers::Column::Reserved).sub(item.quantity),
-                )
-                .col_expr(
-                    ticket_tiers::Column::Sold,
-                    Expr::col(ticket_tiers::Column::Sold).add(item.quantity),
-                )
-                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
-                .exec(txn)
-                .await?
+        // Held seats become sold; a released hold takes seats again only if
+        // there are any.
+        let seats = if consumed {
+            Seats::Sell(item.quantity)
         } else {
-            // The hold was released: take seats again only if there are any.
-            ticket_tiers::Entity::update_many()
-                .col_expr(
-                    ticket_tiers::Column::Sold,
-                    Expr::col(ticket_tiers::Column::Sold).add(item.quantity),
-                )
-                .filter(ticket_tiers::Column::Id.eq(item.tier_id))
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(ticket_tiers::Column::Capacity.is_null())
-                        .add(
-                            Expr::col(ticket_tiers::Column::Sold)
-                                .add(Expr::col(ticket_tiers::Column::Reserved))
-                                .add(item.quantity)
-                                .lte(Expr::col(ticket_tiers::Column::Capacity)),
-                        ),
-                )
-                .exec(txn)
-                .await?
+            Seats::SellUnheld(item.quantity)
         };
-        if moved.rows_affected == 0 {
+        if !move_seats(txn, item.tier_id, seats).await? {
             return Err(DbErr::Custom(NO_CAPACITY.into()));
         }
     }
@@ -1281,14 +1276,7 @@ async fn return_seats<C: ConnectionTrait>(
         .all(db)
         .await?;
     for item in items {
-        ticket_tiers::Entity::update_many()
-            .col_expr(
-                ticket_tiers::Column::Sold,
-                Expr::col(ticket_tiers::Column::Sold).sub(item.quantity),
-            )
-            .filter(ticket_tiers::Column::Id.eq(item.tier_id))
-            .exec(db)
-            .await?;
+        move_seats(db, item.tier_id, Seats::Unsell(item.quantity)).await?;
     }
     tickets::Entity::update_many()
         .col_expr(
