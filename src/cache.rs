@@ -507,6 +507,40 @@ mod tests {
         assert!(cache.local.entry_count() < 100);
     }
 
+    #[tokio::test]
+    async fn answers_too_big_for_the_shared_tier_stay_out_of_the_cache_table() {
+        use sea_orm::{ConnectOptions, ConnectionTrait, Database, PaginatorTrait};
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE cache_entries (key TEXT PRIMARY KEY, value BLOB NOT NULL, \
+             expires_at TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+        let cache = ResponseCache::new(
+            "t",
+            Duration::from_secs(60),
+            Some(ResponseCache::shared_for(None, &db)),
+        );
+        let small = Bytes::from(vec![b'x'; 1024]);
+        let big = Bytes::from(vec![b'x'; SHARED_MAX_BYTES + 1]);
+        for (key, body) in [("small", small), ("big", big.clone())] {
+            let got: Result<Bytes, ()> = cache
+                .get_or_render(key.into(), || async move { Ok(body) })
+                .await;
+            assert!(got.is_ok());
+        }
+        let rows = cache_entries::Entity::find().count(&db).await.unwrap();
+        assert_eq!(rows, 1, "only the small answer is shared");
+        // The big one is still served from this instance.
+        let again: Result<Bytes, ()> = cache
+            .get_or_render("big".into(), || async { Err(()) })
+            .await;
+        assert_eq!(again.unwrap().len(), big.len());
+    }
+
     #[test]
     fn entries_round_trip_through_bytes() {
         let e = Entry {

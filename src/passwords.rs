@@ -78,7 +78,7 @@ pub struct Busy;
 /// How many callers may wait for a permit, per permit.
 const QUEUE_PER_PERMIT: usize = 32;
 /// How long a caller waits for a permit before it is told to retry.
-const MAX_WAIT: Duration = Duration::from_secs(3);
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -67,7 +67,7 @@ use crate::views::events::{
         CategoryResponse,
         LocationResponse,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EdgeRefusals),
     tags(
         (name = "events", description = "The public catalogue and event pages"),
         (name = "catalogue", description = "Lists for the frontends' filters"),
@@ -95,6 +95,46 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What the edge refuses before any handler runs (`middleware::nul`): every
+/// operation may answer 400 with the field that holds text PostgreSQL cannot
+/// store; said once here rather than in every handler's annotation.
+struct EdgeRefusals;
+
+impl utoipa::Modify for EdgeRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let refused = ResponseBuilder::new()
+            .description(
+                "Invalid input: the field (or query parameter) named holds text that cannot be \
+                 stored, such as a NUL character, or the body is not the documented JSON",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("FieldErrors")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("400".to_string())
+                    .or_insert_with(|| RefOr::T(refused.clone()));
+            }
+        }
     }
 }
 

@@ -1045,3 +1045,27 @@ async fn a_password_reset_signs_out_the_admin_sessions_of_that_user() {
         .unwrap()
         .starts_with("/admin/login/"));
 }
+
+#[tokio::test]
+async fn guessing_ones_own_password_in_the_admin_is_throttled() {
+    let app = TestApp::boot().await;
+    staff(&app, "sesion@tuki.cl", true).await;
+    let admin = Admin::sign_in(&app, "sesion@tuki.cl").await;
+    let wrong = [
+        ("old_password", "adivina"),
+        ("new_password1", "Nueva-Clave-77"),
+        ("new_password2", "Nueva-Clave-77"),
+    ];
+    let right = [
+        ("old_password", PASSWORD),
+        ("new_password1", "Nueva-Clave-77"),
+        ("new_password2", "Nueva-Clave-77"),
+    ];
+    for _ in 0..5 {
+        let res = admin.post("/admin/password_change/", &wrong).await;
+        assert_eq!(res.status_code(), 400);
+    }
+    let refused = admin.post("/admin/password_change/", &right).await;
+    assert_eq!(refused.status_code(), 429);
+    assert!(refused.maybe_header("retry-after").is_some());
+}

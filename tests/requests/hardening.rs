@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use tuki_backend::{
     mailers::order_confirmation::qr_signature,
     models::{
-        _entities::{orders, payments as payments_entity, tickets},
+        _entities::{
+            events, orders, organizer_members, organizers, payments as payments_entity, tickets,
+        },
         users::{self, Email, NewUser},
     },
     payments,
@@ -186,6 +188,11 @@ async fn free_tickets_and_unpaid_orders_are_capped_per_email() {
 }
 
 async fn account(app: &TestApp, email: &str, password: &str) {
+    account_as(app, email, password, false).await;
+}
+
+/// An account; `superuser` makes it staff and superuser.
+async fn account_as(app: &TestApp, email: &str, password: &str, superuser: bool) -> users::Model {
     let email = Email::parse(email).unwrap();
     users::Model::create(
         &app.ctx().db,
@@ -193,12 +200,17 @@ async fn account(app: &TestApp, email: &str, password: &str) {
             email: &email,
             username: email.as_str(),
             password,
-            is_staff: false,
-            is_superuser: false,
+            is_staff: superuser,
+            is_superuser: superuser,
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// The `Authorization` header of a token pair's access token.
+fn bearer(pair: &Value) -> String {
+    format!("Bearer {}", pair["access"].as_str().unwrap())
 }
 
 async fn sign_in(server: &TestServer, email: &str, password: &str, addr: &str) -> (u16, Value) {
@@ -287,10 +299,7 @@ async fn guessing_the_current_password_is_throttled() {
     let change = |current: &'static str| {
         server
             .post("/api/v1/auth/password/change/")
-            .add_header(
-                "authorization",
-                format!("Bearer {}", pair["access"].as_str().unwrap()),
-            )
+            .add_header("authorization", bearer(&pair))
             .json(&json!({"current_password": current, "new_password": "Otra-Clave-Nueva-3"}))
     };
     for _ in 0..5 {
@@ -320,10 +329,9 @@ async fn a_password_change_or_a_deactivation_ends_every_older_token() {
     )
     .await;
     let me = |pair: &Value| {
-        server.get("/api/v1/users/me/").add_header(
-            "authorization",
-            format!("Bearer {}", pair["access"].as_str().unwrap()),
-        )
+        server
+            .get("/api/v1/users/me/")
+            .add_header("authorization", bearer(pair))
     };
     assert_eq!(me(&phone).await.status_code(), 200);
     let changed = server
@@ -414,22 +422,97 @@ async fn paid_order_and_superuser(
         webpay_return(server, &[("token_ws", &token)]).await.1,
         "paid"
     );
-    let boss = Email::parse("jefa@example.cl").unwrap();
-    users::Model::create(
-        db,
-        &NewUser {
-            email: &boss,
-            username: "jefa",
-            password: "Clave-Jefa-8",
-            is_staff: true,
-            is_superuser: true,
-        },
-    )
+    account_as(app, "jefa@example.cl", "Clave-Jefa-8", true).await;
+    let (_, pair) = sign_in(server, "jefa@example.cl", "Clave-Jefa-8", "198.51.100.90").await;
+    let auth = bearer(&pair);
+    (number, token, auth)
+}
+
+/// A member of `organizer` with its admin flag.
+async fn organizer_admin(app: &TestApp, organizer: Uuid, email: &str, password: &str) {
+    let user = account_as(app, email, password, false).await;
+    let now = chrono::Utc::now().fixed_offset();
+    organizer_members::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organizer_id: Set(organizer),
+        user_id: Set(user.id),
+        is_admin: Set(true),
+        can_manage_events: Set(true),
+        can_view_reports: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.ctx().db)
     .await
     .unwrap();
-    let (_, pair) = sign_in(server, "jefa@example.cl", "Clave-Jefa-8", "198.51.100.90").await;
-    let auth = format!("Bearer {}", pair["access"].as_str().unwrap());
-    (number, token, auth)
+}
+
+#[tokio::test]
+async fn only_the_events_own_organizer_admins_may_refund() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let db = &app.ctx().db;
+    let server = app.server();
+    let (number, token, _) = paid_order_and_superuser(&app, &server, &fake).await;
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number.as_str()))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let event = events::Entity::find_by_id(order.event_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Another organizer, with an admin of its own.
+    let now = chrono::Utc::now().fixed_offset();
+    let other = organizers::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set("Otra Productora".into()),
+        slug: Set("otra-productora".into()),
+        contact_email: Set(String::new()),
+        contact_phone: Set(String::new()),
+        status: Set("active".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    organizer_admin(&app, other.id, "ajena@example.cl", "Clave-Ajena-10").await;
+    organizer_admin(
+        &app,
+        event.organizer_id,
+        "propia@example.cl",
+        "Clave-Propia-11",
+    )
+    .await;
+    let refund = |auth: String| {
+        server
+            .post(&format!("/api/v1/orders/{number}/refund/"))
+            .add_header("authorization", auth)
+            .json(&json!({"amount": 2_000}))
+    };
+    let (_, ajena) = sign_in(
+        &server,
+        "ajena@example.cl",
+        "Clave-Ajena-10",
+        "198.51.100.92",
+    )
+    .await;
+    assert_eq!(refund(bearer(&ajena)).await.status_code(), 404);
+    assert_eq!(fake.refunds(), 0);
+    assert_eq!(fake.tx(&token).refunded, 0);
+    let (_, propia) = sign_in(
+        &server,
+        "propia@example.cl",
+        "Clave-Propia-11",
+        "198.51.100.93",
+    )
+    .await;
+    assert_eq!(refund(bearer(&propia)).await.status_code(), 200);
+    assert_eq!(fake.tx(&token).refunded, 2_000);
 }
 
 #[tokio::test]

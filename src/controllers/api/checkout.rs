@@ -459,7 +459,10 @@ async fn finish_return(
     post,
     path = "/api/v1/payments/webpay_return/",
     tag = "payments",
-    responses((status = 303, description = "To the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error")),
+    responses(
+        (status = 303, description = "To the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error"),
+        (status = 415, description = "The body is not a form (`application/x-www-form-urlencoded`)"),
+    ),
 )]
 pub async fn webpay_return_post(
     State(ctx): State<AppContext>,
