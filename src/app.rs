@@ -20,10 +20,11 @@ use migration::Migrator;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    cache::ResponseCache,
-    controllers, logging, middleware,
+    controllers, middleware,
     models::_entities::users,
-    settings::{FileSettings, ProcessEnv, Purpose, Settings},
+    platform::cache::ResponseCache,
+    platform::logging,
+    platform::settings::{FileSettings, ProcessEnv, Purpose, Settings},
     tasks,
 };
 
@@ -151,7 +152,10 @@ impl Hooks for App {
     }
 
     fn init_logger(ctx: &AppContext) -> Result<bool> {
-        init_logger_with(&ctx.config.logger, &*crate::context::settings(ctx)?);
+        init_logger_with(
+            &ctx.config.logger,
+            &*crate::platform::context::settings(ctx)?,
+        );
         Ok(true)
     }
 
@@ -162,7 +166,7 @@ impl Hooks for App {
         // One Redis connection for the cache, the sessions and the counters.
         let redis = match (settings.use_redis, settings.redis_url.as_deref()) {
             (true, Some(url)) => Some(
-                crate::redis_conn::RedisConn::open(url)
+                crate::platform::redis_conn::RedisConn::open(url)
                     .map_err(|e| Error::Message(format!("configuration error: REDIS_URL: {e}")))?,
             ),
             _ => None,
@@ -181,25 +185,25 @@ impl Hooks for App {
         // Sign-in attempt counters and admin sessions live with the shared
         // cache: Redis when it is on, else the database.
         let counters = redis.clone().map_or_else(
-            || crate::throttle::Store::Database(ctx.db.clone()),
-            crate::throttle::Store::Redis,
+            || crate::accounts::throttle::Store::Database(ctx.db.clone()),
+            crate::accounts::throttle::Store::Redis,
         );
         ctx.shared_store
-            .insert(Arc::new(crate::throttle::LoginThrottle::new(
+            .insert(Arc::new(crate::accounts::throttle::LoginThrottle::new(
                 counters, &namespace,
             )));
         let sessions = redis.map_or_else(
-            || crate::sessions::SessionStore::Database(ctx.db.clone()),
-            crate::sessions::SessionStore::Redis,
+            || crate::accounts::sessions::SessionStore::Database(ctx.db.clone()),
+            crate::accounts::sessions::SessionStore::Redis,
         );
         ctx.shared_store.insert(Arc::new(sessions));
-        let webpay = crate::webpay::Webpay::new(&settings.transbank)
+        let webpay = crate::payments::webpay::Webpay::new(&settings.transbank)
             .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
         ctx.shared_store.insert(Arc::new(webpay));
         // Media: local disk or Google Cloud Storage, through Loco's storage.
-        let storage = crate::storage::storage(&settings.media).map_err(|e| {
+        let storage = crate::platform::storage::storage(&settings.media).map_err(|e| {
             let var = match settings.media.backend {
-                crate::settings::MediaBackend::Local { .. } => "MEDIA_ROOT",
+                crate::platform::settings::MediaBackend::Local { .. } => "MEDIA_ROOT",
                 _ => "GS_BUCKET_NAME",
             };
             Error::Message(format!(
@@ -215,7 +219,7 @@ impl Hooks for App {
         // server's CPU on an uncached catalogue page): they stay in the config
         // as one string (Loco's CLI boots a second context from this config).
         ctx.config.settings = Some(serde_json::Value::String(serde_json::to_string(
-            &*crate::context::settings(&ctx)?,
+            &*crate::platform::context::settings(&ctx)?,
         )?));
         Ok(ctx)
     }
@@ -249,12 +253,12 @@ impl Hooks for App {
             Ok(())
         })?;
         let router = router.layer(Extension(ViewEngine::from(tera)));
-        let settings = crate::context::settings(ctx)?;
+        let settings = crate::platform::context::settings(ctx)?;
         let router = controllers::media::mount(router, &settings);
         Ok(middleware::apply(
             router,
             &settings,
-            crate::context::cache(ctx)?,
+            crate::platform::context::cache(ctx)?,
         ))
     }
 

@@ -9,7 +9,7 @@ use loco_rs::{
 use migration::Migrator;
 use tuki_backend::{
     app::{init_logger, App},
-    logging::Redactor,
+    platform::logging::Redactor,
 };
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small

@@ -9,8 +9,8 @@ use axum::{
 use tower_http::services::ServeDir;
 
 use crate::{
-    settings::{MediaBackend, Settings},
-    storage::MEDIA_CACHE_CONTROL,
+    platform::settings::{MediaBackend, Settings},
+    platform::storage::MEDIA_CACHE_CONTROL,
 };
 
 /// Stored files are data, never pages: a file that a browser would run (an SVG

@@ -37,7 +37,7 @@ pub const QR_LINK_DAYS_AFTER_EVENT: i64 = 30;
 /// `expires` (unix seconds; the link is in the buyer's mail only).
 #[must_use]
 pub fn qr_signature(secret: &str, ticket_id: Uuid, expires: i64) -> String {
-    crate::tokens::hmac_sha256_hex(secret, &format!("ticket-qr:{ticket_id}:{expires}"))
+    crate::platform::tokens::hmac_sha256_hex(secret, &format!("ticket-qr:{ticket_id}:{expires}"))
 }
 
 /// A value for a subject or a greeting: control characters (newlines among
@@ -101,7 +101,7 @@ pub async fn send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<bo
 }
 
 async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<(), String> {
-    let settings = crate::context::settings(ctx).map_err(|e| e.to_string())?;
+    let settings = crate::platform::context::settings(ctx).map_err(|e| e.to_string())?;
     let order = orders::Entity::find_by_id(order_id)
         .one(&ctx.db)
         .await

@@ -23,7 +23,7 @@ pub struct ResetMailer;
 impl Mailer for ResetMailer {}
 
 fn mac(secret: &str, user: &users::Model, expires: i64) -> String {
-    crate::tokens::hmac_sha256_hex(
+    crate::platform::tokens::hmac_sha256_hex(
         secret,
         &format!("password-reset:{}:{expires}:{}", user.id, user.password),
     )
@@ -60,7 +60,7 @@ pub fn check_token(secret: &str, user: &users::Model, token: &str, now: i64) -> 
 /// # Errors
 /// The mail could not be sent (or no mail server is configured).
 pub async fn send(ctx: &AppContext, user: &users::Model) -> Result<(), String> {
-    let settings = crate::context::settings(ctx).map_err(|e| e.to_string())?;
+    let settings = crate::platform::context::settings(ctx).map_err(|e| e.to_string())?;
     if ctx.mailer.is_none() {
         return Err("no mail server is configured (EMAIL_HOST)".into());
     }

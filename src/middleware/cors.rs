@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use axum::http::{HeaderValue, Method};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::settings::Settings;
+use crate::platform::settings::Settings;
 
 pub fn layer(settings: &Settings) -> CorsLayer {
     let origins = &settings.cors_allowed_origins;

@@ -21,7 +21,7 @@ use axum::{
 };
 use tower::{Layer, Service};
 
-use crate::cache::ResponseCache;
+use crate::platform::cache::ResponseCache;
 
 /// What the CORS layer adds to every answer (kept identical on a hit).
 const VARY: &str = "origin, access-control-request-method, access-control-request-headers";
@@ -78,11 +78,11 @@ fn key_of(req: &Request<Body>) -> Option<String> {
         .unwrap_or("localhost");
     let query =
         url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned();
-    Some(crate::cache::key(
+    Some(crate::platform::cache::key(
         scheme,
         host,
         req.uri().path(),
-        &crate::cache::canonical_query(req.uri().path(), query),
+        &crate::platform::cache::canonical_query(req.uri().path(), query),
     ))
 }
 

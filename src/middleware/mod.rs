@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::{cache::ResponseCache, settings::Settings};
+use crate::{platform::cache::ResponseCache, platform::settings::Settings};
 
 /// Wraps the router. Tower runs the layer added last first, so a request meets
 /// them in this order:

@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 pub use super::_entities::event_images::{self, ActiveModel, Column, Entity, Model};
-use crate::{models::_entities::events, storage::ImageKind};
+use crate::{models::_entities::events, platform::storage::ImageKind};
 
 crate::touch_updated_at!(ActiveModel);
 
@@ -129,7 +129,7 @@ pub async fn remove(ctx: &AppContext, id: Uuid) -> Result<bool, ImageError> {
 
 /// Changes are visible at once on this instance (others within the cache bound).
 async fn invalidate_catalogue(ctx: &AppContext) {
-    if let Ok(cache) = crate::context::cache(ctx) {
+    if let Ok(cache) = crate::platform::context::cache(ctx) {
         cache.invalidate();
     }
 }

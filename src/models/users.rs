@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::ValidateEmail;
 
 pub use super::_entities::users::{self, ActiveModel, Entity, Model};
-use crate::passwords;
+use crate::accounts::passwords;
 
 /// An email address as the login: trimmed, syntactically valid, at most 254
 /// characters. Comparison is case-insensitive (the database index is on

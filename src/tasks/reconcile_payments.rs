@@ -4,7 +4,7 @@
 
 use loco_rs::prelude::*;
 
-use crate::{mailers::order_confirmation, payments};
+use crate::{mailers::order_confirmation, payments::flow};
 
 pub struct ReconcilePayments;
 
@@ -18,8 +18,8 @@ impl Task for ReconcilePayments {
     }
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
-        let webpay = crate::context::webpay(ctx)?;
-        let settled = payments::reconcile(&ctx.db, &webpay).await?;
+        let webpay = crate::platform::context::webpay(ctx)?;
+        let settled = flow::reconcile(&ctx.db, &webpay).await?;
         println!("reconcile_payments: {settled} payments settled");
         // Confirmations still owed (a failed send, or settled just now).
         match std::env::var("BACKEND_URL")

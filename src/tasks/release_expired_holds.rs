@@ -5,7 +5,7 @@
 use chrono::Utc;
 use loco_rs::prelude::*;
 
-use crate::checkout;
+use crate::payments::checkout;
 
 pub struct ReleaseExpiredHolds;
 

@@ -9,7 +9,7 @@ fn read(path: &str) -> String {
 
 /// Every quoted UPPER_CASE name passed to the settings' variable readers.
 fn variables_read_by_settings() -> BTreeSet<String> {
-    let source = read("src/settings.rs");
+    let source = read("src/platform/settings.rs");
     let re = regex::Regex::new(r#""([A-Z][A-Z0-9]*_[A-Z0-9_]+)""#).unwrap();
     let code = source.split("#[cfg(test)]").next().unwrap();
     re.captures_iter(code)

@@ -5,8 +5,8 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use sha2::Sha256;
 use tuki_backend::{
+    accounts::passwords::Verified,
     models::users::{CreateUserError, Email, Model as User, NewUser},
-    passwords::Verified,
 };
 
 fn new_user<'a>(email: &'a Email, username: &'a str) -> NewUser<'a> {

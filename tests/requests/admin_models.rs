@@ -732,7 +732,7 @@ async fn users_passwords_are_set_through_their_own_forms() {
         .unwrap();
     assert!(matches!(
         user.verify_password("Otra-Clave-99"),
-        tuki_backend::passwords::Verified::Yes
+        tuki_backend::accounts::passwords::Verified::Yes
     ));
 
     // One's own password: the current one is required.
@@ -1025,7 +1025,7 @@ async fn a_password_reset_signs_out_the_admin_sessions_of_that_user() {
     let user = staff(&app, "olvido@tuki.cl", true).await;
     let admin = Admin::sign_in(&app, "olvido@tuki.cl").await;
     assert_eq!(admin.get("/admin/").await.status_code(), 200);
-    let settings = tuki_backend::context::settings(app.ctx()).unwrap();
+    let settings = tuki_backend::platform::context::settings(app.ctx()).unwrap();
     let token = tuki_backend::mailers::password_reset::make_token(
         &settings.secret_key,
         &user,

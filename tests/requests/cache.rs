@@ -149,7 +149,7 @@ async fn a_cached_answer_is_the_same_answer_whichever_way_it_is_served() {
     NewEvent::new(&p, "Dos", "dos", "2031-01-02T12:00:00Z")
         .insert(db, &p)
         .await;
-    tuki_backend::context::cache(app.ctx())
+    tuki_backend::platform::context::cache(app.ctx())
         .unwrap()
         .invalidate();
     assert_eq!(count(&server).await, 2);

@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 use tuki_backend::{
-    checkout,
     models::_entities::{orders, reservations, ticket_tiers, tickets},
+    payments::checkout,
 };
 use uuid::Uuid;
 

@@ -14,7 +14,7 @@ use tuki_backend::{
         },
         users::{self, Email, NewUser},
     },
-    payments,
+    payments::flow,
 };
 use uuid::Uuid;
 
@@ -379,7 +379,7 @@ async fn random_parameters_share_one_cache_entry_and_lists_are_bounded() {
             .await;
     }
     let server = app.server();
-    let cache = tuki_backend::context::cache(app.ctx()).unwrap();
+    let cache = tuki_backend::platform::context::cache(app.ctx()).unwrap();
     let before = cache.local_entries().await;
     let mut bodies = Vec::new();
     for i in 0..20 {
@@ -589,8 +589,8 @@ async fn a_refund_nobody_could_confirm_is_settled_by_reconciliation_once() {
     assert_eq!(fake.refunds(), 1);
     // The reconciliation job (once the refund is older than a live request
     // could be) reads Transbank's balance and records it, once.
-    let webpay = tuki_backend::context::webpay(app.ctx()).unwrap();
-    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 0);
+    let webpay = tuki_backend::platform::context::webpay(app.ctx()).unwrap();
+    assert_eq!(flow::reconcile(db, &webpay).await.unwrap(), 0);
     payments_entity::Entity::update_many()
         .col_expr(
             payments_entity::Column::RefundStartedAt,
@@ -601,8 +601,8 @@ async fn a_refund_nobody_could_confirm_is_settled_by_reconciliation_once() {
         .exec(db)
         .await
         .unwrap();
-    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 1);
-    assert_eq!(payments::reconcile(db, &webpay).await.unwrap(), 0);
+    assert_eq!(flow::reconcile(db, &webpay).await.unwrap(), 1);
+    assert_eq!(flow::reconcile(db, &webpay).await.unwrap(), 0);
     let order = orders::Entity::find()
         .filter(orders::Column::OrderNumber.eq(number.as_str()))
         .one(db)
@@ -628,7 +628,7 @@ async fn a_mailed_qr_link_stops_working_after_it_expires() {
     let (_, r) = reserve_from(&server, event, tiers[0], 1, "198.51.100.95").await;
     assert_eq!(book_as(&server, event, &r, "qr@example.cl").await.0, 201);
     let ticket = tickets::Entity::find().one(db).await.unwrap().unwrap();
-    let secret = tuki_backend::context::settings(app.ctx())
+    let secret = tuki_backend::platform::context::settings(app.ctx())
         .unwrap()
         .secret_key
         .clone();

@@ -20,14 +20,15 @@ use super::{
     CSRF_FAILED,
 };
 use crate::{
+    accounts::sessions,
+    accounts::signin::{sign_in, SignIn},
     admin::{
         audit,
+        models::users::new_password_problem,
         site::{Action, MODELS},
     },
     controllers::api::auth::ClientIp,
     models::users,
-    sessions,
-    signin::{sign_in, SignIn},
 };
 
 const CSRF_COOKIE: &str = "tuki_csrftoken";
@@ -97,12 +98,12 @@ pub async fn login_form(
     if staff_session(&ctx, &jar).await.is_some() {
         return Ok(found(&next));
     }
-    let settings = crate::context::settings(&ctx)?;
+    let settings = crate::platform::context::settings(&ctx)?;
     let csrf = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|c| c.len() >= 32)
-        .unwrap_or_else(|| crate::tokens::random_urlsafe(24));
+        .unwrap_or_else(|| crate::platform::tokens::random_urlsafe(24));
     let jar = jar.add(cookie(
         CSRF_COOKIE,
         csrf.clone(),
@@ -139,7 +140,7 @@ pub async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
-    let settings = crate::context::settings(&ctx)?;
+    let settings = crate::platform::context::settings(&ctx)?;
     let cookie_token = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
@@ -198,7 +199,7 @@ async fn new_session(
     ctx: &AppContext,
     jar: CookieJar,
     user: &users::Model,
-    settings: &crate::settings::Settings,
+    settings: &crate::platform::settings::Settings,
 ) -> Result<CookieJar> {
     let store = store(ctx)?;
     if let Some(old) = jar.get(sessions::COOKIE) {
@@ -223,7 +224,7 @@ pub async fn logout(
     jar: CookieJar,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response> {
-    let settings = crate::context::settings(&ctx)?;
+    let settings = crate::platform::context::settings(&ctx)?;
     let Some((_, session)) = staff_session(&ctx, &jar).await else {
         return Ok(found("/admin/login/"));
     };
@@ -282,13 +283,13 @@ pub async fn password_change(
     staff: Staff,
     form: FormData,
 ) -> Result<Response> {
-    let settings = crate::context::settings(&ctx)?;
+    let settings = crate::platform::context::settings(&ctx)?;
     if !csrf_ok(&staff, &headers, &settings, &form) {
         return Ok(forbidden(&v, CSRF_FAILED));
     }
     // Guessing the current password (a stolen session) is throttled like
     // signing in, with the API's counter for this user.
-    let throttle = crate::context::throttle(&ctx)?;
+    let throttle = crate::platform::context::throttle(&ctx)?;
     let key = format!("password-change:{}", staff.user.id);
     if let Err(seconds) = throttle.attempt(&key, &ip).await {
         let mut res = (
@@ -309,7 +310,8 @@ pub async fn password_change(
         field("new_password1"),
         field("new_password2"),
     );
-    let Ok(verified) = crate::signin::verify_password(&old_password, &staff.user.password).await
+    let Ok(verified) =
+        crate::accounts::signin::verify_password(&old_password, &staff.user.password).await
     else {
         return Ok(super::busy());
     };
@@ -317,7 +319,7 @@ pub async fn password_change(
         throttle.succeeded(&key, &ip).await;
     }
     let mut errors = serde_json::Map::new();
-    if matches!(verified, crate::passwords::Verified::No) {
+    if matches!(verified, crate::accounts::passwords::Verified::No) {
         errors.insert(
             "old_password".into(),
             json!("Tu contraseña actual no es correcta. Escríbela de nuevo."),
@@ -339,11 +341,13 @@ pub async fn password_change(
     let active: users::ActiveModel = staff.user.clone().into();
     let user = match active.set_password(&ctx.db, &new_password1).await {
         Ok(user) => user,
-        Err(ModelError::Any(e)) if e.is::<crate::passwords::Busy>() => return Ok(super::busy()),
+        Err(ModelError::Any(e)) if e.is::<crate::accounts::passwords::Busy>() => {
+            return Ok(super::busy())
+        }
         Err(e) => return Err(e.into()),
     };
     // Every other session and token ends; this one goes on under a new id.
-    crate::auth::revoke_all(&ctx.db, user.id, chrono::Utc::now()).await?;
+    crate::accounts::auth::revoke_all(&ctx.db, user.id, chrono::Utc::now()).await?;
     let jar = new_session(&ctx, jar, &user, &settings).await?;
     Ok(redirect_with_message(
         jar,
@@ -351,12 +355,4 @@ pub async fn password_change(
         "Tu contraseña fue cambiada.",
         &settings,
     ))
-}
-
-/// Why a new password (typed twice) is refused, if it is.
-pub fn new_password_problem(first: &str, second: &str, email: &str) -> Option<String> {
-    if first != second {
-        return Some("Las dos contraseñas no coinciden.".to_string());
-    }
-    users::password_problem(first, email).map(str::to_string)
 }

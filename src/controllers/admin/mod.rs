@@ -9,37 +9,45 @@
 //! Every page is `Cache-Control: no-store` and carries a Content-Security-Policy
 //! that allows only this site's own styles, scripts and forms.
 
+pub mod actions;
 pub mod auth;
-pub mod models;
+pub mod change;
+pub mod changelist;
+pub mod delete;
+pub mod history;
+pub mod page;
+pub mod passwords;
+mod widgets;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Multipart, Request},
+    extract::FromRequestParts,
     http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar};
-use bytes::Bytes;
 use loco_rs::prelude::*;
 use serde_json::{json, Value as Json};
 use subtle::ConstantTimeEq;
 
+pub use crate::admin::form::FormData;
 use crate::{
+    accounts::sessions::{self, SessionStore},
     admin::{
         audit::Perms,
+        error::AdminError,
         site::{Action, MODELS},
     },
     models::users,
-    sessions::{self, SessionStore},
-    settings::Settings,
+    platform::settings::Settings,
 };
 
 const FLASH_COOKIE: &str = "tuki_messages";
 const CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 fn store(ctx: &AppContext) -> Result<Arc<SessionStore>> {
-    crate::context::sessions(ctx)
+    crate::platform::context::sessions(ctx)
 }
 
 /// The signed-in staff user of a request, with the session's CSRF token.
@@ -218,96 +226,10 @@ fn csrf_ok(staff: &Staff, headers: &HeaderMap, settings: &Settings, form: &FormD
     ) && origin_allowed(headers, settings)
 }
 
-/// A submitted admin form, urlencoded or multipart (files kept apart).
-#[derive(Debug, Default)]
-pub struct FormData {
-    pub values: Vec<(String, String)>,
-    pub files: HashMap<String, (String, Bytes)>,
-}
-
-impl FormData {
-    #[must_use]
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.values
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    #[must_use]
-    pub fn has(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-}
-
-impl<S: Send + Sync> FromRequest<S> for FormData {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let bad = |msg: &str| (StatusCode::BAD_REQUEST, msg.to_string()).into_response();
-        let is_multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        let mut data = Self::default();
-        if is_multipart {
-            let mut parts = Multipart::from_request(req, state)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            while let Some(field) = parts
-                .next_field()
-                .await
-                .map_err(|_| bad("Formulario incompleto o demasiado grande."))?
-            {
-                let name = field.name().unwrap_or("").to_string();
-                if let Some(file_name) = field.file_name().map(str::to_string) {
-                    let bytes = field
-                        .bytes()
-                        .await
-                        .map_err(|_| bad("Formulario incompleto o demasiado grande."))?;
-                    if !bytes.is_empty() {
-                        data.files.insert(name, (file_name, bytes));
-                    }
-                } else {
-                    let text = field
-                        .text()
-                        .await
-                        .map_err(|_| bad("Formulario incompleto o demasiado grande."))?;
-                    if text.contains('\0') || name.contains('\0') {
-                        return Err(bad("Un campo contiene el carácter nulo (\\u0000)."));
-                    }
-                    data.values.push((name, text));
-                }
-            }
-        } else {
-            let body = Bytes::from_request(req, state)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            data.values = url::form_urlencoded::parse(&body).into_owned().collect();
-        }
-        Ok(data)
-    }
-}
-
 /// Password hashing is at capacity: a 503 that says to retry shortly.
 #[must_use]
 pub fn busy() -> Response {
-    let mut res = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Hay muchas solicitudes en este momento. Intenta de nuevo en unos segundos.",
-    )
-        .into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(2));
-    res
+    AdminError::Busy.into_response()
 }
 
 /// What every signed-in page shows: who is signed in, the CSRF token for the
@@ -408,26 +330,26 @@ pub fn routes() -> Routes {
         )
         .add(
             "/{app}/{model}/",
-            get(models::changelist).post(models::bulk_action),
+            get(changelist::changelist).post(delete::bulk_action),
         )
         .add(
             "/{app}/{model}/add/",
-            get(models::add_form).post(models::add),
+            get(change::add_form).post(change::add),
         )
-        .add("/{app}/{model}/{id}/", get(models::object_root))
+        .add("/{app}/{model}/{id}/", get(change::object_root))
         .add(
             "/{app}/{model}/{id}/change/",
-            get(models::change_form).post(models::change),
+            get(change::change_form).post(change::change),
         )
         .add(
             "/{app}/{model}/{id}/delete/",
-            get(models::delete_form).post(models::delete),
+            get(delete::delete_form).post(delete::delete),
         )
-        .add("/{app}/{model}/{id}/history/", get(models::history))
-        .add("/{app}/{model}/{id}/refund/", post(models::refund))
+        .add("/{app}/{model}/{id}/history/", get(history::history))
         .add(
             "/{app}/{model}/{id}/password/",
-            get(models::password_form).post(models::password),
+            get(passwords::password_form).post(passwords::password),
         )
+        .add("/{app}/{model}/{id}/{action}/", post(actions::run))
         .add("/{app}/", get(auth::elsewhere))
 }

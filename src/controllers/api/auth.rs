@@ -1,5 +1,5 @@
 //! Buyer accounts for the frontends: `/api/v1/auth/…` (simplejwt's shapes) and
-//! `/api/v1/users/me/`. Tokens: see `crate::auth`.
+//! `/api/v1/users/me/`. Tokens: see `crate::accounts::auth`.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -15,10 +15,10 @@ use serde_json::json;
 
 use super::{Api, ApiError, JsonBody, NOT_AUTHENTICATED, TOKEN_NOT_VALID};
 use crate::{
-    auth::{self, Refreshed, TokenPair},
+    accounts::auth::{self, Refreshed, TokenPair},
+    accounts::signin::{sign_in, verify_password, SignIn},
+    accounts::throttle::LoginThrottle,
     models::users::{self, CreateUserError, Email, NewUser},
-    signin::{sign_in, verify_password, SignIn},
-    throttle::LoginThrottle,
 };
 
 /// The signed-in buyer, if the request carries `Authorization: Bearer …`.
@@ -41,7 +41,7 @@ impl FromRequestParts<AppContext> for Buyer {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(TOKEN_NOT_VALID)?;
-        let settings = crate::context::settings(ctx)?;
+        let settings = crate::platform::context::settings(ctx)?;
         let claims =
             auth::verify(&settings.secret_key, token.trim(), "access").ok_or(TOKEN_NOT_VALID)?;
         // The user is read on every request anyway: a deactivated account,
@@ -137,13 +137,13 @@ impl FromRequestParts<AppContext> for ClientIp {
         parts: &mut Parts,
         ctx: &AppContext,
     ) -> Result<Self, Self::Rejection> {
-        let settings = crate::context::settings(ctx)?;
+        let settings = crate::platform::context::settings(ctx)?;
         Ok(Self(client_ip(parts, settings.num_proxies)))
     }
 }
 
 fn throttle(ctx: &AppContext) -> Result<Arc<LoginThrottle>, ApiError> {
-    Ok(crate::context::throttle(ctx)?)
+    Ok(crate::platform::context::throttle(ctx)?)
 }
 
 #[cfg(test)]
@@ -210,7 +210,7 @@ pub async fn token(
     ClientIp(ip): ClientIp,
     JsonBody(creds): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
-    let api_settings = crate::context::settings(&ctx)?;
+    let api_settings = crate::platform::context::settings(&ctx)?;
     let user = match sign_in(&ctx, &creds.email, &creds.password, &ip, false).await? {
         SignIn::Ok(user) => *user,
         SignIn::Refused => return Err(NO_ACTIVE_ACCOUNT),
@@ -297,7 +297,7 @@ pub async fn register(
     api: Api,
     JsonBody(req): JsonBody<Registration>,
 ) -> Result<Response, ApiError> {
-    if crate::passwords::at_capacity() {
+    if crate::accounts::passwords::at_capacity() {
         return Err(ApiError::Busy);
     }
     let email = Email::parse(&req.email)

@@ -25,13 +25,13 @@ use super::{
 };
 use crate::views::orders::{order_view, LineResponse, OrderResponse, ReservationResponse};
 use crate::{
-    checkout::{self, CheckoutError, Customer, Line},
     mailers::order_confirmation,
     models::{
         _entities::{events, order_items, orders, ticket_tiers, tickets},
         organizer_members::{self, Role},
     },
-    payments::{self, Outcome, PaymentError, ReturnParams},
+    payments::checkout::{self, CheckoutError, Customer, Line},
+    payments::flow::{self, Outcome, PaymentError, ReturnParams},
 };
 
 impl From<CheckoutError> for ApiError {
@@ -101,7 +101,7 @@ pub async fn reserve(
     let client = checkout::Client::new(user.map(|u| u.id), &ip);
     let limits = api.settings.limits;
     // Counted before anything is looked at, as sign-ins are.
-    crate::context::throttle(&ctx)?
+    crate::platform::context::throttle(&ctx)?
         .limit(
             &format!("reserve:{}", client.key),
             u64::from(limits.reserve_attempts),
@@ -283,7 +283,7 @@ pub fn may_read(
     let owner = user.is_some_and(|u| order.user_id == Some(u.id));
     let token_ok = token.is_some_and(|t| {
         bool::from(
-            crate::tokens::sha256_hex(t)
+            crate::platform::tokens::sha256_hex(t)
                 .as_bytes()
                 .ct_eq(order.access_token_hash.as_bytes()),
         )
@@ -393,12 +393,12 @@ pub async fn create_payment(
 ) -> Result<Response, ApiError> {
     let order =
         readable_order(&api, &req.order_number, user.as_ref(), req.token.as_deref()).await?;
-    let webpay = crate::context::webpay(&ctx)?;
+    let webpay = crate::platform::context::webpay(&ctx)?;
     let return_url = format!(
         "{}://{}/api/v1/payments/webpay_return/",
         url.scheme, url.host
     );
-    match payments::create(&api.db, &webpay, &order, &return_url).await {
+    match flow::create(&api.db, &webpay, &order, &return_url).await {
         Ok(created) => Ok(Json(CreatePaymentResponse {
             url: created.url,
             token: created.token,
@@ -431,8 +431,8 @@ async fn finish_return(
     url: &RequestUrl,
     params: ReturnParams,
 ) -> Result<Response, ApiError> {
-    let webpay = crate::context::webpay(ctx)?;
-    let (order, outcome) = payments::handle_return(&api.db, &webpay, &params).await?;
+    let webpay = crate::platform::context::webpay(ctx)?;
+    let (order, outcome) = flow::handle_return(&api.db, &webpay, &params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
     }
@@ -541,31 +541,31 @@ pub async fn refund(
             format!("Debe estar entre 1 y {left}."),
         ));
     }
-    let webpay = crate::context::webpay(&ctx)?;
-    match payments::refund_order(&api.db, &webpay, &order, amount).await? {
-        payments::Refunded::Done => {}
-        payments::Refunded::TooMuch => {
+    let webpay = crate::platform::context::webpay(&ctx)?;
+    match flow::refund_order(&api.db, &webpay, &order, amount).await? {
+        flow::Refunded::Done => {}
+        flow::Refunded::TooMuch => {
             return Err(ApiError::Field(
                 "amount",
                 "Supera lo que queda por reembolsar.".into(),
             ))
         }
-        payments::Refunded::NoPayment => {
+        flow::Refunded::NoPayment => {
             return Err(ApiError::Conflict(json!({
                 "detail": "La orden no tiene un pago de Webpay que reembolsar."
             })))
         }
-        payments::Refunded::InProgress => {
+        flow::Refunded::InProgress => {
             return Err(ApiError::Conflict(json!({
                 "detail": "Ya hay un reembolso en curso para esta orden; intenta en un momento."
             })))
         }
-        payments::Refunded::Refused => {
+        flow::Refunded::Refused => {
             return Err(ApiError::BadGateway(
                 "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
             ))
         }
-        payments::Refunded::Unknown => {
+        flow::Refunded::Unknown => {
             return Err(ApiError::BadGateway(
                 "Webpay no confirmó el reembolso; quedó en revisión y no se repetirá.",
             ))

@@ -87,7 +87,9 @@ impl From<loco_rs::model::ModelError> for ApiError {
     fn from(err: loco_rs::model::ModelError) -> Self {
         match err {
             loco_rs::model::ModelError::DbErr(e) => e.into(),
-            loco_rs::model::ModelError::Any(e) if e.is::<crate::passwords::Busy>() => Self::Busy,
+            loco_rs::model::ModelError::Any(e) if e.is::<crate::accounts::passwords::Busy>() => {
+                Self::Busy
+            }
             other => {
                 tracing::error!(error = %other, "model error");
                 Self::Internal
@@ -216,8 +218,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
 #[derive(Clone)]
 pub struct Api {
     pub db: sea_orm::DatabaseConnection,
-    pub settings: std::sync::Arc<crate::settings::Settings>,
-    pub cache: std::sync::Arc<crate::cache::ResponseCache>,
+    pub settings: std::sync::Arc<crate::platform::settings::Settings>,
+    pub cache: std::sync::Arc<crate::platform::cache::ResponseCache>,
 }
 
 impl Api {
@@ -228,8 +230,8 @@ impl Api {
     pub fn of(ctx: &AppContext) -> Result<Self, ApiError> {
         Ok(Self {
             db: ctx.db.clone(),
-            settings: crate::context::settings(ctx)?,
-            cache: crate::context::cache(ctx)?,
+            settings: crate::platform::context::settings(ctx)?,
+            cache: crate::platform::context::cache(ctx)?,
         })
     }
 }
@@ -274,7 +276,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
             })
             .unwrap_or("localhost");
         // Case and a trailing dot name the same host (and the same cached answer).
-        let host = crate::cache::host_key(host);
+        let host = crate::platform::cache::host_key(host);
         // The URI as the client sent it (before the trailing slash was trimmed).
         let uri = parts
             .extensions
@@ -349,11 +351,11 @@ impl RequestUrl {
     /// The cache key of the answer to this URL (see `cache::key`).
     #[must_use]
     pub fn cache_key(&self) -> String {
-        crate::cache::key(
+        crate::platform::cache::key(
             &self.scheme,
             &self.host,
             &self.path,
-            &crate::cache::canonical_query(&self.path, self.query.iter().cloned()),
+            &crate::platform::cache::canonical_query(&self.path, self.query.iter().cloned()),
         )
     }
 
@@ -361,7 +363,7 @@ impl RequestUrl {
     /// (what its answer, links included, is made from).
     #[must_use]
     pub fn canonical(&self) -> Self {
-        let query = crate::cache::canonical_query(&self.path, self.query.iter().cloned());
+        let query = crate::platform::cache::canonical_query(&self.path, self.query.iter().cloned());
         let raw_query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&query)
             .finish();
@@ -381,7 +383,7 @@ impl RequestUrl {
     /// The media base for image URLs: the bucket's public address, or this
     /// host's `/media/`.
     #[must_use]
-    pub fn media_base(&self, settings: &crate::settings::Settings) -> MediaBase {
+    pub fn media_base(&self, settings: &crate::platform::settings::Settings) -> MediaBase {
         match &settings.media.public_base {
             Some(base) => MediaBase(base.clone()),
             None => MediaBase(format!("{}://{}/media/", self.scheme, self.host)),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::Transbank;
+use crate::platform::settings::Transbank;
 
 const API_PATH: &str = "/rswebpaytransaction/api/webpay/v1.2/transactions";
 

@@ -17,12 +17,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    checkout::{self, Confirmed},
     models::{
         _entities::{orders, payments},
         status::{OrderStatus, PaymentStatus},
     },
-    webpay::{Transaction, Webpay, WebpayError},
+    payments::checkout::{self, Confirmed},
+    payments::webpay::{Transaction, Webpay, WebpayError},
 };
 
 /// How a payment attempt ended, as the frontend is told.
@@ -75,7 +75,7 @@ pub async fn create(
     webpay: &Webpay,
     order: &orders::Model,
     return_url: &str,
-) -> Result<crate::webpay::Created, PaymentError> {
+) -> Result<crate::payments::webpay::Created, PaymentError> {
     if !OrderStatus::Pending.is(&order.status) || order.total <= 0 {
         return Err(PaymentError::NotPending);
     }

@@ -10,8 +10,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use tokio::sync::OnceCell;
 
 use crate::{
+    accounts::passwords::{self, Busy, Verified},
     models::users,
-    passwords::{self, Busy, Verified},
 };
 
 /// What an attempt came to.
@@ -59,8 +59,8 @@ pub async fn sign_in(
     ip: &str,
     staff_only: bool,
 ) -> Result<SignIn, ModelError> {
-    let throttle =
-        crate::context::throttle(ctx).map_err(|e| ModelError::Any(e.to_string().into()))?;
+    let throttle = crate::platform::context::throttle(ctx)
+        .map_err(|e| ModelError::Any(e.to_string().into()))?;
     // A full hashing queue refuses before any other work is done.
     if passwords::at_capacity() {
         return Ok(SignIn::Busy);

@@ -27,7 +27,7 @@ use sea_orm::{
     QueryFilter,
 };
 
-use crate::{models::_entities::cache_entries, redis_conn::RedisConn};
+use crate::{models::_entities::cache_entries, platform::redis_conn::RedisConn};
 
 /// A rendered body and when it was rendered (unix milliseconds).
 #[derive(Debug, Clone)]

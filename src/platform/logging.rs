@@ -71,7 +71,7 @@ impl Redactor {
 /// Secrets at least this long (production refuses shorter ones) are removed
 /// wherever they appear; shorter ones (development only) as whole values, so
 /// that a password such as `tuki` does not eat the crate's name in every line.
-const ANYWHERE_LEN: usize = crate::settings::MIN_SECRET_LEN;
+const ANYWHERE_LEN: usize = crate::platform::settings::MIN_SECRET_LEN;
 
 fn replace_whole(text: &str, secret: &str) -> String {
     if secret.len() >= ANYWHERE_LEN {

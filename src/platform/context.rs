@@ -7,8 +7,8 @@ use std::sync::Arc;
 use loco_rs::{app::AppContext, Error, Result};
 
 use crate::{
-    cache::ResponseCache, sessions::SessionStore, settings::Settings, throttle::LoginThrottle,
-    webpay::Webpay,
+    accounts::sessions::SessionStore, accounts::throttle::LoginThrottle, payments::webpay::Webpay,
+    platform::cache::ResponseCache, platform::settings::Settings,
 };
 
 fn get<T: Clone + Send + Sync + 'static>(ctx: &AppContext, what: &str) -> Result<T> {

@@ -29,8 +29,8 @@ use crate::{
         events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
         status::{OrderStatus, ReservationStatus, TicketStatus},
     },
-    settings::Limits,
-    tokens::{random_urlsafe, sha256_hex},
+    platform::settings::Limits,
+    platform::tokens::{random_urlsafe, sha256_hex},
 };
 
 /// One line of a reservation request.

@@ -30,12 +30,12 @@ pub struct Session {
 }
 
 pub enum SessionStore {
-    Redis(std::sync::Arc<crate::redis_conn::RedisConn>),
+    Redis(std::sync::Arc<crate::platform::redis_conn::RedisConn>),
     Database(DatabaseConnection),
 }
 
 fn key(token: &str) -> String {
-    format!("session:{}", crate::tokens::sha256_hex(token))
+    format!("session:{}", crate::platform::tokens::sha256_hex(token))
 }
 
 impl SessionStore {
@@ -44,10 +44,10 @@ impl SessionStore {
     /// # Errors
     /// The store cannot be written.
     pub async fn create(&self, user: &users::Model) -> Result<(String, Session), String> {
-        let token = crate::tokens::random_urlsafe(32);
+        let token = crate::platform::tokens::random_urlsafe(32);
         let session = Session {
             user_id: user.id,
-            csrf: crate::tokens::random_urlsafe(24),
+            csrf: crate::platform::tokens::random_urlsafe(24),
             ver: user.auth_version,
         };
         let value = serde_json::to_vec(&session).map_err(|e| e.to_string())?;

@@ -19,7 +19,7 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const SLOW_AFTER: u64 = 3;
 
 pub enum Store {
-    Redis(std::sync::Arc<crate::redis_conn::RedisConn>),
+    Redis(std::sync::Arc<crate::platform::redis_conn::RedisConn>),
     Database(DatabaseConnection),
 }
 

@@ -18,7 +18,7 @@ use loco_rs::storage::{
 };
 use opendal::{layers::RetryLayer, Operator};
 
-use crate::settings::{Media, MediaBackend};
+use crate::platform::settings::{Media, MediaBackend};
 
 /// Stored files never change in place (a new upload gets a new name), so they
 /// may be cached for a long time.
