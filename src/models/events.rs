@@ -12,7 +12,8 @@
 use chrono::{DateTime, FixedOffset};
 use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, FromQueryResult, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -580,7 +581,22 @@ pub fn sales_active_at(
     now: DateTime<FixedOffset>,
 ) -> bool {
     status == STATUS_PUBLISHED
-        && sales_start.is_none_or(|s| now >= s)
-        && sales_end.is_none_or(|e| now <= e)
+        && super::ticket_tiers::in_window(sales_start, sales_end, now)
         && end_date >= now
+}
+
+/// An event that may be sold: published, public, not deleted.
+///
+/// # Errors
+/// The database error.
+pub async fn sellable<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Option<events::Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(events::Column::Status.eq(STATUS_PUBLISHED))
+        .filter(events::Column::Visibility.eq(VISIBILITY_PUBLIC))
+        .filter(events::Column::DeletedAt.is_null())
+        .one(db)
+        .await
 }

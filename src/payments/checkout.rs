@@ -12,22 +12,21 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rand::RngCore;
 use sea_orm::{
-    sea_query::{Expr, ExprTrait},
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
     models::{
-        _entities::{
-            events, order_items, orders, reservation_items, reservations, ticket_tiers, tickets,
-        },
-        events::{sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
-        status::{OrderStatus, ReservationStatus, TicketStatus},
+        events::{self, sales_active_at, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
+        order_items,
+        orders::{self, Confirmed},
+        reservation_items, reservations,
+        status::{OrderStatus, ReservationStatus},
+        ticket_tiers,
+        ticket_tiers::{move_seats, Seats},
     },
     platform::settings::Limits,
     platform::tokens::{random_urlsafe, sha256_hex},
@@ -139,151 +138,6 @@ fn too_many_holds(limit: u32) -> CheckoutError {
     ))
 }
 
-/// An event that may be sold: published, public, not deleted.
-///
-/// # Errors
-/// The database error.
-pub async fn sellable_event<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-) -> Result<Option<events::Model>, DbErr> {
-    events::Entity::find_by_id(id)
-        .filter(events::Column::Status.eq(STATUS_PUBLISHED))
-        .filter(events::Column::Visibility.eq(VISIBILITY_PUBLIC))
-        .filter(events::Column::DeletedAt.is_null())
-        .one(db)
-        .await
-}
-
-/// Returns the seats of expired reservations to sale. Each reservation is
-/// claimed by a guarded `UPDATE` first, so concurrent callers (every reserve,
-/// the `release_expired_holds` task on any number of instances) never return
-/// the same seats twice. `tiers` narrows the search to reservations holding
-/// those tiers.
-///
-/// # Errors
-/// The database error.
-pub async fn release_expired(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    tiers: Option<&[Uuid]>,
-    limit: u64,
-) -> Result<u64, DbErr> {
-    let mut query = reservations::Entity::find()
-        .select_only()
-        .column(reservations::Column::Id)
-        .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
-        .filter(reservations::Column::ExpiresAt.lte(now.fixed_offset()))
-        .limit(limit);
-    if let Some(tiers) = tiers {
-        query = query.filter(
-            reservations::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(reservation_items::Column::ReservationId)
-                    .from(reservation_items::Entity)
-                    .and_where(reservation_items::Column::TierId.is_in(tiers.iter().copied()))
-                    .to_owned(),
-            ),
-        );
-    }
-    let ids: Vec<Uuid> = query.into_tuple().all(db).await?;
-    let mut released = 0;
-    // One short transaction each: a release never holds tier locks while
-    // waiting for another (tiers are always locked in id order).
-    for id in ids {
-        let txn = db.begin().await?;
-        let done = end_reservation(&txn, id, ReservationStatus::Expired, now).await?;
-        txn.commit().await?;
-        if done {
-            released += 1;
-        }
-    }
-    Ok(released)
-}
-
-/// Ends a live reservation (`released` or `expired`) and gives its seats back.
-/// Returns false when it was not live (already ended by someone else).
-///
-/// # Errors
-/// The database error.
-pub async fn end_reservation<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    status: ReservationStatus,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let claimed = reservations::Entity::update_many()
-        .col_expr(reservations::Column::Status, Expr::value(status))
-        .col_expr(
-            reservations::Column::UpdatedAt,
-            Expr::value(now.fixed_offset()),
-        )
-        .filter(reservations::Column::Id.eq(id))
-        .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(false);
-    }
-    let items = reservation_items::Entity::find()
-        .filter(reservation_items::Column::ReservationId.eq(id))
-        .order_by_asc(reservation_items::Column::TierId)
-        .all(db)
-        .await?;
-    for item in items {
-        move_seats(db, item.tier_id, Seats::Release(item.quantity)).await?;
-    }
-    Ok(true)
-}
-
-/// What happens to a tier's seats.
-#[derive(Debug, Clone, Copy)]
-enum Seats {
-    /// Held for a buyer, only while there is room.
-    Hold(i32),
-    /// A hold given back.
-    Release(i32),
-    /// Held seats become sold (the sum is unchanged: always fits).
-    Sell(i32),
-    /// Sold without a hold (a payment that outlived it), only while there is room.
-    SellUnheld(i32),
-    /// Sold seats given back (a full refund).
-    Unsell(i32),
-}
-
-/// The one `UPDATE` of a tier's counters: `reserved` and `sold` move as
-/// `seats` says, and seats are only taken while
-/// `sold + reserved + n <= capacity` (the database decides; its `CHECK`
-/// holds the same rule). Returns whether the tier's row changed.
-async fn move_seats<C: ConnectionTrait>(db: &C, tier: Uuid, seats: Seats) -> Result<bool, DbErr> {
-    use ticket_tiers::Column::{Capacity, Id, Reserved, Sold};
-    let (held, sold, taken) = match seats {
-        Seats::Hold(n) => (n, 0, n),
-        Seats::Release(n) => (-n, 0, 0),
-        Seats::Sell(n) => (-n, n, 0),
-        Seats::SellUnheld(n) => (0, n, n),
-        Seats::Unsell(n) => (0, -n, 0),
-    };
-    let mut update = ticket_tiers::Entity::update_many().filter(Id.eq(tier));
-    if held != 0 {
-        update = update.col_expr(Reserved, Expr::col(Reserved).add(held));
-    }
-    if sold != 0 {
-        update = update.col_expr(Sold, Expr::col(Sold).add(sold));
-    }
-    if taken > 0 {
-        update = update.filter(
-            sea_orm::Condition::any().add(Capacity.is_null()).add(
-                Expr::col(Sold)
-                    .add(Expr::col(Reserved))
-                    .add(taken)
-                    .lte(Expr::col(Capacity)),
-            ),
-        );
-    }
-    Ok(update.exec(db).await?.rows_affected == 1)
-}
-
 /// A new reservation with its lines.
 #[derive(Debug, Clone)]
 pub struct Reserved {
@@ -342,7 +196,7 @@ pub async fn reserve(
     let event = match rows.first() {
         Some((event, _)) => event.clone(),
         // No wanted tier matched: the event decides between 404 and 400.
-        None => sellable_event(db, event_id)
+        None => events::sellable(db, event_id)
             .await?
             .ok_or(CheckoutError::NotFound)?,
     };
@@ -378,7 +232,7 @@ pub async fn reserve(
                 format!("El tipo de entrada {id} no existe en este evento."),
             ));
         };
-        if tier.sale_start.is_some_and(|s| nowf < s) || tier.sale_end.is_some_and(|e| nowf > e) {
+        if !tier.in_sale_window(nowf) {
             return Err(CheckoutError::NotOnSale(format!(
                 "«{}» no está a la venta ahora.",
                 tier.name
@@ -413,7 +267,7 @@ pub async fn reserve(
     let mut outcome = hold_seats(db, &attempt).await?;
     if matches!(outcome, Held::Short(_)) {
         // Expired holds may be in the way: give their seats back, try once more.
-        if release_expired(db, now, Some(&tier_ids), 100).await? > 0 {
+        if reservations::release_expired(db, now, Some(&tier_ids), 100).await? > 0 {
             outcome = hold_seats(db, &attempt).await?;
         }
     }
@@ -728,24 +582,13 @@ pub async fn book(
         )
         .await;
     }
-    let event = sellable_event(db, event_id)
+    let event = events::sellable(db, event_id)
         .await?
         .ok_or(CheckoutError::NotFound)?;
     let nowf = now.fixed_offset();
     let txn = db.begin().await?;
-    let claimed = reservations::Entity::update_many()
-        .col_expr(
-            reservations::Column::Status,
-            Expr::value(ReservationStatus::Ordered),
-        )
-        .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
-        .filter(reservations::Column::Id.eq(reservation_id))
-        .filter(reservations::Column::EventId.eq(event.id))
-        .filter(reservations::Column::Status.eq(ReservationStatus::Active))
-        .filter(reservations::Column::ExpiresAt.gt(nowf))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
+    let claimed = reservations::claim(&txn, reservation_id, event.id, now).await?;
+    if !claimed {
         txn.rollback().await?;
         return Err(refused_booking(db, event_id, reservation_id, None).await?);
     }
@@ -810,7 +653,7 @@ pub async fn book(
         }
     }
     let order = if order.total == 0 {
-        match mark_paid(&txn, &order, now).await? {
+        match order.mark_paid(&txn, now).await? {
             Confirmed::Paid(o) => o,
             // The seats are held by this very reservation: cannot happen.
             Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
@@ -888,7 +731,7 @@ async fn refused_booking(
     reservation_id: Uuid,
     pending_limit: Option<(&str, u32, DateTime<Utc>)>,
 ) -> Result<CheckoutError, DbErr> {
-    if sellable_event(db, event_id).await?.is_none() {
+    if events::sellable(db, event_id).await?.is_none() {
         return Ok(CheckoutError::NotFound);
     }
     let found = reservations::Entity::find_by_id(reservation_id)
@@ -1017,7 +860,7 @@ async fn book_pg(
     if order.total == 0 {
         // Free: confirmed at once (seats sold, tickets issued).
         let txn = db.begin().await?;
-        let order = match mark_paid(&txn, &order, now).await? {
+        let order = match order.mark_paid(&txn, now).await? {
             Confirmed::Paid(o) | Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
         };
         txn.commit().await?;
@@ -1044,292 +887,6 @@ async fn book_pg(
         access_token,
         written: Some(written),
     })
-}
-
-/// What confirming a payment came to.
-#[derive(Debug)]
-pub enum Confirmed {
-    /// Now paid, with its tickets.
-    Paid(orders::Model),
-    /// It was not pending any more (a repeated confirmation): nothing changed.
-    AlreadyDone(orders::Model),
-    /// The reservation had expired and its seats were sold meanwhile: nothing
-    /// changed; the money must go back.
-    NoCapacity(orders::Model),
-}
-
-/// Marks a pending order paid inside `txn`: the reservation's seats become
-/// sold (or, if it had expired and been released, seats are taken again while
-/// there are any), and one ticket per seat is issued.
-///
-/// # Errors
-/// The database error.
-pub async fn mark_paid<C: ConnectionTrait>(
-    txn: &C,
-    order: &orders::Model,
-    now: DateTime<Utc>,
-) -> Result<Confirmed, DbErr> {
-    let nowf = now.fixed_offset();
-    let claimed = orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Paid))
-        .col_expr(orders::Column::PaidAt, Expr::value(nowf))
-        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
-        .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.eq(OrderStatus::Pending))
-        .exec(txn)
-        .await?;
-    let reload = || async {
-        orders::Entity::find_by_id(order.id)
-            .one(txn)
-            .await
-            .map(|o| o.unwrap_or_else(|| order.clone()))
-    };
-    if claimed.rows_affected == 0 {
-        return Ok(Confirmed::AlreadyDone(reload().await?));
-    }
-    let items = order_items::Entity::find()
-        .filter(order_items::Column::OrderId.eq(order.id))
-        .order_by_asc(order_items::Column::TierId)
-        .all(txn)
-        .await?;
-    let consumed = match order.reservation_id {
-        Some(rid) => {
-            reservations::Entity::update_many()
-                .col_expr(
-                    reservations::Column::Status,
-                    Expr::value(ReservationStatus::Consumed),
-                )
-                .col_expr(reservations::Column::UpdatedAt, Expr::value(nowf))
-                .filter(reservations::Column::Id.eq(rid))
-                .filter(reservations::Column::Status.is_in(ReservationStatus::LIVE))
-                .exec(txn)
-                .await?
-                .rows_affected
-                == 1
-        }
-        None => false,
-    };
-    for item in &items {
-        // Held seats become sold; a released hold takes seats again only if
-        // there are any.
-        let seats = if consumed {
-            Seats::Sell(item.quantity)
-        } else {
-            Seats::SellUnheld(item.quantity)
-        };
-        if !move_seats(txn, item.tier_id, seats).await? {
-            return Err(DbErr::Custom(NO_CAPACITY.into()));
-        }
-    }
-    let mut new_tickets = Vec::new();
-    for item in &items {
-        for _ in 0..item.quantity {
-            new_tickets.push(tickets::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                order_id: Set(order.id),
-                event_id: Set(order.event_id),
-                tier_id: Set(item.tier_id),
-                code: Set(random_urlsafe(18)),
-                attendee_name: Set(order.customer_name.clone()),
-                status: Set(TicketStatus::Valid.into()),
-                used_at: Set(None),
-                used_by: Set(None),
-                created_at: Set(nowf),
-                updated_at: Set(nowf),
-            });
-        }
-    }
-    for chunk in new_tickets.chunks(200) {
-        tickets::Entity::insert_many(chunk.to_vec())
-            .exec(txn)
-            .await?;
-    }
-    Ok(Confirmed::Paid(reload().await?))
-}
-
-/// The marker error that rolls [`mark_paid`]'s transaction back when seats ran out.
-const NO_CAPACITY: &str = "checkout: no capacity left for a late payment";
-
-/// Confirms a paid order in its own transaction.
-///
-/// # Errors
-/// The database error.
-pub async fn confirm_paid(
-    db: &DatabaseConnection,
-    order: &orders::Model,
-    now: DateTime<Utc>,
-) -> Result<Confirmed, DbErr> {
-    let txn = db.begin().await?;
-    match mark_paid(&txn, order, now).await {
-        Ok(done) => {
-            txn.commit().await?;
-            Ok(done)
-        }
-        Err(DbErr::Custom(msg)) if msg == NO_CAPACITY => {
-            txn.rollback().await?;
-            Ok(Confirmed::NoCapacity(order.clone()))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Ends a pending order unpaid (`cancelled`, `expired`, `failed`) and gives
-/// its seats back. Returns false when the order was not pending.
-///
-/// # Errors
-/// The database error.
-pub async fn end_unpaid(
-    db: &DatabaseConnection,
-    order: &orders::Model,
-    status: OrderStatus,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    let ended = orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value(status))
-        .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
-        .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.eq(OrderStatus::Pending))
-        .exec(&txn)
-        .await?;
-    if ended.rows_affected == 1 {
-        if let Some(rid) = order.reservation_id {
-            end_reservation(&txn, rid, ReservationStatus::Released, now).await?;
-        }
-    }
-    txn.commit().await?;
-    Ok(ended.rows_affected == 1)
-}
-
-/// Records `amount` given back on a paid order, in one transaction: the
-/// amount is added only while it fits (`refunded_amount + amount <= total`);
-/// the order becomes `partially_refunded`, or `refunded` once all of it is
-/// back — and the one call that makes it `refunded` (a guarded transition)
-/// cancels its tickets and returns their seats. Returns whether it fitted.
-///
-/// # Errors
-/// The database error.
-pub async fn record_refund(
-    db: &DatabaseConnection,
-    order_id: Uuid,
-    amount: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let nowf = now.fixed_offset();
-    let txn = db.begin().await?;
-    let added = orders::Entity::update_many()
-        .col_expr(
-            orders::Column::RefundedAmount,
-            Expr::col(orders::Column::RefundedAmount).add(amount),
-        )
-        .col_expr(orders::Column::UpdatedAt, Expr::value(nowf))
-        .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.is_in(OrderStatus::PAID))
-        .filter(
-            Expr::col(orders::Column::RefundedAmount)
-                .add(amount)
-                .lte(Expr::col(orders::Column::Total)),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    if !added {
-        txn.rollback().await?;
-        return Ok(false);
-    }
-    let full = orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Refunded))
-        .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.is_in(OrderStatus::PAID))
-        .filter(Expr::col(orders::Column::RefundedAmount).gte(Expr::col(orders::Column::Total)))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    if full {
-        return_seats(&txn, order_id, nowf).await?;
-    } else {
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(OrderStatus::PartiallyRefunded),
-            )
-            .filter(orders::Column::Id.eq(order_id))
-            .filter(orders::Column::Status.eq(OrderStatus::Paid))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(true)
-}
-
-/// A refunded order's seats go back on sale and its tickets stop working.
-async fn return_seats<C: ConnectionTrait>(
-    db: &C,
-    order_id: Uuid,
-    nowf: DateTime<FixedOffset>,
-) -> Result<(), DbErr> {
-    let items = order_items::Entity::find()
-        .filter(order_items::Column::OrderId.eq(order_id))
-        .order_by_asc(order_items::Column::TierId)
-        .all(db)
-        .await?;
-    for item in items {
-        move_seats(db, item.tier_id, Seats::Unsell(item.quantity)).await?;
-    }
-    tickets::Entity::update_many()
-        .col_expr(
-            tickets::Column::Status,
-            Expr::value(TicketStatus::Cancelled),
-        )
-        .col_expr(tickets::Column::UpdatedAt, Expr::value(nowf))
-        .filter(tickets::Column::OrderId.eq(order_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// A payment that arrived for an order that could not take it (its seats
-/// were gone) was given back whole: the still-pending order ends `refunded`
-/// (it never held seats or tickets).
-///
-/// # Errors
-/// The database error.
-pub async fn record_unfilled_refund<C: ConnectionTrait>(
-    db: &C,
-    order_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    orders::Entity::update_many()
-        .col_expr(
-            orders::Column::RefundedAmount,
-            Expr::col(orders::Column::Total),
-        )
-        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Refunded))
-        .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
-        .filter(orders::Column::Id.eq(order_id))
-        .filter(orders::Column::Status.eq(OrderStatus::Pending))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// When the order's reservation stops holding its seats.
-///
-/// # Errors
-/// The database error.
-pub async fn hold_expires_at<C: ConnectionTrait>(
-    db: &C,
-    order: &orders::Model,
-) -> Result<Option<DateTime<FixedOffset>>, DbErr> {
-    let Some(rid) = order.reservation_id else {
-        return Ok(None);
-    };
-    Ok(reservations::Entity::find_by_id(rid)
-        .one(db)
-        .await?
-        .map(|r| r.expires_at))
 }
 
 #[cfg(test)]

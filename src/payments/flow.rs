@@ -2,57 +2,26 @@
 //! reconciliation and refunds. Nothing a buyer paid for is lost: an authorized
 //! payment always ends as a paid order with tickets, or as a refund.
 //!
-//! Each payment row is claimed before Transbank is called (`created` →
-//! `committing` in one guarded `UPDATE`), so a repeated return, a second tab or
-//! a second instance never commits twice; the order is confirmed by
-//! `checkout::confirm_paid`, itself guarded, so it is paid once.
+//! The rules are the models': a payment is claimed before Transbank is
+//! called and settled from its answer (`models::payments`), an order is
+//! confirmed, ended or refunded once (`models::orders`). This module walks a
+//! return or a job through them.
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::{Expr, ExprTrait},
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::{
     models::{
-        _entities::{orders, payments},
+        orders,
+        payments::{self, Outcome},
         status::{OrderStatus, PaymentStatus},
     },
-    payments::checkout::{self, Confirmed},
-    payments::webpay::{Transaction, Webpay, WebpayError},
+    payments::webpay::{Webpay, WebpayError},
 };
-
-/// How a payment attempt ended, as the frontend is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Paid,
-    Rejected,
-    Cancelled,
-    Timeout,
-    /// Paid, but the seats were gone (or the order was already paid): refunded.
-    Refunded,
-    /// Transbank's answer is not known yet; reconciliation will settle it.
-    Pending,
-    Error,
-}
-
-impl Outcome {
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Paid => "paid",
-            Self::Rejected => "rejected",
-            Self::Cancelled => "cancelled",
-            Self::Timeout => "timeout",
-            Self::Refunded => "refunded",
-            Self::Pending => "pending",
-            Self::Error => "error",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -79,7 +48,7 @@ pub async fn create(
     if !OrderStatus::Pending.is(&order.status) || order.total <= 0 {
         return Err(PaymentError::NotPending);
     }
-    let holds_until = checkout::hold_expires_at(db, order).await?;
+    let holds_until = order.hold_expires_at(db).await?;
     if holds_until.is_none_or(|t| t <= Utc::now()) {
         return Err(PaymentError::HoldExpired);
     }
@@ -216,7 +185,7 @@ pub async fn handle_return(
                 .await?;
             if open.is_empty() {
                 // No open attempt: leave the order as it is (it may be paid).
-                let outcome = current_outcome(&order);
+                let outcome = Outcome::of(&order);
                 return Ok((Some(order), outcome));
             }
             let mut outcome = Outcome::Timeout;
@@ -256,18 +225,14 @@ async fn end_if_unpaid(
 ) -> Result<Option<Outcome>, DbErr> {
     match webpay.status(&payment.token).await {
         Ok(tx) if tx.is_authorized() => {
-            if !claim(
-                db,
-                payment.id,
-                &[PaymentStatus::Created],
-                PaymentStatus::Committing,
-            )
-            .await?
+            if !payment
+                .claim(db, &[PaymentStatus::Created], PaymentStatus::Committing)
+                .await?
             {
                 let order = load_order(db, payment.order_id).await?;
-                return Ok(Some(order.as_ref().map_or(Outcome::Error, current_outcome)));
+                return Ok(Some(order.as_ref().map_or(Outcome::Error, Outcome::of)));
             }
-            return settle(db, webpay, payment, Ok(tx)).await.map(Some);
+            return payment.settle(db, webpay, Ok(tx)).await.map(Some);
         }
         Err(err) if err.outcome_unknown() => {
             tracing::warn!(payment = %payment.id, error = %err, "webpay status unknown on an abort or timeout; left open");
@@ -278,17 +243,6 @@ async fn end_if_unpaid(
     }
     end_unpaid(db, payment, status, order_status).await?;
     Ok(None)
-}
-
-fn current_outcome(order: &orders::Model) -> Outcome {
-    match OrderStatus::parse(&order.status) {
-        Some(OrderStatus::Paid) => Outcome::Paid,
-        Some(OrderStatus::Refunded | OrderStatus::PartiallyRefunded) => Outcome::Refunded,
-        Some(OrderStatus::Cancelled) => Outcome::Cancelled,
-        Some(OrderStatus::Expired) => Outcome::Timeout,
-        Some(OrderStatus::Failed) => Outcome::Rejected,
-        Some(OrderStatus::Pending) | None => Outcome::Pending,
-    }
 }
 
 async fn find_by_token(
@@ -318,27 +272,6 @@ async fn find_by_number(
         .await
 }
 
-/// Moves a payment from one of `from` to `to`; true if this call did it.
-async fn claim(
-    db: &DatabaseConnection,
-    payment_id: Uuid,
-    from: &[PaymentStatus],
-    to: PaymentStatus,
-) -> Result<bool, DbErr> {
-    Ok(payments::Entity::update_many()
-        .col_expr(payments::Column::Status, Expr::value(to))
-        .col_expr(
-            payments::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
-        .filter(payments::Column::Id.eq(payment_id))
-        .filter(payments::Column::Status.is_in(from.iter().copied()))
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
-}
-
 /// An attempt that was not charged: the payment ends as `status`, and the
 /// order (if still pending and no other attempt is open) as `order_status`,
 /// giving its seats back.
@@ -348,13 +281,13 @@ async fn end_unpaid(
     status: PaymentStatus,
     order_status: OrderStatus,
 ) -> Result<(), DbErr> {
-    if !claim(db, payment.id, &[PaymentStatus::Created], status).await? {
+    if !payment.claim(db, &[PaymentStatus::Created], status).await? {
         return Ok(());
     }
     let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
         return Ok(());
     };
-    checkout::end_unpaid(db, &order, order_status, Utc::now()).await?;
+    order.end_unpaid(db, order_status, Utc::now()).await?;
     Ok(())
 }
 
@@ -367,17 +300,13 @@ pub async fn commit(
     webpay: &Webpay,
     payment: &payments::Model,
 ) -> Result<Outcome, DbErr> {
-    if !claim(
-        db,
-        payment.id,
-        &[PaymentStatus::Created],
-        PaymentStatus::Committing,
-    )
-    .await?
+    if !payment
+        .claim(db, &[PaymentStatus::Created], PaymentStatus::Committing)
+        .await?
     {
         // Someone else committed (or is committing) it: report what is known.
         let order = orders::Entity::find_by_id(payment.order_id).one(db).await?;
-        return Ok(order.as_ref().map_or(Outcome::Error, current_outcome));
+        return Ok(order.as_ref().map_or(Outcome::Error, Outcome::of));
     }
     let answer = match webpay.commit(&payment.token).await {
         Ok(tx) => Ok(tx),
@@ -387,335 +316,7 @@ pub async fn commit(
             webpay.status(&payment.token).await
         }
     };
-    settle(db, webpay, payment, answer).await
-}
-
-/// Applies Transbank's view of a transaction to the payment and its order.
-async fn settle(
-    db: &DatabaseConnection,
-    webpay: &Webpay,
-    payment: &payments::Model,
-    answer: Result<Transaction, WebpayError>,
-) -> Result<Outcome, DbErr> {
-    let tx = match answer {
-        Ok(tx) => tx,
-        Err(err) => {
-            tracing::error!(payment = %payment.id, error = %err, "webpay outcome unknown");
-            record(db, payment, PaymentStatus::Unknown, None, &err.to_string()).await?;
-            return Ok(Outcome::Pending);
-        }
-    };
-    let detail = serde_json::to_string(&tx).unwrap_or_default();
-    if !(tx.is_authorized() && tx.amount == Some(payment.amount)) {
-        // A status still INITIALIZED means the buyer has not paid: leave it open.
-        let status = tx.status.as_deref().unwrap_or("");
-        if status == "INITIALIZED" {
-            record(db, payment, PaymentStatus::Created, Some(&tx), &detail).await?;
-            return Ok(Outcome::Pending);
-        }
-        record(db, payment, PaymentStatus::Rejected, Some(&tx), &detail).await?;
-        if let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? {
-            checkout::end_unpaid(db, &order, OrderStatus::Failed, Utc::now()).await?;
-        }
-        return Ok(Outcome::Rejected);
-    }
-    record(db, payment, PaymentStatus::Authorized, Some(&tx), &detail).await?;
-    let Some(order) = orders::Entity::find_by_id(payment.order_id).one(db).await? else {
-        return Ok(Outcome::Error);
-    };
-    match checkout::confirm_paid(db, &order, Utc::now()).await? {
-        Confirmed::Paid(_) => Ok(Outcome::Paid),
-        Confirmed::AlreadyDone(current) => {
-            // A second payment for an order already settled: give it back.
-            tracing::warn!(order = %order.order_number, payment = %payment.id, "second payment for a settled order; refunding it");
-            refund_payment(db, webpay, payment, payment.amount).await?;
-            Ok(current_outcome(&current))
-        }
-        Confirmed::NoCapacity(order) => {
-            tracing::warn!(order = %order.order_number, "paid after the hold expired and the seats were sold; refunding");
-            if refund_payment(db, webpay, payment, payment.amount).await? {
-                checkout::record_unfilled_refund(db, order.id, Utc::now()).await?;
-            }
-            Ok(Outcome::Refunded)
-        }
-    }
-}
-
-async fn record(
-    db: &DatabaseConnection,
-    payment: &payments::Model,
-    status: PaymentStatus,
-    tx: Option<&Transaction>,
-    detail: &str,
-) -> Result<(), DbErr> {
-    let mut active: payments::ActiveModel = payments::Entity::find_by_id(payment.id)
-        .one(db)
-        .await?
-        .unwrap_or_else(|| payment.clone())
-        .into();
-    active.status = Set(status.to_string());
-    active.detail = Set(detail.chars().take(4000).collect());
-    if let Some(tx) = tx {
-        active.response_code = Set(tx.response_code.and_then(|c| i32::try_from(c).ok()));
-        active.authorization_code = Set(tx
-            .authorization_code
-            .clone()
-            .unwrap_or_default()
-            .chars()
-            .take(20)
-            .collect());
-        active.card_last4 = Set(tx
-            .card_detail
-            .as_ref()
-            .and_then(|c| c.card_number.clone())
-            .unwrap_or_default()
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect());
-        active.payment_type_code = Set(tx
-            .payment_type_code
-            .clone()
-            .unwrap_or_default()
-            .chars()
-            .take(4)
-            .collect());
-    }
-    active.updated_at = Set(Utc::now().fixed_offset());
-    active.update(db).await?;
-    Ok(())
-}
-
-/// Refunds `amount` of an authorized payment at Transbank and records it on
-/// the payment.
-///
-/// # Errors
-/// Database errors; a refund Transbank refuses is logged and left for support
-/// (the payment keeps its amount, nothing is marked refunded): `Ok(false)`.
-async fn refund_payment(
-    db: &DatabaseConnection,
-    webpay: &Webpay,
-    payment: &payments::Model,
-    amount: i64,
-) -> Result<bool, DbErr> {
-    match webpay.refund(&payment.token, amount).await {
-        Ok(refund) => {
-            let detail = serde_json::to_string(&refund).unwrap_or_default();
-            add_refunded(db, payment, amount, &detail).await?;
-            Ok(true)
-        }
-        Err(err) => {
-            tracing::error!(payment = %payment.id, error = %err, "webpay refund failed; needs attention");
-            Ok(false)
-        }
-    }
-}
-
-/// Adds a refund Transbank made to the payment (an atomic add, capped at
-/// what was paid).
-async fn add_refunded(
-    db: &DatabaseConnection,
-    payment: &payments::Model,
-    amount: i64,
-    detail: &str,
-) -> Result<(), DbErr> {
-    let added = Expr::col(payments::Column::RefundedAmount).add(amount);
-    payments::Entity::update_many()
-        .col_expr(
-            payments::Column::RefundedAmount,
-            Expr::case(
-                added.clone().gt(Expr::col(payments::Column::Amount)),
-                Expr::col(payments::Column::Amount),
-            )
-            .finally(added)
-            .into(),
-        )
-        .col_expr(payments::Column::Detail, Expr::value(detail.to_string()))
-        .col_expr(
-            payments::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
-        .filter(payments::Column::Id.eq(payment.id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// What a refund request came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refunded {
-    Done,
-    /// More than is left to refund, or the order is not paid: nothing was
-    /// asked of Webpay.
-    TooMuch,
-    /// No authorized payment to refund through.
-    NoPayment,
-    /// Another refund of this order is under way: nothing was done.
-    InProgress,
-    /// Webpay refused: nothing changed.
-    Refused,
-    /// Webpay did not answer and its status could not say whether the money
-    /// went back: the refund stays in flight on the payment (no second refund
-    /// can start meanwhile, so none is paid twice) until `task
-    /// reconcile_payments` settles it from Transbank's balance.
-    Unknown,
-}
-
-/// Refunds part or all of a paid order (the one refund rule, for the admin,
-/// the API and any job). One refund at a time per payment: the payment's
-/// refund slot is taken first (`refund_in_flight`, one guarded `UPDATE`), so
-/// concurrent refunds can never add up to more than was paid; the amount is
-/// checked against the order as it is then; a full refund cancels the
-/// tickets and returns the seats.
-///
-/// # Errors
-/// Database errors.
-pub async fn refund_order(
-    db: &DatabaseConnection,
-    webpay: &Webpay,
-    order: &orders::Model,
-    amount: i64,
-) -> Result<Refunded, DbErr> {
-    if amount <= 0 {
-        return Ok(Refunded::TooMuch);
-    }
-    let Some(payment) = payments::Entity::find()
-        .filter(payments::Column::OrderId.eq(order.id))
-        .filter(payments::Column::Status.eq(PaymentStatus::Authorized))
-        .order_by_desc(payments::Column::CreatedAt)
-        .one(db)
-        .await?
-    else {
-        return Ok(Refunded::NoPayment);
-    };
-    if !take_refund_slot(db, payment.id, amount).await? {
-        return Ok(Refunded::InProgress);
-    }
-    let outcome = refund_claimed(db, webpay, payment.id, order.id, amount).await?;
-    // Unknown (or a database error above, after Webpay may have refunded):
-    // the slot stays taken until reconciliation reads Transbank's balance.
-    if outcome != Refunded::Unknown {
-        release_refund_slot(db, payment.id).await?;
-    }
-    Ok(outcome)
-}
-
-/// Marks `amount` as being refunded through a payment, unless another
-/// refund of it is under way. True if this call took the slot.
-async fn take_refund_slot(
-    db: &DatabaseConnection,
-    payment_id: Uuid,
-    amount: i64,
-) -> Result<bool, DbErr> {
-    Ok(payments::Entity::update_many()
-        .col_expr(payments::Column::RefundInFlight, Expr::value(amount))
-        .col_expr(
-            payments::Column::RefundStartedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
-        .filter(payments::Column::Id.eq(payment_id))
-        .filter(payments::Column::RefundInFlight.is_null())
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
-}
-
-async fn release_refund_slot(db: &DatabaseConnection, payment_id: Uuid) -> Result<(), DbErr> {
-    payments::Entity::update_many()
-        .col_expr(
-            payments::Column::RefundInFlight,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            payments::Column::RefundStartedAt,
-            Expr::value(Option::<chrono::DateTime<chrono::FixedOffset>>::None),
-        )
-        .filter(payments::Column::Id.eq(payment_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// The refund itself, with the payment's slot held.
-async fn refund_claimed(
-    db: &DatabaseConnection,
-    webpay: &Webpay,
-    payment_id: Uuid,
-    order_id: Uuid,
-    amount: i64,
-) -> Result<Refunded, DbErr> {
-    // Fresh reads: no other refund can move them while the slot is held.
-    let (Some(payment), Some(order)) = (
-        payments::Entity::find_by_id(payment_id).one(db).await?,
-        load_order(db, order_id).await?,
-    ) else {
-        return Ok(Refunded::NoPayment);
-    };
-    let paid = OrderStatus::is_paid(&order.status);
-    if !paid || amount > order.total - order.refunded_amount {
-        return Ok(Refunded::TooMuch);
-    }
-    let done = match webpay.refund(&payment.token, amount).await {
-        Ok(refund) => Some(serde_json::to_string(&refund).unwrap_or_default()),
-        Err(err) if err.outcome_unknown() => {
-            tracing::warn!(payment = %payment.id, error = %err, "webpay refund unanswered; asking its status");
-            match refund_happened(webpay, &payment, amount).await {
-                Some(Some(detail)) => Some(detail),
-                Some(None) => None,
-                None => {
-                    tracing::error!(payment = %payment.id, "webpay refund outcome unknown; left in flight for reconciliation");
-                    return Ok(Refunded::Unknown);
-                }
-            }
-        }
-        Err(err) => {
-            tracing::error!(payment = %payment.id, error = %err, "webpay refused the refund");
-            None
-        }
-    };
-    let Some(detail) = done else {
-        return Ok(Refunded::Refused);
-    };
-    record_done_refund(db, &payment, &order, amount, &detail).await?;
-    Ok(Refunded::Done)
-}
-
-/// Whether a refund of `amount` whose answer was lost went through, by the
-/// balance Transbank keeps: `Some(Some(detail))` yes, `Some(None)` no, `None`
-/// when Transbank cannot say now.
-async fn refund_happened(
-    webpay: &Webpay,
-    payment: &payments::Model,
-    amount: i64,
-) -> Option<Option<String>> {
-    let left = payment.amount - payment.refunded_amount;
-    match webpay.status(&payment.token).await {
-        Ok(tx) if tx.balance == Some(left - amount) => {
-            Some(Some(serde_json::to_string(&tx).unwrap_or_default()))
-        }
-        Ok(tx) if tx.balance == Some(left) => Some(None),
-        Ok(_) | Err(_) => None,
-    }
-}
-
-/// A refund Transbank made, on the payment and on its order.
-async fn record_done_refund(
-    db: &DatabaseConnection,
-    payment: &payments::Model,
-    order: &orders::Model,
-    amount: i64,
-    detail: &str,
-) -> Result<(), DbErr> {
-    add_refunded(db, payment, amount, detail).await?;
-    if !checkout::record_refund(db, order.id, amount, Utc::now()).await? {
-        // Cannot happen with the slot held; the money went back all the same.
-        tracing::error!(order = %order.order_number, amount, "refund not recorded on the order");
-    }
-    Ok(())
+    payment.settle(db, webpay, answer).await
 }
 
 /// Settles refunds left in flight (an unanswered refund, or a process that
@@ -736,14 +337,16 @@ async fn reconcile_refunds(db: &DatabaseConnection, webpay: &Webpay) -> Result<u
         ) else {
             continue;
         };
-        match refund_happened(webpay, &payment, amount).await {
+        match payment.refund_happened(webpay, amount).await {
             Some(Some(detail)) => {
-                record_done_refund(db, &payment, &order, amount, &detail).await?;
+                order
+                    .record_done_refund(db, &payment, amount, &detail)
+                    .await?;
             }
             Some(None) => {}
             None => continue,
         }
-        release_refund_slot(db, payment.id).await?;
+        payment.release_refund_slot(db).await?;
         settled += 1;
     }
     Ok(settled)
@@ -762,17 +365,15 @@ pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, 
         .await?;
     let mut settled = reconcile_refunds(db, webpay).await?;
     for payment in unknown {
-        if !claim(
-            db,
-            payment.id,
-            &[PaymentStatus::Unknown],
-            PaymentStatus::Committing,
-        )
-        .await?
+        if !payment
+            .claim(db, &[PaymentStatus::Unknown], PaymentStatus::Committing)
+            .await?
         {
             continue;
         }
-        let outcome = settle(db, webpay, &payment, webpay.status(&payment.token).await).await?;
+        let outcome = payment
+            .settle(db, webpay, webpay.status(&payment.token).await)
+            .await?;
         if outcome != Outcome::Pending {
             settled += 1;
         }

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use loco_rs::prelude::*;
 
-use crate::payments::checkout;
+use crate::models::reservations;
 
 pub struct ReleaseExpiredHolds;
 
@@ -21,7 +21,7 @@ impl Task for ReleaseExpiredHolds {
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
         let mut total = 0;
         loop {
-            let n = checkout::release_expired(&ctx.db, Utc::now(), None, 500).await?;
+            let n = reservations::release_expired(&ctx.db, Utc::now(), None, 500).await?;
             total += n;
             if n < 500 {
                 break;

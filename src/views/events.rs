@@ -12,6 +12,7 @@ use crate::models::{
         sales_active_at, PublicEvent, PublicListRow, PublicTier, STATUS_PUBLISHED,
         VISIBILITY_PUBLIC,
     },
+    ticket_tiers,
 };
 
 pub const CURRENCY: &str = "CLP";
@@ -252,8 +253,7 @@ impl TierResponse {
         // Seats held by live reservations are not for sale either.
         let remaining = t.capacity.map(|c| (c - t.sold - t.reserved).max(0));
         let available = remaining.is_none_or(|r| r > 0);
-        let in_window =
-            t.sale_start.is_none_or(|s| now >= s) && t.sale_end.is_none_or(|e| now <= e);
+        let in_window = ticket_tiers::in_window(t.sale_start, t.sale_end, now);
         Self {
             id: t.id,
             name: t.name.clone(),

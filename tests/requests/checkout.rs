@@ -7,10 +7,7 @@ use sea_orm::{
     sea_query::Expr, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::{json, Value};
-use tuki_backend::{
-    models::_entities::{orders, reservations, ticket_tiers, tickets},
-    payments::checkout,
-};
+use tuki_backend::models::_entities::{orders, reservations, ticket_tiers, tickets};
 use uuid::Uuid;
 
 use crate::support::{
@@ -583,13 +580,13 @@ async fn expired_holds_return_their_seats_at_reserve_time_and_by_the_task() {
     // The task does the same for everyone; twice is harmless.
     expire_reservations(db).await;
     assert_eq!(
-        checkout::release_expired(db, Utc::now(), None, 500)
+        tuki_backend::models::reservations::release_expired(db, Utc::now(), None, 500)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        checkout::release_expired(db, Utc::now(), None, 500)
+        tuki_backend::models::reservations::release_expired(db, Utc::now(), None, 500)
             .await
             .unwrap(),
         0
@@ -608,7 +605,7 @@ async fn a_payment_after_the_hold_expired_takes_seats_if_any_else_is_refunded() 
     // Late, and the seats are still there: paid.
     let (number, access, token) = pending_payment(&server, event, &[(tiers[0], 1)]).await;
     expire_reservations(db).await;
-    checkout::release_expired(db, Utc::now(), None, 500)
+    tuki_backend::models::reservations::release_expired(db, Utc::now(), None, 500)
         .await
         .unwrap();
     fake.pay(&token);

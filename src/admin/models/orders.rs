@@ -15,8 +15,10 @@ use crate::{
         site::{ModelAdmin, CREATED, ID},
         store::Row,
     },
-    models::{orders, status::OrderStatus},
-    payments::flow::Refunded,
+    models::{
+        orders::{self, Refunded},
+        status::OrderStatus,
+    },
 };
 
 const ORDER_STATUS: &[(&str, &str)] = &[
@@ -235,7 +237,7 @@ impl ObjectAction for Refund {
             ));
         }
         let webpay = crate::platform::context::webpay(ctx)?;
-        let refused = match crate::payments::flow::refund_order(&ctx.db, &webpay, &order, amount).await? {
+        let refused = match order.refund(&ctx.db, &webpay, amount).await? {
             Refunded::Done => None,
             Refunded::TooMuch => Some("El monto supera lo que queda por reembolsar; nada fue reembolsado."),
             Refunded::NoPayment => Some("La orden no tiene un pago de Webpay que reembolsar."),

@@ -27,11 +27,13 @@ use crate::views::orders::{order_view, LineResponse, OrderResponse, ReservationR
 use crate::{
     mailers::order_confirmation,
     models::{
-        _entities::{events, order_items, orders, ticket_tiers, tickets},
+        _entities::{events, order_items, ticket_tiers, tickets},
+        orders::{self, Refunded},
         organizer_members::{self, Role},
+        payments::Outcome,
     },
     payments::checkout::{self, CheckoutError, Customer, Line},
-    payments::flow::{self, Outcome, PaymentError, ReturnParams},
+    payments::flow::{self, PaymentError, ReturnParams},
 };
 
 impl From<CheckoutError> for ApiError {
@@ -176,7 +178,7 @@ async fn order_response(
         .all(&api.db)
         .await?;
     let hold = if OrderStatus::Pending.is(&order.status) {
-        checkout::hold_expires_at(&api.db, order).await?
+        order.hold_expires_at(&api.db).await?
     } else {
         None
     };
@@ -542,30 +544,30 @@ pub async fn refund(
         ));
     }
     let webpay = crate::platform::context::webpay(&ctx)?;
-    match flow::refund_order(&api.db, &webpay, &order, amount).await? {
-        flow::Refunded::Done => {}
-        flow::Refunded::TooMuch => {
+    match order.refund(&api.db, &webpay, amount).await? {
+        Refunded::Done => {}
+        Refunded::TooMuch => {
             return Err(ApiError::Field(
                 "amount",
                 "Supera lo que queda por reembolsar.".into(),
             ))
         }
-        flow::Refunded::NoPayment => {
+        Refunded::NoPayment => {
             return Err(ApiError::Conflict(json!({
                 "detail": "La orden no tiene un pago de Webpay que reembolsar."
             })))
         }
-        flow::Refunded::InProgress => {
+        Refunded::InProgress => {
             return Err(ApiError::Conflict(json!({
                 "detail": "Ya hay un reembolso en curso para esta orden; intenta en un momento."
             })))
         }
-        flow::Refunded::Refused => {
+        Refunded::Refused => {
             return Err(ApiError::BadGateway(
                 "Webpay no aceptó el reembolso; intenta de nuevo o revisa la transacción.",
             ))
         }
-        flow::Refunded::Unknown => {
+        Refunded::Unknown => {
             return Err(ApiError::BadGateway(
                 "Webpay no confirmó el reembolso; quedó en revisión y no se repetirá.",
             ))
