@@ -32,30 +32,6 @@ use crate::views::events::{
         description = "Tuki's API for the web and mobile frontends: the catalogue, buyer accounts, checkout with Webpay Plus, tickets. \
             Every path answers with and without its trailing slash."
     ),
-    paths(
-        api::events::public_list,
-        api::events::detail,
-        api::catalogue::categories,
-        api::catalogue::locations,
-        api::auth::token,
-        api::auth::refresh,
-        api::auth::register,
-        api::auth::me,
-        api::auth::update_me,
-        api::auth::change_password,
-        api::auth::password_reset,
-        api::auth::password_reset_confirm,
-        api::checkout::reserve,
-        api::checkout::book,
-        api::checkout::order,
-        api::checkout::my_orders,
-        api::checkout::create_payment,
-        api::checkout::refund,
-        api::checkout::webpay_return_post,
-        api::tickets::my_tickets,
-        api::tickets::qr,
-        api::tickets::validate,
-    ),
     components(schemas(
         Detail,
         FieldErrors,
@@ -67,7 +43,7 @@ use crate::views::events::{
         CategoryResponse,
         LocationResponse,
     )),
-    modifiers(&BearerAuth, &EdgeRefusals),
+    modifiers(&Tables, &BearerAuth, &EdgeRefusals),
     tags(
         (name = "events", description = "The public catalogue and event pages"),
         (name = "catalogue", description = "Lists for the frontends' filters"),
@@ -78,6 +54,26 @@ use crate::views::events::{
     )
 )]
 pub struct ApiDoc;
+
+/// The paths, read from the controllers' tables (the routes served), with
+/// the schemas their operations use.
+struct Tables;
+
+impl utoipa::Modify for Tables {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for table in api::tables() {
+            for op in table.documented() {
+                openapi
+                    .paths
+                    .add_path_operation(&op.path, op.methods, op.operation);
+                for (name, schema) in op.schemas {
+                    components.schemas.entry(name).or_insert(schema);
+                }
+            }
+        }
+    }
+}
 
 /// `Authorization: Bearer <access token>` as the `bearer` security scheme.
 struct BearerAuth;

@@ -24,7 +24,7 @@ async fn the_schema_lists_every_public_endpoint_with_its_errors() {
             "/api/v1/events/public_list/",
             &["200", "400", "404", "503"][..],
         ),
-        ("/api/v1/events/{key}/", &["200", "404", "503"][..]),
+        ("/api/v1/events/{id}/", &["200", "404", "503"][..]),
         ("/api/v1/event-categories/", &["200", "404", "503"][..]),
         ("/api/v1/locations/", &["200", "404", "503"][..]),
     ];

@@ -10,6 +10,8 @@ use axum::{
 };
 use chrono::Utc;
 use loco_rs::prelude::*;
+
+use super::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -583,17 +585,18 @@ async fn replace_password(
     Ok(user)
 }
 
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_token, token)
+        .doc(__path_refresh, refresh)
+        .doc(__path_register, register)
+        .doc(__path_change_password, change_password)
+        .doc(__path_password_reset, password_reset)
+        .doc(__path_password_reset_confirm, password_reset_confirm)
+        .doc(__path_me, me)
+        .doc(__path_update_me, update_me)
+}
+
 pub fn routes() -> Routes {
-    Routes::new()
-        .prefix("/api/v1")
-        .add("/auth/token/", post(token))
-        .add("/auth/token/refresh/", post(refresh))
-        .add("/auth/register/", post(register))
-        .add("/auth/password/change/", post(change_password))
-        .add("/auth/password/reset/", post(password_reset))
-        .add(
-            "/auth/password/reset/confirm/",
-            post(password_reset_confirm),
-        )
-        .add("/users/me/", get(me).patch(update_me))
+    table().routes()
 }

@@ -3,6 +3,8 @@
 
 use axum::response::Response;
 use loco_rs::prelude::*;
+
+use super::Table;
 use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
 use serde_json::json;
 
@@ -98,9 +100,12 @@ pub async fn locations(api: Api, url: RequestUrl) -> Result<Response, ApiError> 
     list(&api, &url, query, LocationResponse::new).await
 }
 
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_categories, categories)
+        .doc(__path_locations, locations)
+}
+
 pub fn routes() -> Routes {
-    Routes::new()
-        .prefix("/api/v1")
-        .add("/event-categories/", get(categories))
-        .add("/locations/", get(locations))
+    table().routes()
 }

@@ -13,6 +13,8 @@ use axum::{
 };
 use chrono::{Duration, Utc};
 use loco_rs::prelude::*;
+
+use super::Table;
 use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -581,17 +583,18 @@ pub async fn refund(
     Ok(Json(order_response(&api, &url, &order, None).await?).into_response())
 }
 
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_reserve, reserve)
+        .doc(__path_book, book)
+        .doc(__path_my_orders, my_orders)
+        .doc(__path_order, order)
+        .doc(__path_refund, refund)
+        .doc(__path_create_payment, create_payment)
+        .doc(__path_webpay_return_post, webpay_return_post)
+        .undocumented("/api/v1/payments/webpay_return/", get(webpay_return_get))
+}
+
 pub fn routes() -> Routes {
-    Routes::new()
-        .prefix("/api/v1")
-        .add("/events/{key}/reserve/", post(reserve))
-        .add("/events/{key}/book/", post(book))
-        .add("/orders/", get(my_orders))
-        .add("/orders/{number}/", get(order))
-        .add("/orders/{number}/refund/", post(refund))
-        .add("/payments/create_payment/", post(create_payment))
-        .add(
-            "/payments/webpay_return/",
-            get(webpay_return_get).post(webpay_return_post),
-        )
+    table().routes()
 }

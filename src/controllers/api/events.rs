@@ -4,6 +4,8 @@ use axum::{body::Bytes, extract::Path, response::Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::America::Santiago;
 use loco_rs::prelude::*;
+
+use super::Table;
 use serde_json::json;
 
 use super::{
@@ -154,9 +156,9 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
 /// availability.
 #[utoipa::path(
     get,
-    path = "/api/v1/events/{key}/",
+    path = "/api/v1/events/{id}/",
     tag = "events",
-    params(("key" = String, Path, description = "The event's id or slug")),
+    params(("id" = String, Path, description = "The event's id or slug")),
     responses(
         (status = 200, description = "The event", body = EventDetailResponse),
         (status = 404, description = "Unknown, draft, private or deleted", body = Detail,
@@ -184,11 +186,14 @@ pub async fn detail(
     .await
 }
 
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_public_list, public_list)
+        .doc(__path_detail, detail)
+}
+
 pub fn routes() -> Routes {
-    Routes::new()
-        .prefix("/api/v1/events")
-        .add("/public_list/", get(public_list))
-        .add("/{key}/", get(detail))
+    table().routes()
 }
 
 #[cfg(test)]

@@ -7,7 +7,22 @@ pub mod auth;
 pub mod catalogue;
 pub mod checkout;
 pub mod events;
+pub mod table;
 pub mod tickets;
+
+pub use table::Table;
+
+/// Every API controller's table, for the OpenAPI description.
+#[must_use]
+pub fn tables() -> Vec<Table> {
+    vec![
+        events::table(),
+        catalogue::table(),
+        auth::table(),
+        checkout::table(),
+        tickets::table(),
+    ]
+}
 
 use std::future::Future;
 

@@ -8,6 +8,8 @@ use axum::{
 };
 use chrono::Utc;
 use loco_rs::prelude::*;
+
+use super::Table;
 use sea_orm::{
     sea_query::Expr, ColumnTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
@@ -288,10 +290,13 @@ pub async fn validate(
     Ok(invalid("La entrada fue anulada."))
 }
 
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_my_tickets, my_tickets)
+        .doc(__path_validate, validate)
+        .doc(__path_qr, qr)
+}
+
 pub fn routes() -> Routes {
-    Routes::new()
-        .prefix("/api/v1/tickets")
-        .add("/", get(my_tickets))
-        .add("/validate/", post(validate))
-        .add("/{id}/qr/", get(qr))
+    table().routes()
 }
