@@ -7,14 +7,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::models::_entities::{cache_entries, users};
+use crate::models::{_entities::users, cache_entries};
 
 pub const COOKIE: &str = "tuki_session";
 pub const AGE: Duration = Duration::from_secs(24 * 3600);
@@ -65,22 +62,9 @@ impl SessionStore {
             }
             Self::Database(db) => {
                 let expires = Utc::now() + chrono::Duration::from_std(AGE).unwrap_or_default();
-                cache_entries::Entity::insert(cache_entries::ActiveModel {
-                    key: Set(key(&token)),
-                    value: Set(value),
-                    expires_at: Set(expires.fixed_offset()),
-                })
-                .on_conflict(
-                    OnConflict::column(cache_entries::Column::Key)
-                        .update_columns([
-                            cache_entries::Column::Value,
-                            cache_entries::Column::ExpiresAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(db)
-                .await
-                .map_err(|e| e.to_string())?;
+                cache_entries::put(db, key(&token), value, expires)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         Ok((token, session))

@@ -1,5 +1,10 @@
-pub use super::_entities::cache_entries::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
+//! Rows of the `cache_entries` table: the response cache's shared tier and
+//! staff sessions when Redis is off.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{entity::prelude::*, sea_query::OnConflict, ActiveValue::Set};
+
+pub use super::_entities::cache_entries::{ActiveModel, Column, Entity, Model};
 pub type CacheEntries = Entity;
 
 #[async_trait::async_trait]
@@ -12,11 +17,27 @@ impl ActiveModelBehavior for ActiveModel {
     }
 }
 
-// implement your read-oriented logic here
-impl Model {}
-
-// implement your write-oriented logic here
-impl ActiveModel {}
-
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+/// Writes `key` (a new row, or the value and expiry of the one there).
+///
+/// # Errors
+/// The database error.
+pub async fn put<C: ConnectionTrait>(
+    db: &C,
+    key: String,
+    value: Vec<u8>,
+    expires: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::insert(ActiveModel {
+        key: Set(key),
+        value: Set(value),
+        expires_at: Set(expires.fixed_offset()),
+    })
+    .on_conflict(
+        OnConflict::column(Column::Key)
+            .update_columns([Column::Value, Column::ExpiresAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}

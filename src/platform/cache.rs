@@ -22,12 +22,9 @@ use std::{
 
 use axum::body::Bytes;
 use chrono::Utc;
-use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::{models::_entities::cache_entries, platform::redis_conn::RedisConn};
+use crate::{models::cache_entries, platform::redis_conn::RedisConn};
 
 /// A rendered body and when it was rendered (unix milliseconds).
 #[derive(Debug, Clone)]
@@ -210,22 +207,8 @@ impl Shared {
                 }
                 Self::Database(db) => {
                     let expires = Utc::now() + ttl;
-                    let row = cache_entries::ActiveModel {
-                        key: Set(key.to_string()),
-                        value: Set(entry.encode()),
-                        expires_at: Set(expires.fixed_offset()),
-                    };
-                    let upsert = cache_entries::Entity::insert(row)
-                        .on_conflict(
-                            OnConflict::column(cache_entries::Column::Key)
-                                .update_columns([
-                                    cache_entries::Column::Value,
-                                    cache_entries::Column::ExpiresAt,
-                                ])
-                                .to_owned(),
-                        )
-                        .exec(db)
-                        .await;
+                    let upsert =
+                        cache_entries::put(db, key.to_string(), entry.encode(), expires).await;
                     if let Err(e) = upsert {
                         tracing::warn!(error = %e, "cache table write failed");
                     }
