@@ -8,6 +8,7 @@ mod m20261126_000004_public_listing_index;
 mod m20261126_000005_checkout;
 mod m20261126_000006_admin;
 mod m20261202_000007_hardening;
+mod m20261202_000008_accounts;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_checkout::Migration),
             Box::new(m20261126_000006_admin::Migration),
             Box::new(m20261202_000007_hardening::Migration),
+            Box::new(m20261202_000008_accounts::Migration),
             // inject-above (do not remove this comment)
         ]
     }

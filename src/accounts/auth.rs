@@ -164,6 +164,64 @@ pub async fn refresh<C: ConnectionTrait>(
     Ok(Refreshed::Pair(issue(db, secret, &user, now).await?))
 }
 
+/// Whether a refresh token is still good: signed, unexpired, neither used
+/// nor revoked.
+///
+/// # Errors
+/// The database error.
+pub async fn refresh_is_live<C: ConnectionTrait>(
+    db: &C,
+    secret: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let Some((claims, jti)) =
+        verify(secret, token, "refresh").and_then(|c| Uuid::parse_str(&c.jti).ok().map(|j| (c, j)))
+    else {
+        return Ok(false);
+    };
+    Ok(refresh_tokens::Entity::find_by_id(jti)
+        .one(db)
+        .await?
+        .is_some_and(|t| {
+            t.user_id == claims.user_id
+                && t.revoked_at.is_none()
+                && t.expires_at > now.fixed_offset()
+        }))
+}
+
+/// Revokes one refresh token of `user_id` (sign-out); false when it was not
+/// a live token of theirs.
+///
+/// # Errors
+/// The database error.
+pub async fn revoke<C: ConnectionTrait>(
+    db: &C,
+    secret: &str,
+    user_id: Uuid,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let Some(jti) = verify(secret, token, "refresh")
+        .filter(|c| c.user_id == user_id)
+        .and_then(|c| Uuid::parse_str(&c.jti).ok())
+    else {
+        return Ok(false);
+    };
+    Ok(refresh_tokens::Entity::update_many()
+        .col_expr(
+            refresh_tokens::Column::RevokedAt,
+            Expr::value(now.fixed_offset()),
+        )
+        .filter(refresh_tokens::Column::Id.eq(jti))
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
 /// Revokes every live refresh token of a user (password change, reuse).
 ///
 /// # Errors

@@ -1,4 +1,5 @@
 //! Mail Tuki sends (Loco's mailer templates: `subject.t`, `text.t`, `html.t`).
 
+pub mod one_time_code;
 pub mod order_confirmation;
 pub mod password_reset;

@@ -194,6 +194,7 @@ mod tests {
         let templates = [
             include_str!("order_confirmation/html.t"),
             include_str!("password_reset/html.t"),
+            include_str!("one_time_code/html.t"),
         ];
         for t in templates {
             for value in t.split("{{").skip(1) {

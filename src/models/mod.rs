@@ -4,6 +4,7 @@ pub mod event_categories;
 pub mod event_images;
 pub mod events;
 pub mod locations;
+pub mod one_time_codes;
 pub mod order_items;
 pub mod orders;
 pub mod organizer_members;

@@ -136,6 +136,10 @@ impl Model {
             last_login: Set(None),
             date_joined: Set(now),
             auth_version: Set(0),
+            phone_number: Set(None),
+            is_guest: Set(false),
+            profile_completed_at: Set(None),
+            last_password_change: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -144,6 +148,81 @@ impl Model {
             _ => CreateUserError::Db(err),
         })
     }
+}
+
+/// The account of `email` (any case), or a new guest account for it: no
+/// password (it signs in by emailed codes until its owner sets one), a
+/// username made unique from the email's local part (`ana`, `ana1`, …).
+/// Returns whether it was created. Safe under concurrent calls for the
+/// same email: the unique index decides, the loser reads the winner's row.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_or_create_guest(
+    db: &DatabaseConnection,
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<(Model, bool), DbErr> {
+    let email = email.trim().to_lowercase();
+    if let Some(user) = Model::find_by_email(db, &email).await? {
+        return Ok((user, false));
+    }
+    let base: String = email
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        .take(140)
+        .collect();
+    let base = if base.is_empty() {
+        "usuario".to_string()
+    } else {
+        base
+    };
+    for n in 0..50u32 {
+        let username = if n == 0 {
+            base.clone()
+        } else if n < 40 {
+            format!("{base}{n}")
+        } else {
+            format!("{base}{}", &Uuid::new_v4().simple().to_string()[..8])
+        };
+        let now = Utc::now().fixed_offset();
+        let row = ActiveModel {
+            id: Set(Uuid::new_v4()),
+            email: Set(email.clone()),
+            username: Set(username),
+            first_name: Set(first_name.chars().take(150).collect()),
+            last_name: Set(last_name.chars().take(150).collect()),
+            password: Set(String::new()),
+            is_active: Set(true),
+            is_staff: Set(false),
+            is_superuser: Set(false),
+            is_organizer: Set(false),
+            is_validator: Set(false),
+            last_login: Set(None),
+            date_joined: Set(now),
+            auth_version: Set(0),
+            phone_number: Set(None),
+            is_guest: Set(true),
+            profile_completed_at: Set(None),
+            last_password_change: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        match row.insert(db).await {
+            Ok(user) => return Ok((user, true)),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                if let Some(user) = Model::find_by_email(db, &email).await? {
+                    return Ok((user, false));
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(DbErr::Custom("no free username for a guest account".into()))
 }
 
 /// Why a new password is refused, if it is (the rules of every place a
@@ -183,6 +262,10 @@ impl ActiveModel {
             )
             .col_expr(
                 users::Column::UpdatedAt,
+                Expr::value(Utc::now().fixed_offset()),
+            )
+            .col_expr(
+                users::Column::LastPasswordChange,
                 Expr::value(Utc::now().fixed_offset()),
             )
             .filter(users::Column::Id.eq(id))

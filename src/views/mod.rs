@@ -1,4 +1,5 @@
 //! Output types: JSON responses and Tera page data (one module per resource).
 
+pub mod accounts;
 pub mod events;
 pub mod orders;

@@ -1,3 +1,4 @@
+mod accounts;
 mod admin;
 mod admin_browser;
 mod admin_models;

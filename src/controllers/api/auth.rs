@@ -18,7 +18,7 @@ use serde_json::json;
 use super::{Api, ApiError, JsonBody, NOT_AUTHENTICATED, TOKEN_NOT_VALID};
 use crate::{
     accounts::auth::{self, Refreshed, TokenPair},
-    accounts::signin::{sign_in, verify_password, SignIn},
+    accounts::signin::verify_password,
     accounts::throttle::LoginThrottle,
     models::users::{self, CreateUserError, Email, NewUser},
 };
@@ -186,42 +186,6 @@ mod tests {
 pub struct Credentials {
     pub email: String,
     pub password: String,
-}
-
-const NO_ACTIVE_ACCOUNT: ApiError = ApiError::Unauthorized(
-    "No se encontró una cuenta activa con las credenciales dadas",
-    "no_active_account",
-);
-
-/// Signs in by email and password.
-#[utoipa::path(
-    post,
-    path = "/api/v1/auth/token/",
-    tag = "auth",
-    request_body = Credentials,
-    responses(
-        (status = 200, description = "An access (8 h) and a refresh (30 days) token", body = TokenPair),
-        (status = 400, description = "A field is missing", body = super::FieldErrors),
-        (status = 401, description = "Wrong email or password (the same answer either way)", body = super::Detail),
-        (status = 429, description = "Too many failed attempts for this email or address", body = super::Detail),
-        (status = 503, description = "Password hashing at capacity: retry after `Retry-After` seconds", body = super::Detail),
-    )
-)]
-pub async fn token(
-    State(ctx): State<AppContext>,
-    ClientIp(ip): ClientIp,
-    JsonBody(creds): JsonBody<Credentials>,
-) -> Result<Response, ApiError> {
-    let api_settings = crate::platform::context::settings(&ctx)?;
-    let user = match sign_in(&ctx, &creds.email, &creds.password, &ip, false).await? {
-        SignIn::Ok(user) => *user,
-        SignIn::Refused => return Err(NO_ACTIVE_ACCOUNT),
-        SignIn::Throttled(seconds) => return Err(ApiError::TooManyRequests(seconds)),
-        SignIn::Busy => return Err(ApiError::Busy),
-    };
-    let now = Utc::now();
-    let pair = auth::issue(&ctx.db, &api_settings.secret_key, &user, now).await?;
-    Ok(Json(pair).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -587,7 +551,6 @@ async fn replace_password(
 
 pub fn table() -> Table {
     Table::new()
-        .doc(__path_token, token)
         .doc(__path_refresh, refresh)
         .doc(__path_register, register)
         .doc(__path_change_password, change_password)

@@ -3,10 +3,13 @@
 //! `{"field": ["…"]}`; each path answers with and without its trailing slash
 //! (`middleware::slash`).
 
+pub mod accounts;
 pub mod auth;
 pub mod catalogue;
 pub mod checkout;
+pub mod drf;
 pub mod events;
+pub mod otp;
 pub mod table;
 pub mod tickets;
 
@@ -19,6 +22,8 @@ pub fn tables() -> Vec<Table> {
         events::table(),
         catalogue::table(),
         auth::table(),
+        accounts::table(),
+        otp::table(),
         checkout::table(),
         tickets::table(),
     ]
@@ -68,6 +73,13 @@ pub enum ApiError {
     Unavailable,
     /// 503 with `Retry-After`: at capacity for slow work (password hashing).
     Busy,
+    /// backtuki's own shape: `{"success": false, "message": …}` with the
+    /// fields' errors under `errors` when there are any.
+    Envelope(
+        StatusCode,
+        String,
+        Option<std::collections::BTreeMap<String, Vec<String>>>,
+    ),
     /// 500: unexpected.
     Internal,
 }
@@ -174,6 +186,13 @@ impl IntoResponse for ApiError {
                     })),
                 )
                     .into_response()
+            }
+            Self::Envelope(status, message, errors) => {
+                let mut body = json!({ "success": false, "message": message });
+                if let Some(errors) = errors {
+                    body["errors"] = json!(errors);
+                }
+                (status, Json(body))
             }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

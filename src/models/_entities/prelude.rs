@@ -5,6 +5,7 @@ pub use super::event_categories::Entity as EventCategories;
 pub use super::event_images::Entity as EventImages;
 pub use super::events::Entity as Events;
 pub use super::locations::Entity as Locations;
+pub use super::one_time_codes::Entity as OneTimeCodes;
 pub use super::order_items::Entity as OrderItems;
 pub use super::orders::Entity as Orders;
 pub use super::organizer_members::Entity as OrganizerMembers;

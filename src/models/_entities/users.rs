@@ -24,6 +24,10 @@ pub struct Model {
     pub last_login: Option<DateTimeWithTimeZone>,
     pub date_joined: DateTimeWithTimeZone,
     pub auth_version: i32,
+    pub phone_number: Option<String>,
+    pub is_guest: bool,
+    pub profile_completed_at: Option<DateTimeWithTimeZone>,
+    pub last_password_change: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,3 @@
+Tu código de verificación es: {{ code }}
+
+Este código expira en {{ minutes }} minutos.
