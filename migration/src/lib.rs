@@ -9,6 +9,7 @@ mod m20261126_000005_checkout;
 mod m20261126_000006_admin;
 mod m20261202_000007_hardening;
 mod m20261202_000008_accounts;
+mod m20261202_000009_ticket_holders;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_admin::Migration),
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261202_000008_accounts::Migration),
+            Box::new(m20261202_000009_ticket_holders::Migration),
             // inject-above (do not remove this comment)
         ]
     }

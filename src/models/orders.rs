@@ -23,6 +23,47 @@ use crate::{payments::webpay::Webpay, platform::tokens::random_urlsafe};
 
 crate::touch_updated_at!(ActiveModel);
 
+/// The ticket holders stored on an order, per tier, in ticket order:
+/// `[{tierId, holders: [{name, lastName, …}]}]` (backtuki's `ticketHolders`;
+/// anything else is ignored).
+#[must_use]
+pub fn holder_names(holders: &str) -> std::collections::BTreeMap<Uuid, Vec<String>> {
+    let value: serde_json::Value = serde_json::from_str(holders).unwrap_or_default();
+    let mut out = std::collections::BTreeMap::new();
+    for group in value.as_array().into_iter().flatten() {
+        let Some(tier) = group
+            .get("tierId")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| Uuid::parse_str(s.trim()).ok())
+        else {
+            continue;
+        };
+        let names: Vec<String> = group
+            .get("holders")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|h| {
+                let part = |k: &str| {
+                    h.get(k)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("")
+                        .trim()
+                        .to_string()
+                };
+                format!("{} {}", part("name"), part("lastName"))
+                    .trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect()
+            })
+            .collect();
+        out.entry(tier).or_insert(names);
+    }
+    out
+}
+
 /// What confirming a payment came to.
 #[derive(Debug)]
 pub enum Confirmed {
@@ -219,6 +260,48 @@ async fn refund_claimed(
 }
 
 impl Model {
+    /// Stores the ticket holders named at booking; tickets already issued
+    /// (a free order) take their names now, the others when paid.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn set_holders<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        holders: &serde_json::Value,
+    ) -> Result<(), DbErr> {
+        let text = holders.to_string();
+        Entity::update_many()
+            .col_expr(Column::TicketHolders, Expr::value(text.clone()))
+            .filter(Column::Id.eq(self.id))
+            .exec(db)
+            .await?;
+        let names = holder_names(&text);
+        let issued = tickets::Entity::find()
+            .filter(tickets::Column::OrderId.eq(self.id))
+            .order_by_asc(tickets::Column::CreatedAt)
+            .order_by_asc(tickets::Column::Id)
+            .all(db)
+            .await?;
+        let mut seen: std::collections::BTreeMap<Uuid, usize> = std::collections::BTreeMap::new();
+        for ticket in issued {
+            let n = seen.entry(ticket.tier_id).or_insert(0);
+            let name = names
+                .get(&ticket.tier_id)
+                .and_then(|v| v.get(*n))
+                .filter(|s| !s.is_empty());
+            *n += 1;
+            if let Some(name) = name {
+                tickets::Entity::update_many()
+                    .col_expr(tickets::Column::AttendeeName, Expr::value(name.clone()))
+                    .filter(tickets::Column::Id.eq(ticket.id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Marks a pending order paid inside `txn`: the reservation's seats become
     /// sold (or, if it had expired and been released, seats are taken again while
     /// there are any), and one ticket per seat is issued.
@@ -271,15 +354,20 @@ impl Model {
             }
         }
         let mut new_tickets = Vec::new();
+        let holders = holder_names(&order.ticket_holders);
         for item in &items {
-            for _ in 0..item.quantity {
+            let names = holders.get(&item.tier_id);
+            for n in 0..item.quantity {
+                let holder = names
+                    .and_then(|v| v.get(usize::try_from(n).unwrap_or(usize::MAX)))
+                    .filter(|name| !name.is_empty());
                 new_tickets.push(tickets::ActiveModel {
                     id: Set(Uuid::new_v4()),
                     order_id: Set(order.id),
                     event_id: Set(order.event_id),
                     tier_id: Set(item.tier_id),
                     code: Set(random_urlsafe(18)),
-                    attendee_name: Set(order.customer_name.clone()),
+                    attendee_name: Set(holder.unwrap_or(&order.customer_name).clone()),
                     status: Set(TicketStatus::Valid.into()),
                     used_at: Set(None),
                     used_by: Set(None),

@@ -627,6 +627,7 @@ pub async fn book(
         access_token_hash: Set(sha256_hex(&access_token)),
         paid_at: Set(None),
         confirmation_sent: Set(false),
+        ticket_holders: Set("[]".to_string()),
         created_at: Set(nowf),
         updated_at: Set(nowf),
     }

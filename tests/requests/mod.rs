@@ -11,3 +11,4 @@ mod hardening;
 mod health;
 mod mail;
 mod media;
+mod purchase;

@@ -14,7 +14,7 @@ use axum::{
 use chrono::{Duration, Utc};
 use loco_rs::prelude::*;
 
-use super::Table;
+use super::{drf::Body, purchase, Table};
 use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -84,8 +84,9 @@ pub struct ReserveRequest {
     path = "/api/v1/events/{id}/reserve/",
     tag = "checkout",
     params(("id" = String, Path, description = "The event's id or slug")),
-    request_body = ReserveRequest,
+    request_body(content = Object, description = "backtuki's `{tickets: [{tierId, quantity, customPrice?}], reservationId?, holdMinutes?}` (answered 200 with `{reservationId, expiresAt, items, holdMinutes}`), or `{tiers: [{tier_id, quantity}]}` (answered 201 with the reservation)"),
     responses(
+        (status = 200, description = "Seats held (backtuki's body)", body = super::purchase::Reservation),
         (status = 201, description = "Seats held until `expires_at`", body = ReservationResponse),
         (status = 400, description = "Unknown tier, bad quantity, over a per-order limit", body = super::FieldErrors),
         (status = 404, description = "Unknown, draft, private or deleted event", body = super::Detail),
@@ -99,7 +100,7 @@ pub async fn reserve(
     Buyer(user): Buyer,
     ClientIp(ip): ClientIp,
     Path(key): Path<String>,
-    JsonBody(req): JsonBody<ReserveRequest>,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let api = Api::of(&ctx)?;
     let client = checkout::Client::new(user.map(|u| u.id), &ip);
@@ -113,8 +114,14 @@ pub async fn reserve(
         .await
         .map_err(ApiError::TooManyRequests)?;
     let event_id = event_id(&api, &key).await?;
-    let hold = Duration::minutes(i64::from(api.settings.reservation_minutes));
     let now = Utc::now();
+    if purchase::is_backtuki(&body) {
+        let max = api.settings.reservation_minutes;
+        let held = purchase::reserve(&api.db, event_id, &client, &limits, &body, max, now).await?;
+        return Ok(Json(held).into_response());
+    }
+    let req: ReserveRequest = serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
+    let hold = Duration::minutes(i64::from(api.settings.reservation_minutes));
     let reserved =
         checkout::reserve(&api.db, event_id, &client, &limits, &req.tiers, hold, now).await?;
     // Holds come and go by the thousand: the catalogue shows them within its
@@ -202,7 +209,7 @@ async fn order_response(
     path = "/api/v1/events/{id}/book/",
     tag = "checkout",
     params(("id" = String, Path, description = "The event's id or slug")),
-    request_body = BookRequest,
+    request_body(content = Object, description = "backtuki's `{customerInfo: {name, email, phone?}, ticketHolders?, couponCode?, reservationId?, tickets?}` (answered with `{bookingId, orderNumber, accessToken, status, totalAmount, originalAmount, discount, coupon_applied, payment_required, message, next_step?}`), or `{reservation_id, customer: {name, email, phone?}}` (answered with the order)"),
     responses(
         (status = 201, description = "The order, with its access token (shown once)", body = OrderResponse),
         (status = 400, description = "Invalid customer data or unknown reservation", body = super::FieldErrors),
@@ -216,10 +223,15 @@ pub async fn book(
     api: Api,
     url: RequestUrl,
     Buyer(user): Buyer,
+    ClientIp(ip): ClientIp,
     Path(key): Path<String>,
-    JsonBody(req): JsonBody<BookRequest>,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let event_id = event_id(&api, &key).await?;
+    if purchase::is_backtuki(&body) {
+        return book_backtuki(&ctx, &api, &url, user, &ip, event_id, &body).await;
+    }
+    let req: BookRequest = serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
     let booked = checkout::book(
         &api.db,
         event_id,
@@ -250,6 +262,66 @@ pub async fn book(
     };
     body.access_token = Some(booked.access_token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Book in backtuki's dialect: with its reservation, or holding the
+/// `tickets` first when there is none; the ticket holders go on the order.
+async fn book_backtuki(
+    ctx: &AppContext,
+    api: &Api,
+    url: &RequestUrl,
+    user: Option<crate::models::users::Model>,
+    ip: &str,
+    event_id: Uuid,
+    body: &serde_json::Value,
+) -> Result<Response, ApiError> {
+    let booking = purchase::booking(body)?;
+    let now = Utc::now();
+    let user_id = user.map(|u| u.id);
+    let reservation = match booking.reservation {
+        Some(id) => id,
+        None => {
+            let lines = purchase::lines_of(body)
+                .ok_or_else(|| ApiError::Field("tickets", "Elige al menos una entrada.".into()))?;
+            let client = checkout::Client::new(user_id, ip);
+            let hold = Duration::minutes(i64::from(api.settings.reservation_minutes));
+            checkout::reserve(
+                &api.db,
+                event_id,
+                &client,
+                &api.settings.limits,
+                &lines,
+                hold,
+                now,
+            )
+            .await
+            .map_err(|e| purchase::renamed(e.into()))?
+            .reservation
+            .id
+        }
+    };
+    let booked = checkout::book(
+        &api.db,
+        event_id,
+        reservation,
+        &booking.customer,
+        user_id,
+        &api.settings.limits,
+        now,
+    )
+    .await
+    .map_err(|e| purchase::renamed(e.into()))?;
+    booked.order.set_holders(&api.db, &booking.holders).await?;
+    if OrderStatus::Paid.is(&booked.order.status) {
+        api.cache.invalidate();
+        let base = format!("{}://{}", url.scheme, url.host);
+        order_confirmation::send(ctx, booked.order.id, &base).await?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(purchase::booked(&booked.order, &booked.access_token)),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod drf;
 pub mod events;
 pub mod otp;
+pub mod purchase;
 pub mod table;
 pub mod tickets;
 
@@ -207,6 +208,31 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A body that did not parse as `T`: the field serde named (missing, or of
+/// the wrong type) as DRF would, or the JSON as a whole.
+#[must_use]
+pub fn shape_error(e: &serde_json::Error) -> ApiError {
+    if !e.is_data() {
+        return ApiError::BadRequest("JSON mal formado.".into());
+    }
+    // "missing field `x`" / "invalid type …": name the field if serde did.
+    let message = e.to_string();
+    let field = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field"))
+        .map_or_else(|| "non_field_errors".to_string(), str::to_string);
+    let text = if message.starts_with("missing field") {
+        "Este campo es requerido.".to_string()
+    } else {
+        format!(
+            "Dato inválido: {}",
+            message.split(" at line").next().unwrap_or("")
+        )
+    };
+    ApiError::Fields(std::collections::BTreeMap::from([(field, vec![text])]))
+}
+
 /// A JSON request body. Malformed JSON or a wrong shape is a 400 naming what
 /// is wrong (axum's own rejection would be a 422 in plain text).
 pub struct JsonBody<T>(pub T);
@@ -218,31 +244,9 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        match serde_json::from_slice::<T>(&bytes) {
-            Ok(value) => Ok(Self(value)),
-            Err(e) if e.is_data() => {
-                // "missing field `x`" / "invalid type …": name the field if serde did.
-                let message = e.to_string();
-                let field = message
-                    .split('`')
-                    .nth(1)
-                    .filter(|_| message.starts_with("missing field"))
-                    .map_or_else(|| "non_field_errors".to_string(), str::to_string);
-                let text = if message.starts_with("missing field") {
-                    "Este campo es requerido.".to_string()
-                } else {
-                    format!(
-                        "Dato inválido: {}",
-                        message.split(" at line").next().unwrap_or("")
-                    )
-                };
-                Err(ApiError::Fields(std::collections::BTreeMap::from([(
-                    field,
-                    vec![text],
-                )])))
-            }
-            Err(_) => Err(ApiError::BadRequest("JSON mal formado.".into())),
-        }
+        serde_json::from_slice::<T>(&bytes)
+            .map(Self)
+            .map_err(|e| shape_error(&e))
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Model {
     pub access_token_hash: String,
     pub paid_at: Option<DateTimeWithTimeZone>,
     pub confirmation_sent: bool,
+    #[sea_orm(column_type = "Text")]
+    pub ticket_holders: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
