@@ -23,6 +23,14 @@ use crate::{payments::webpay::Webpay, platform::tokens::random_urlsafe};
 
 crate::touch_updated_at!(ActiveModel);
 
+/// An order's access token (the key to its page and tickets without an
+/// account): derived from the order's id under the app's secret, so it is
+/// stored only as its hash and can be given again (the Webpay return link).
+#[must_use]
+pub fn access_token(secret: &str, id: Uuid) -> String {
+    crate::platform::tokens::hmac_sha256_hex(secret, &format!("order-access:{id}"))
+}
+
 /// The ticket holders stored on an order, per tier, in ticket order:
 /// `[{tierId, holders: [{name, lastName, …}]}]` (backtuki's `ticketHolders`;
 /// anything else is ignored).

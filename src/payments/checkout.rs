@@ -29,7 +29,7 @@ use crate::{
         ticket_tiers::{move_seats, Seats},
     },
     platform::settings::Limits,
-    platform::tokens::{random_urlsafe, sha256_hex},
+    platform::tokens::sha256_hex,
 };
 
 /// One line of a reservation request.
@@ -556,31 +556,37 @@ pub struct Written {
     pub hold_expires_at: Option<DateTime<FixedOffset>>,
 }
 
+/// What a booking is made of.
+#[derive(Clone, Copy)]
+pub struct NewOrder<'a> {
+    pub event_id: Uuid,
+    pub reservation_id: Uuid,
+    pub customer: &'a Customer,
+    /// The signed-in buyer, if any.
+    pub user_id: Option<Uuid>,
+    pub limits: &'a Limits,
+    /// The app's secret (the order's access token is derived from it).
+    pub secret: &'a str,
+    pub now: DateTime<Utc>,
+}
+
 /// Turns a live reservation into a pending order (or a paid one when free).
 ///
 /// # Errors
 /// [`CheckoutError`].
-pub async fn book(
-    db: &DatabaseConnection,
-    event_id: Uuid,
-    reservation_id: Uuid,
-    customer: &Customer,
-    user_id: Option<Uuid>,
-    limits: &Limits,
-    now: DateTime<Utc>,
-) -> Result<Booked, CheckoutError> {
+pub async fn book(db: &DatabaseConnection, new: &NewOrder<'_>) -> Result<Booked, CheckoutError> {
+    let NewOrder {
+        event_id,
+        reservation_id,
+        customer,
+        user_id,
+        limits,
+        secret,
+        now,
+    } = *new;
     let customer = customer.check()?;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        return book_pg(
-            db,
-            event_id,
-            reservation_id,
-            &customer,
-            user_id,
-            limits,
-            now,
-        )
-        .await;
+        return book_pg(db, new, &customer).await;
     }
     let event = events::sellable(db, event_id)
         .await?
@@ -609,9 +615,10 @@ pub async fn book(
         .map(|(i, _)| i64::from(i.quantity) * i.unit_price)
         .sum();
     let fee = service_fee(subtotal, event.service_fee_bps);
-    let access_token = random_urlsafe(32);
+    let id = Uuid::new_v4();
+    let access_token = orders::access_token(secret, id);
     let order = orders::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(id),
         order_number: Set(order_number()),
         event_id: Set(event.id),
         user_id: Set(user_id),
@@ -767,13 +774,18 @@ async fn refused_booking(
 /// are written from the reservation's own lines, priced as they were held.
 async fn book_pg(
     db: &DatabaseConnection,
-    event_id: Uuid,
-    reservation_id: Uuid,
+    new: &NewOrder<'_>,
     customer: &Customer,
-    user_id: Option<Uuid>,
-    limits: &Limits,
-    now: DateTime<Utc>,
 ) -> Result<Booked, CheckoutError> {
+    let NewOrder {
+        event_id,
+        reservation_id,
+        user_id,
+        limits,
+        secret,
+        now,
+        ..
+    } = *new;
     const SQL: &str = " \
         WITH ev AS ( \
           SELECT id, service_fee_bps, title, slug, start_date FROM events \
@@ -813,7 +825,8 @@ async fn book_pg(
           ev.title AS event_title, ev.slug AS event_slug, ev.start_date AS event_start \
         FROM placed, ev";
     let nowf = now.fixed_offset();
-    let access_token = random_urlsafe(32);
+    let id = Uuid::new_v4();
+    let access_token = orders::access_token(secret, id);
     let stmt = sea_orm::Statement::from_sql_and_values(
         sea_orm::DbBackend::Postgres,
         SQL,
@@ -821,7 +834,7 @@ async fn book_pg(
             event_id.into(),
             nowf.into(),
             reservation_id.into(),
-            Uuid::new_v4().into(),
+            id.into(),
             order_number().into(),
             user_id.into(),
             customer.name.clone().into(),

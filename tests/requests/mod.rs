@@ -7,6 +7,7 @@ mod cache;
 pub mod checkout;
 mod docs;
 mod events;
+mod frontend;
 mod hardening;
 mod health;
 mod mail;

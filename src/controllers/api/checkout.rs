@@ -232,16 +232,16 @@ pub async fn book(
         return book_backtuki(&ctx, &api, &url, user, &ip, event_id, &body).await;
     }
     let req: BookRequest = serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
-    let booked = checkout::book(
-        &api.db,
+    let new = checkout::NewOrder {
         event_id,
-        req.reservation_id,
-        &req.customer,
-        user.map(|u| u.id),
-        &api.settings.limits,
-        Utc::now(),
-    )
-    .await?;
+        reservation_id: req.reservation_id,
+        customer: &req.customer,
+        user_id: user.map(|u| u.id),
+        limits: &api.settings.limits,
+        secret: &api.settings.secret_key,
+        now: Utc::now(),
+    };
+    let booked = checkout::book(&api.db, &new).await?;
     if OrderStatus::Paid.is(&booked.order.status) {
         api.cache.invalidate();
         let base = format!("{}://{}", url.scheme, url.host);
@@ -300,17 +300,18 @@ async fn book_backtuki(
             .id
         }
     };
-    let booked = checkout::book(
-        &api.db,
+    let new = checkout::NewOrder {
         event_id,
-        reservation,
-        &booking.customer,
+        reservation_id: reservation,
+        customer: &booking.customer,
         user_id,
-        &api.settings.limits,
+        limits: &api.settings.limits,
+        secret: &api.settings.secret_key,
         now,
-    )
-    .await
-    .map_err(|e| purchase::renamed(e.into()))?;
+    };
+    let booked = checkout::book(&api.db, &new)
+        .await
+        .map_err(|e| purchase::renamed(e.into()))?;
     booked.order.set_holders(&api.db, &booking.holders).await?;
     if OrderStatus::Paid.is(&booked.order.status) {
         api.cache.invalidate();
@@ -465,8 +466,13 @@ pub async fn create_payment(
     api: Api,
     url: RequestUrl,
     Buyer(user): Buyer,
-    JsonBody(req): JsonBody<CreatePaymentRequest>,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
+    if body.get("order_id").is_some() {
+        return super::pay::create_payment(&ctx, &api, user.as_ref(), &body).await;
+    }
+    let req: CreatePaymentRequest =
+        serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
     let order =
         readable_order(&api, &req.order_number, user.as_ref(), req.token.as_deref()).await?;
     let webpay = crate::platform::context::webpay(&ctx)?;
@@ -501,14 +507,16 @@ pub async fn create_payment(
     }
 }
 
-async fn finish_return(
+/// Settles a return (commit, or close an aborted or timed-out payment):
+/// the order as it is after, and the outcome; a paid order is mailed.
+async fn settle_return(
     ctx: &AppContext,
     api: &Api,
     url: &RequestUrl,
-    params: ReturnParams,
-) -> Result<Response, ApiError> {
+    params: &ReturnParams,
+) -> Result<(Option<orders::Model>, Outcome), ApiError> {
     let webpay = crate::platform::context::webpay(ctx)?;
-    let (order, outcome) = flow::handle_return(&api.db, &webpay, &params).await?;
+    let (order, outcome) = flow::handle_return(&api.db, &webpay, params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
     }
@@ -516,6 +524,16 @@ async fn finish_return(
         let base = format!("{}://{}", url.scheme, url.host);
         order_confirmation::send(ctx, order.id, &base).await?;
     }
+    Ok((order, outcome))
+}
+
+async fn finish_return(
+    ctx: &AppContext,
+    api: &Api,
+    url: &RequestUrl,
+    params: ReturnParams,
+) -> Result<Response, ApiError> {
+    let (order, outcome) = settle_return(ctx, api, url, &params).await?;
     let number = order.map(|o| o.order_number);
     let mut target = url::Url::parse(&format!("{}/payment/result", api.settings.frontend_url))
         .map_err(|_| ApiError::Internal)?;
@@ -529,23 +547,46 @@ async fn finish_return(
     Ok(Redirect::to(target.as_str()).into_response())
 }
 
-/// Webpay sends the buyer back here (GET or POST): the payment is committed
-/// or closed, and the buyer is sent to `FRONTEND_URL/payment/result?order=…&status=…`.
+/// The end of a payment. As backtuki's frontend drives it, the frontend
+/// posts JSON `{token_ws}` (or the `TBK_*` of an abort or a timeout) and
+/// reads `{success, payment, transaction_data, order_status, message}`;
+/// a return that reaches this server directly from Webpay (GET, or a form
+/// POST) is settled the same way and the buyer sent on to
+/// `FRONTEND_URL/payment/result?order=…&status=…`. Repeating a return
+/// answers the same and changes nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/payments/webpay_return/",
     tag = "payments",
+    request_body(content = Object, description = "JSON `{token_ws}` or `{TBK_TOKEN, TBK_ORDEN_COMPRA, TBK_ID_SESION}`, or the same as a form"),
     responses(
-        (status = 303, description = "To the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error"),
-        (status = 415, description = "The body is not a form (`application/x-www-form-urlencoded`)"),
+        (status = 200, description = "Paid (JSON)", body = Object),
+        (status = 303, description = "From Webpay itself (a form): to the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error"),
+        (status = 400, description = "Not paid (JSON: `{success: false, payment, error, message}`), or an unknown token", body = Object),
+        (status = 415, description = "The body is neither JSON nor a form"),
     ),
 )]
 pub async fn webpay_return_post(
     State(ctx): State<AppContext>,
     api: Api,
     url: RequestUrl,
-    Form(params): Form<ReturnParams>,
+    req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let json = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        let super::JsonBody(params) =
+            <super::JsonBody<ReturnParams> as axum::extract::FromRequest<AppContext>>::from_request(req, &ctx).await?;
+        let (order, outcome) = settle_return(&ctx, &api, &url, &params).await?;
+        return super::pay::return_answer(&api, &params, order.as_ref(), outcome).await;
+    }
+    let Form(params) =
+        <Form<ReturnParams> as axum::extract::FromRequest<AppContext>>::from_request(req, &ctx)
+            .await
+            .map_err(|_| ApiError::UnsupportedMedia)?;
     finish_return(&ctx, &api, &url, params).await
 }
 

@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod drf;
 pub mod events;
 pub mod otp;
+pub mod pay;
 pub mod purchase;
 pub mod table;
 pub mod tickets;
@@ -25,6 +26,7 @@ pub fn tables() -> Vec<Table> {
         auth::table(),
         accounts::table(),
         otp::table(),
+        pay::table(),
         checkout::table(),
         tickets::table(),
     ]
@@ -81,6 +83,8 @@ pub enum ApiError {
         String,
         Option<std::collections::BTreeMap<String, Vec<String>>>,
     ),
+    /// 415: the body is in a format the endpoint does not read.
+    UnsupportedMedia,
     /// 500: unexpected.
     Internal,
 }
@@ -195,6 +199,10 @@ impl IntoResponse for ApiError {
                 }
                 (status, Json(body))
             }
+            Self::UnsupportedMedia => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({"detail": "Tipo de medio incompatible en la solicitud."})),
+            ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({"detail": "Servicio no disponible temporalmente."})),

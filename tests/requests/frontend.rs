@@ -1,0 +1,249 @@
+//! backtuki's frontend sequence, end to end (issue 11): check-user → sign-in
+//! code → reserve → book with ticket holders → payment methods →
+//! create_payment by order id → Webpay (the stand-in) → the frontend posts
+//! the return as JSON → the order is paid, its tickets named. Each answer is
+//! checked for the keys and types the frontend reads.
+
+use loco_rs::config::{Mailer, SmtpMailer};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{json, Value};
+use tuki_backend::models::_entities::{orders, tickets};
+
+use super::checkout::on_sale;
+use crate::support::{app::TestApp, tools::SmtpSink, webpay::FakeWebpay};
+
+async fn post(
+    server: &loco_rs::TestServer,
+    path: &str,
+    body: Value,
+    bearer: Option<&str>,
+) -> (u16, Value) {
+    let mut req = server
+        .post(path)
+        .add_header("x-forwarded-for", "203.0.113.9")
+        .json(&body);
+    if let Some(token) = bearer {
+        req = req.add_header("authorization", format!("Bearer {token}"));
+    }
+    let res = req.await;
+    (
+        res.status_code().as_u16(),
+        serde_json::from_str(&res.text()).unwrap_or(Value::Null),
+    )
+}
+
+fn code_in(sink: &SmtpSink, email: &str) -> String {
+    let messages = sink.messages();
+    let text = messages
+        .iter()
+        .rev()
+        .find(|m| m["rcpt_tos"] == json!([email]))
+        .and_then(|m| m["text"].as_str())
+        .unwrap()
+        .to_string();
+    text.split("es: ").nth(1).unwrap().chars().take(6).collect()
+}
+
+#[tokio::test]
+async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
+    let sink = SmtpSink::start();
+    let fake = FakeWebpay::start().await;
+    let url = fake.url();
+    let port = sink.peer.port;
+    let app = TestApp::boot_with(move |config| {
+        let settings = config.settings.as_mut().expect("settings");
+        settings["catalogue_cache_seconds"] = 0.into();
+        settings["transbank"]["api_base_url"] = url.into();
+        config.mailer = Some(Mailer {
+            stub: false,
+            smtp: Some(SmtpMailer {
+                enable: true,
+                host: "127.0.0.1".into(),
+                port,
+                secure: false,
+                tls: None,
+                auth: None,
+                hello_name: None,
+            }),
+        });
+    })
+    .await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "secuencia", vec![(15_000, Some(20), 0)]).await;
+    let email = "compradora@example.cl";
+
+    // check-user, then a sign-in code.
+    let (status, body) = post(
+        &server,
+        "/api/v1/auth/check-user/",
+        json!({"email": email}),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["exists"].clone()), (200, json!(false)));
+    let (status, _) = post(&server, "/api/v1/otp/login/", json!({"email": email}), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(
+        &server,
+        "/api/v1/auth/login/otp/",
+        json!({"email": email, "code": code_in(&sink, email)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap().to_string();
+
+    // Reserve and book with the holders.
+    let (status, held) = post(
+        &server,
+        &format!("/api/v1/events/{event}/reserve/"),
+        json!({"tickets": [{"tierId": tiers[0], "quantity": 2}], "holdMinutes": 10}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(status, 200, "{held}");
+    assert!(held["reservationId"].is_string() && held["expiresAt"].is_string());
+    let (status, booked) = post(
+        &server,
+        &format!("/api/v1/events/{event}/book/"),
+        json!({
+            "customerInfo": {"name": "Carla Muñoz", "email": email, "phone": "+56 9 5555 0000"},
+            "ticketHolders": [{"tierId": tiers[0], "holders": [
+                {"name": "Carla", "lastName": "Muñoz", "email": email},
+                {"name": "Pedro", "lastName": "Muñoz", "email": "pedro@example.cl"},
+            ]}],
+            "couponCode": "",
+            "reservationId": held["reservationId"],
+        }),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["payment_required"], true);
+    assert!(booked["totalAmount"].is_f64());
+    let order_id = booked["bookingId"].as_str().unwrap().to_string();
+
+    // The ways to pay, then create_payment by order id.
+    let methods: Value = server.get("/api/v1/payment-methods/").await.json();
+    assert_eq!(methods["success"], true);
+    assert_eq!(methods["count"], 2);
+    let method = methods["payment_methods"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        methods["payment_methods"][0]["provider"]["provider_type"],
+        "transbank_webpay_plus"
+    );
+    let (status, created) = post(
+        &server,
+        "/api/v1/payments/create_payment/",
+        json!({"order_id": order_id, "payment_method_id": method}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["success"], true);
+    assert_eq!(created["redirect_required"], true);
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(created["payment_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("?token_ws={token}")));
+    let payment = &created["payment"];
+    for key in [
+        "id",
+        "paymentId",
+        "order_id",
+        "order_number",
+        "order_access_token",
+        "buy_order",
+        "token",
+        "created_at",
+    ] {
+        assert!(payment[key].is_string(), "payment.{key}: {payment}");
+    }
+    assert_eq!(payment["status"], "processing");
+    assert!(payment["order_total"].as_str().unwrap().ends_with(".00"));
+    // Transbank sends the buyer back to the frontend, with the order's key.
+    let access_token = payment["order_access_token"].as_str().unwrap();
+    assert!(
+        fake.tx(&token)
+            .return_url
+            .ends_with(&format!("/payment/return?token={access_token}")),
+        "{}",
+        fake.tx(&token).return_url
+    );
+
+    // Another buyer cannot pay this order.
+    let (status, _) = post(
+        &server,
+        "/api/v1/otp/login/",
+        json!({"email": "otra@example.cl"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, other) = post(
+        &server,
+        "/api/v1/auth/login/otp/",
+        json!({"email": "otra@example.cl", "code": code_in(&sink, "otra@example.cl")}),
+        None,
+    )
+    .await;
+    let (status, body) = post(
+        &server,
+        "/api/v1/payments/create_payment/",
+        json!({"order_id": order_id, "payment_method_id": method}),
+        other["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    // The buyer pays; the frontend posts the return, twice (a reload).
+    fake.pay(&token);
+    for _ in 0..2 {
+        let (status, body) = post(
+            &server,
+            "/api/v1/payments/webpay_return/",
+            json!({"token_ws": token}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        assert_eq!(body["order_status"], "paid");
+        assert_eq!(body["payment"]["status"], "completed");
+        assert!(body["transaction_data"].is_object());
+        assert_eq!(body["message"], "Payment completed successfully");
+    }
+    assert_eq!(fake.commits(), 1, "committed once");
+    let order = orders::Entity::find()
+        .filter(orders::Column::Id.eq(uuid::Uuid::parse_str(&order_id).unwrap()))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.status, "paid");
+    let mut names: Vec<String> = tickets::Entity::find()
+        .filter(tickets::Column::OrderId.eq(order.id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.attendee_name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Carla Muñoz", "Pedro Muñoz"]);
+
+    // An unknown token is a field error.
+    let (status, body) = post(
+        &server,
+        "/api/v1/payments/webpay_return/",
+        json!({"token_ws": "nada"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
