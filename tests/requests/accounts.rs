@@ -540,3 +540,75 @@ async fn a_password_is_reset_with_an_emailed_code_and_sign_out_ends_the_refresh(
         401
     );
 }
+
+#[tokio::test]
+async fn guests_made_at_purchase_and_magic_links_of_paid_orders() {
+    let sink = SmtpSink::start();
+    let app = boot(sink.peer.port).await;
+    let server = app.server();
+
+    // create-guest: a new email, then the same one (names of an existing
+    // full account are not told).
+    let (status, body) = post(
+        &server,
+        "/api/v1/auth/create-guest/",
+        json!({"email": "Invitada@Example.cl", "first_name": "Inés", "last_name": "Vera"}),
+        50,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user_created"], true);
+    assert_eq!(body["user"]["email"], "invitada@example.cl");
+    assert_eq!(body["user"]["is_guest"], true);
+    let (status, body) = post(
+        &server,
+        "/api/v1/auth/create-guest/",
+        json!({"email": "invitada@example.cl"}),
+        50,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["user_created"], false);
+    make_user(&app, "llena@example.cl", "una clave larga").await;
+    let (_, body) = post(
+        &server,
+        "/api/v1/auth/create-guest/",
+        json!({"email": "llena@example.cl"}),
+        50,
+    )
+    .await;
+    assert_eq!(body["user"]["is_guest"], false);
+    let (status, body) = post(&server, "/api/v1/auth/create-guest/", json!({}), 50).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], "Email requerido");
+
+    // magic-login: unknown tokens and missing ones are refused.
+    let (status, _) = post(
+        &server,
+        "/api/v1/auth/magic-login/",
+        json!({"order_access_token": "x"}),
+        51,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = post(&server, "/api/v1/auth/magic-login/", json!({}), 51).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], "order_access_token es requerido");
+
+    // set-password is retired.
+    let (_, signed) = post(
+        &server,
+        "/api/v1/auth/token/",
+        json!({"email": "llena@example.cl", "password": "una clave larga"}),
+        52,
+    )
+    .await;
+    let res = server
+        .post("/api/v1/auth/set-password/")
+        .add_header(
+            "authorization",
+            format!("Bearer {}", signed["access"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(res.status_code(), 410);
+}

@@ -237,6 +237,63 @@ async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
     names.sort();
     assert_eq!(names, ["Carla Muñoz", "Pedro Muñoz"]);
 
+    // The confirmation page: the tickets by the order's key, and the mail.
+    let number = &order.order_number;
+    let tickets_url = format!("/api/v1/orders/{number}/tickets/");
+    let res = server
+        .get(&format!("{tickets_url}?token={access_token}"))
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let page: Value = res.json();
+    assert_eq!(page["ticket_count"], 2);
+    assert_eq!(page["event"]["title"], "Festival");
+    let mut holders: Vec<String> = page["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}",
+                t["first_name"].as_str().unwrap(),
+                t["last_name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    holders.sort();
+    assert_eq!(holders, ["Carla Muñoz", "Pedro Muñoz"]);
+    assert_eq!(server.get(&tickets_url).await.status_code(), 401);
+    let res = server
+        .get(&format!("{tickets_url}?token=otra-cosa&admin=true"))
+        .await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(res.json::<Value>()["error"], "INVALID_TOKEN_OR_ORDER");
+    let res = server
+        .post(&format!(
+            "/api/v1/orders/{number}/send-email/?access_token={access_token}"
+        ))
+        .json(&json!({"to_email": "ladron@example.cl"}))
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(res.json::<Value>()["already_sent"], true);
+    assert!(
+        sink.messages()
+            .iter()
+            .all(|m| m["rcpt_tos"] != json!(["ladron@example.cl"])),
+        "the mail never goes elsewhere"
+    );
+
+    // The mail's magic link signs the buyer in (a paid order only).
+    let (status, body) = post(
+        &server,
+        "/api/v1/auth/magic-login/",
+        json!({"order_access_token": access_token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["email"], email);
+    assert!(body["access_token"].is_string());
+
     // An unknown token is a field error.
     let (status, body) = post(
         &server,

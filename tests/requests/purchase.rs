@@ -159,3 +159,43 @@ async fn a_buyer_reserves_changes_quantities_and_books_with_ticket_holders() {
     names.sort();
     assert_eq!(names, ["Eva Díaz", "Tomás Díaz"]);
 }
+
+#[tokio::test]
+async fn availability_lists_the_seats_left_per_tier() {
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "asientos", vec![(10_000, Some(50), 5), (0, None, 0)]).await;
+    let url = format!("/api/v1/events/{event}/availability/");
+    let body: Value = server.get(&url).await.json();
+    assert_eq!(
+        body,
+        json!({"ticketTiers": [
+            {"id": tiers[0], "available": 45, "total": 50},
+            {"id": tiers[1], "available": null, "total": null},
+        ]})
+    );
+    let (status, _) = post(
+        &server,
+        &format!("/api/v1/events/{event}/reserve/"),
+        json!({"tickets": [{"tierId": tiers[0], "quantity": 3}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: Value = server.get(&url).await.json();
+    assert_eq!(
+        body["ticketTiers"][0]["available"], 42,
+        "held seats are not available"
+    );
+    assert_eq!(
+        server
+            .get(&format!(
+                "/api/v1/events/{}/availability/",
+                uuid::Uuid::new_v4()
+            ))
+            .await
+            .status_code(),
+        404
+    );
+}

@@ -781,6 +781,183 @@ pub fn usable(user: users::Model) -> Result<users::Model, ApiError> {
     }
 }
 
+/// `auth/magic-login/`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MagicSignIn {
+    pub success: bool,
+    pub access_token: String,
+    pub refresh: String,
+    pub user: UserProfile,
+    pub requires_profile_completion: bool,
+}
+
+/// Signs in with a paid order's access token (the link in its mail): the
+/// order's account, or a guest account for its email made now. Only paid
+/// orders, and never a staff or superuser account (backtuki let any order
+/// token sign in as anyone).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/magic-login/",
+    tag = "auth",
+    request_body(content = Object, description = "`{order_access_token}` (or `{access_token}`)"),
+    responses(
+        (status = 200, description = "Signed in", body = MagicSignIn),
+        (status = 400, description = "No token", body = Refusal),
+        (status = 401, description = "Unknown or unpaid order, or an account that cannot sign in this way", body = Refusal),
+        (status = 429, description = "Too many tries from this client", body = super::Detail),
+    )
+)]
+pub async fn magic_login(
+    State(ctx): State<AppContext>,
+    ClientIp(ip): ClientIp,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let api = Api::of(&ctx)?;
+    let token = ["order_access_token", "access_token"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(serde_json::Value::as_str))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let Some(token) = token else {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "order_access_token es requerido",
+        ));
+    };
+    crate::platform::context::throttle(&ctx)?
+        .limit(&format!("magic-login:ip:{ip}"), 20)
+        .await
+        .map_err(ApiError::TooManyRequests)?;
+    let invalid = || {
+        refused(
+            StatusCode::UNAUTHORIZED,
+            "Token de orden inválido o expirado",
+        )
+    };
+    let hash = crate::platform::tokens::sha256_hex(&token);
+    let Some(order) = orders::Entity::find()
+        .filter(orders::Column::AccessTokenHash.eq(hash))
+        .one(&api.db)
+        .await?
+        .filter(|o| crate::models::status::OrderStatus::is_paid(&o.status))
+    else {
+        return Err(invalid());
+    };
+    let user = match order.user_id {
+        Some(id) => users::Entity::find_by_id(id)
+            .one(&api.db)
+            .await?
+            .ok_or_else(invalid)?,
+        None => {
+            let (first, last) = order
+                .customer_name
+                .split_once(' ')
+                .unwrap_or((order.customer_name.as_str(), ""));
+            let (user, _) =
+                users::find_or_create_guest(&api.db, &order.customer_email, first, last).await?;
+            orders::Entity::update_many()
+                .col_expr(orders::Column::UserId, Expr::value(user.id))
+                .filter(orders::Column::Id.eq(order.id))
+                .filter(orders::Column::UserId.is_null())
+                .exec(&api.db)
+                .await?;
+            user
+        }
+    };
+    if user.is_staff || user.is_superuser {
+        return Err(invalid());
+    }
+    let user = usable(user)?;
+    let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
+    Ok(Json(MagicSignIn {
+        success: true,
+        access_token: pair.access,
+        refresh: pair.refresh,
+        requires_profile_completion: !is_profile_complete(&user),
+        user: UserProfile::from(&user),
+    })
+    .into_response())
+}
+
+/// Makes a guest account for a buyer's email (backtuki's frontend calls it
+/// after a purchase); an existing account is left as it is. Throttled per
+/// client; an existing account's names are not told.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/create-guest/",
+    tag = "auth",
+    request_body(content = Object, description = "`{email, first_name?, last_name?, order_id?}`"),
+    responses(
+        (status = 201, description = "Created", body = Object),
+        (status = 200, description = "The email already had an account", body = Object),
+        (status = 400, description = "No valid email", body = Refusal),
+        (status = 429, description = "Too many from this client", body = super::Detail),
+    )
+)]
+pub async fn create_guest(
+    State(ctx): State<AppContext>,
+    ClientIp(ip): ClientIp,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let api = Api::of(&ctx)?;
+    let mut input = Input::new(body);
+    let email = input.email("email");
+    let first = input
+        .text("first_name", false, true, 150)
+        .unwrap_or_default();
+    let last = input
+        .text("last_name", false, true, 150)
+        .unwrap_or_default();
+    if input.has_errors() {
+        return Err(refused(StatusCode::BAD_REQUEST, "Email requerido"));
+    }
+    let email = email.unwrap_or_default();
+    crate::platform::context::throttle(&ctx)?
+        .limit(&format!("create-guest:ip:{ip}"), 20)
+        .await
+        .map_err(ApiError::TooManyRequests)?;
+    let (user, created) = users::find_or_create_guest(&api.db, &email, &first, &last).await?;
+    let shown = created || user.is_guest;
+    let body = json!({
+        "success": true,
+        "user_created": created,
+        "user": {
+            "id": user.id,
+            "email": user.email,
+            "first_name": if shown { user.first_name.clone() } else { String::new() },
+            "last_name": if shown { user.last_name.clone() } else { String::new() },
+            "is_guest": user.is_guest,
+        },
+        "message": if created { "Usuario guest creado" } else { "Usuario existente actualizado" },
+    });
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// backtuki's retired endpoint: 410, naming the two that replace it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/set-password/",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 410, description = "Gone: use change-password/ or password-reset/", body = Refusal),
+        (status = 401, description = "Not signed in", body = super::Detail),
+    )
+)]
+pub async fn set_password(signed_in: SignedIn) -> Result<Response, ApiError> {
+    let _ = signed_in;
+    Err(refused(
+        StatusCode::GONE,
+        "Usa /auth/change-password/ o /auth/password-reset/ según tu caso",
+    ))
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_token, token)
@@ -796,6 +973,9 @@ pub fn table() -> Table {
         .doc(__path_change_password, change_password)
         .doc(__path_password_reset, password_reset)
         .doc(__path_password_reset_confirm, password_reset_confirm)
+        .doc(__path_magic_login, magic_login)
+        .doc(__path_create_guest, create_guest)
+        .doc(__path_set_password, set_password)
 }
 
 pub fn routes() -> Routes {

@@ -186,10 +186,74 @@ pub async fn detail(
     .await
 }
 
+/// One tier's seats, as backtuki's `availability` lists them.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TierSeats {
+    pub id: uuid::Uuid,
+    /// Seats left (capacity minus sold and held); `null` when unlimited.
+    pub available: Option<i32>,
+    /// The capacity; `null` when unlimited.
+    pub total: Option<i32>,
+}
+
+/// `{ticketTiers: [...]}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Availability {
+    #[serde(rename = "ticketTiers")]
+    pub ticket_tiers: Vec<TierSeats>,
+}
+
+/// Seats left per tier of an event on sale (by id or slug), read live.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}/availability/",
+    tag = "events",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses(
+        (status = 200, description = "Every public tier's seats", body = Availability),
+        (status = 404, description = "Unknown, draft, private or deleted", body = Detail),
+    )
+)]
+pub async fn availability(api: Api, Path(key): Path<String>) -> Result<Response, ApiError> {
+    use crate::models::{events, ticket_tiers};
+    let by_key = match uuid::Uuid::parse_str(&key) {
+        Ok(id) => events::Column::Id.eq(id),
+        Err(_) => events::Column::Slug.eq(key.as_str()),
+    };
+    let Some(event) = events::Entity::find()
+        .filter(by_key)
+        .filter(events::Column::Status.eq(events::STATUS_PUBLISHED))
+        .filter(events::Column::Visibility.eq(events::VISIBILITY_PUBLIC))
+        .filter(events::Column::DeletedAt.is_null())
+        .one(&api.db)
+        .await?
+    else {
+        return Err(ApiError::NotFound("No encontrado."));
+    };
+    let tiers = ticket_tiers::Entity::find()
+        .filter(ticket_tiers::Column::EventId.eq(event.id))
+        .filter(ticket_tiers::Column::IsPublic.eq(true))
+        .order_by_asc(ticket_tiers::Column::DisplayOrder)
+        .all(&api.db)
+        .await?;
+    let body = Availability {
+        ticket_tiers: tiers
+            .iter()
+            .map(|t| TierSeats {
+                id: t.id,
+                available: t.capacity.map(|c| (c - t.sold - t.reserved).max(0)),
+                total: t.capacity,
+            })
+            .collect(),
+    };
+    Ok(axum::Json(body).into_response())
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_public_list, public_list)
         .doc(__path_detail, detail)
+        .doc(__path_availability, availability)
 }
 
 pub fn routes() -> Routes {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod auth;
 pub mod catalogue;
 pub mod checkout;
+pub mod confirmation;
 pub mod drf;
 pub mod events;
 pub mod otp;
@@ -27,6 +28,7 @@ pub fn tables() -> Vec<Table> {
         accounts::table(),
         otp::table(),
         pay::table(),
+        confirmation::table(),
         checkout::table(),
         tickets::table(),
     ]

@@ -1,0 +1,202 @@
+//! The confirmation page of backtuki's frontend: an order's tickets by its
+//! access token (`orders/{n}/tickets/?token=…`) and the confirmation mail
+//! (`orders/{n}/send-email/?access_token=…`), in backtuki's shapes.
+//!
+//! Only the order's key (or its signed-in owner) opens it — backtuki's
+//! `?admin=true` bypass is not served — and the mail goes only to the
+//! buyer's own address (a `to_email` is ignored), once per order.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use loco_rs::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{auth::Buyer, checkout::may_read, Api, ApiError, RequestUrl, Table};
+use crate::{
+    mailers::order_confirmation,
+    models::{_entities::tickets, events, orders, status::OrderStatus, ticket_tiers},
+};
+
+#[derive(Deserialize)]
+pub struct TicketsQuery {
+    pub token: Option<String>,
+}
+
+fn refusal(status: StatusCode, error: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"success": false, "error": error, "message": message})),
+    )
+        .into_response()
+}
+
+/// An order's tickets, for the holder of its access token (or its owner).
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{order_number}/tickets/",
+    tag = "checkout",
+    params(
+        ("order_number" = String, Path),
+        ("token" = Option<String>, Query, description = "The order's access token"),
+    ),
+    responses(
+        (status = 200, description = "`{success, order_number, order_created_at, event, tickets, ticket_count}` (no tickets while unpaid)", body = Object),
+        (status = 401, description = "No token", body = Object),
+        (status = 404, description = "No such order, or the token is not its own", body = Object),
+    )
+)]
+pub async fn order_tickets(
+    api: Api,
+    url: RequestUrl,
+    Buyer(user): Buyer,
+    Path(number): Path<String>,
+    Query(q): Query<TicketsQuery>,
+) -> Result<Response, ApiError> {
+    let token = q.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if token.is_none() && user.is_none() {
+        return Ok(refusal(
+            StatusCode::UNAUTHORIZED,
+            "TOKEN_REQUIRED",
+            "Access token is required. Please use the link from your confirmation email.",
+        ));
+    }
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number.as_str()))
+        .one(&api.db)
+        .await?;
+    let Some(order) = order.filter(|o| may_read(o, user.as_ref(), token).is_ok()) else {
+        return Ok(refusal(
+            StatusCode::NOT_FOUND,
+            "INVALID_TOKEN_OR_ORDER",
+            "Invalid access token or order not found",
+        ));
+    };
+    let event = events::Entity::find_by_id(order.event_id)
+        .one(&api.db)
+        .await?;
+    let issued = tickets::Entity::find()
+        .filter(tickets::Column::OrderId.eq(order.id))
+        .find_also_related(ticket_tiers::Entity)
+        .order_by_asc(tickets::Column::CreatedAt)
+        .order_by_asc(tickets::Column::Id)
+        .all(&api.db)
+        .await?;
+    let list: Vec<Value> = issued
+        .iter()
+        .map(|(t, tier)| {
+            let (first, last) = t
+                .attendee_name
+                .split_once(' ')
+                .unwrap_or((t.attendee_name.as_str(), ""));
+            json!({
+                "ticket_number": t.code,
+                "first_name": first,
+                "last_name": last,
+                "email": order.customer_email,
+                "tier_name": tier.as_ref().map_or("General", |x| x.name.as_str()),
+                "tier_id": t.tier_id,
+                "status": t.status,
+            })
+        })
+        .collect();
+    let origin = url.origin();
+    let event_json = event.map(|e| {
+        json!({
+            "id": e.id,
+            "title": e.title,
+            "start_date": e.start_date.to_rfc3339(),
+            "location": {"name": "Ubicación no disponible", "address": ""},
+            "image_url": Value::Null,
+            "url": format!("{origin}/api/v1/events/{}/", e.id),
+        })
+    });
+    Ok(Json(json!({
+        "success": true,
+        "order_number": order.order_number,
+        "order_created_at": order.created_at.to_rfc3339(),
+        "status": order.status,
+        "event": event_json,
+        "ticket_count": list.len(),
+        "tickets": list,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MailQuery {
+    pub access_token: Option<String>,
+}
+
+/// Sends the confirmation of a paid order to its buyer, once (the server
+/// also sends it by itself when the order is paid).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{order_number}/send-email/",
+    tag = "checkout",
+    params(
+        ("order_number" = String, Path),
+        ("access_token" = Option<String>, Query, description = "The order's access token"),
+    ),
+    responses(
+        (status = 200, description = "Sent, or already sent", body = Object),
+        (status = 202, description = "Not sent now (the order is not paid yet, or the mail server did not answer): it goes when it can", body = Object),
+        (status = 400, description = "No access token", body = Object),
+        (status = 404, description = "No such order, or the token is not its own", body = Object),
+    )
+)]
+pub async fn send_email(
+    State(ctx): State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+    Path(number): Path<String>,
+    Query(q): Query<MailQuery>,
+) -> Result<Response, ApiError> {
+    let Some(token) = q
+        .access_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"success": false, "message": "Missing access_token"})),
+        )
+            .into_response());
+    };
+    let order = orders::Entity::find()
+        .filter(orders::Column::OrderNumber.eq(number.as_str()))
+        .one(&api.db)
+        .await?;
+    let Some(order) = order.filter(|o| may_read(o, None, Some(token)).is_ok()) else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(json!({"success": false, "message": "Order not found or invalid token"})),
+        )
+            .into_response());
+    };
+    if order.confirmation_sent {
+        return Ok(Json(json!({"success": true, "message": "Email already sent", "already_sent": true, "emails_sent": 1})).into_response());
+    }
+    if OrderStatus::is_paid(&order.status) {
+        let base = format!("{}://{}", url.scheme, url.host);
+        if order_confirmation::send(&ctx, order.id, &base).await? {
+            return Ok(Json(json!({"success": true, "message": "Email sent successfully", "emails_sent": 1, "fallback_to_celery": false})).into_response());
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"success": false, "message": "Email failed but enqueued in Celery for retry", "fallback_to_celery": true})),
+    )
+        .into_response())
+}
+
+pub fn table() -> Table {
+    Table::new()
+        .doc(__path_order_tickets, order_tickets)
+        .doc(__path_send_email, send_email)
+}
