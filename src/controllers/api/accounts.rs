@@ -49,13 +49,16 @@ pub fn iso_utc(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// `{"success": false, "message": …, "errors"?: {…}}`.
+/// A refusal: backtuki's `{"success": false, "message": …, "errors"?: {…}}`
+/// for a request it read, or DRF's `{"detail": …}` for a body that is not
+/// JSON.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Refusal {
-    pub success: bool,
-    pub message: String,
+    pub success: Option<bool>,
+    pub message: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<serde_json::Value>,
+    pub detail: Option<String>,
 }
 
 /// A password sign-in: email and password checked as `auth/token/` does
@@ -233,6 +236,7 @@ pub struct Done {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Signed out", body = Done),
+        (status = 400, description = "The body is not JSON", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
     )
 )]

@@ -452,9 +452,12 @@ pub struct CreatePaymentResponse {
     post,
     path = "/api/v1/payments/create_payment/",
     tag = "payments",
-    request_body = CreatePaymentRequest,
+    request_body(content = Object, description = "backtuki's `{order_id, payment_method_id}` (or `{order_id, provider_type, method_type}`), answered 201; or `{order_number, token}`, answered 200 `{url, token}`"),
     responses(
         (status = 200, body = CreatePaymentResponse),
+        (status = 201, description = "backtuki's `{success, payment, payment_url, token, redirect_required, message}`", body = Object),
+        (status = 400, description = "A field error or a refused Webpay transaction, `{success: false, errors | error}`; or malformed JSON", body = super::accounts::Refusal),
+        (status = 403, description = "A signed-in buyer paying someone else's order", body = super::accounts::Refusal),
         (status = 404, description = "No such order, or not yours", body = super::Detail),
         (status = 409, description = "Not pending, or its reservation expired", body = super::Detail),
         (status = 502, description = "Webpay refused the transaction", body = super::Detail),

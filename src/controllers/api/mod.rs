@@ -519,15 +519,37 @@ pub struct Detail {
     pub detail: String,
 }
 
-/// DRF's validation error body: each invalid field with its messages.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// DRF's validation error body: each invalid field with its messages — or,
+/// for a body that is not JSON at all, DRF's `{"detail": …}`.
+#[derive(Debug, Serialize)]
 pub struct FieldErrors(pub std::collections::BTreeMap<String, Vec<String>>);
 
-/// DRF's page shape.
+impl utoipa::PartialSchema for FieldErrors {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+        let messages = ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String))
+            .build();
+        ObjectBuilder::new()
+            .property("detail", ObjectBuilder::new().schema_type(Type::String))
+            .additional_properties(Some(AdditionalProperties::RefOr(messages.into())))
+            .description(Some(
+                "Each invalid field with its messages (`{\"field\": [\"…\"]}`), or `{\"detail\": …}` when the body is not JSON",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FieldErrors {}
+
+/// DRF's page shape (`?no_pagination=true` answers `results` alone).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
+    #[schema(required = false)]
     pub count: u64,
+    #[schema(required = false)]
     pub next: Option<String>,
+    #[schema(required = false)]
     pub previous: Option<String>,
     pub results: Vec<T>,
 }
