@@ -236,6 +236,7 @@ impl Hooks for App {
             .add_route(controllers::api::otp::routes())
             .add_route(controllers::api::pay::table().routes())
             .add_route(controllers::api::confirmation::table().routes())
+            .add_route(controllers::api::reservations::table().routes())
             .add_route(controllers::api::checkout::routes())
             .add_route(controllers::api::tickets::routes())
             .add_route(controllers::docs::routes())

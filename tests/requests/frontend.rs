@@ -282,6 +282,65 @@ async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
         "the mail never goes elsewhere"
     );
 
+    // "Mis reservas": the buyer's, one of them; another buyer sees neither.
+    let res = server
+        .get("/api/v1/user/reservations/")
+        .add_header("authorization", format!("Bearer {access}"))
+        .await;
+    assert_eq!(res.status_code(), 200);
+    let mine: Value = res.json();
+    assert_eq!(mine["count"], 1);
+    let card = &mine["results"][0];
+    assert_eq!(card["orderId"], json!(number));
+    assert_eq!(card["status"], "confirmed");
+    assert_eq!(card["ticketCount"], 2);
+    assert_eq!(card["attendees"].as_array().unwrap().len(), 2);
+    assert!(card["totalAmount"].is_f64() && card["eventDate"].is_string());
+    let detail = format!("/api/v1/user/reservations/{order_id}/");
+    let res = server
+        .get(&detail)
+        .add_header("authorization", format!("Bearer {access}"))
+        .await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.json::<Value>()["reservation"]["id"], json!(order_id));
+    let other_access = other["access_token"].as_str().unwrap();
+    let res = server
+        .get(&detail)
+        .add_header("authorization", format!("Bearer {other_access}"))
+        .await;
+    assert_eq!(res.status_code(), 404);
+    let res = server
+        .get("/api/v1/user/reservations/")
+        .add_header("authorization", format!("Bearer {other_access}"))
+        .await;
+    assert_eq!(res.json::<Value>()["count"], 0);
+    // A guest by email: only with the code mailed to that address.
+    let (status, body) = post(
+        &server,
+        "/api/v1/user/reservations/by-email/",
+        json!({"email": email, "otp_token": "000000"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = post(
+        &server,
+        "/api/v1/otp/ticket-access/",
+        json!({"email": email}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = post(
+        &server,
+        "/api/v1/user/reservations/by-email/",
+        json!({"email": email, "otp_token": code_in(&sink, email)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["count"], 1);
+
     // The mail's magic link signs the buyer in (a paid order only).
     let (status, body) = post(
         &server,

@@ -13,6 +13,7 @@ pub mod events;
 pub mod otp;
 pub mod pay;
 pub mod purchase;
+pub mod reservations;
 pub mod table;
 pub mod tickets;
 
@@ -29,6 +30,7 @@ pub fn tables() -> Vec<Table> {
         otp::table(),
         pay::table(),
         confirmation::table(),
+        reservations::table(),
         checkout::table(),
         tickets::table(),
     ]
