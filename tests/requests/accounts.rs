@@ -230,6 +230,13 @@ async fn password_sign_in_check_user_and_the_profile_answer_as_backtuki() {
     assert_eq!(body["message"], "Perfil actualizado");
     assert_eq!(body["user"]["full_name"], "Marta Rojas");
     assert_eq!(body["user"]["is_profile_complete"], true);
+    let res = server
+        .patch("/api/v1/auth/me/")
+        .add_header("authorization", format!("Bearer {access}"))
+        .json(&json!({"phone_number": null}))
+        .await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.json::<Value>()["user"]["phone_number"], Value::Null);
     // A password is changed with change-password, never through the profile.
     let res = server
         .put("/api/v1/auth/profile/")

@@ -491,7 +491,7 @@ async fn save_profile(
 
 /// Updates the profile (PUT and PATCH alike: every key optional).
 #[utoipa::path(
-    put,
+    method(put, patch),
     path = "/api/v1/auth/profile/",
     tag = "auth",
     request_body(content = Object, description = "`{first_name?, last_name?, phone_number?, password?}`"),
@@ -511,9 +511,9 @@ pub async fn update_profile(
     save_profile(&api, user, body).await
 }
 
-/// Updates the profile (`auth/me/`, PUT).
+/// Updates the profile (`auth/me/`; PUT and PATCH alike).
 #[utoipa::path(
-    put,
+    method(put, patch),
     path = "/api/v1/auth/me/",
     tag = "auth",
     request_body(content = Object, description = "`{first_name?, last_name?, phone_number?, password?}`"),
@@ -526,28 +526,6 @@ pub async fn update_profile(
     )
 )]
 pub async fn update_me_put(
-    api: Api,
-    SignedIn(user): SignedIn,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    save_profile(&api, user, body).await
-}
-
-/// Updates the profile (PATCH, the same as PUT).
-#[utoipa::path(
-    patch,
-    path = "/api/v1/auth/profile/",
-    tag = "auth",
-    request_body(content = Object, description = "`{first_name?, last_name?, phone_number?, password?}`"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Saved", body = ProfileSaved),
-        (status = 400, description = "Invalid field", body = Refusal),
-        (status = 401, description = "Not signed in", body = super::Detail),
-        (status = 503, description = "Password hashing at capacity", body = super::Detail),
-    )
-)]
-pub async fn patch_profile(
     api: Api,
     SignedIn(user): SignedIn,
     Body(body): Body,
@@ -973,7 +951,6 @@ pub fn table() -> Table {
         .doc(__path_update_me_put, update_me_put)
         .doc(__path_profile, profile)
         .doc(__path_update_profile, update_profile)
-        .doc(__path_patch_profile, patch_profile)
         .doc(__path_change_password, change_password)
         .doc(__path_password_reset, password_reset)
         .doc(__path_password_reset_confirm, password_reset_confirm)
