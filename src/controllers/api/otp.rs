@@ -180,6 +180,27 @@ async fn account_of(api: &Api, email: &str) -> Result<Option<users::Model>, ApiE
     Ok(users::Model::find_by_email(&api.db, email).await?)
 }
 
+/// `{email, purpose}` read, a code sent to the email for that purpose.
+async fn send_for(
+    ctx: &AppContext,
+    ip: &str,
+    body: serde_json::Value,
+    metadata: &serde_json::Value,
+    message: &str,
+) -> Result<Response, ApiError> {
+    let api = Api::of(ctx)?;
+    let mut input = Input::new(body);
+    let email = input.email("email");
+    let purpose = purpose(&mut input);
+    input.finish("Datos inválidos")?;
+    let (Some(email), Some(purpose)) = (email, purpose) else {
+        return Err(ApiError::Internal);
+    };
+    let user = account_of(&api, &email).await?;
+    let row = send_code(ctx, ip, &email, purpose, user.map(|u| u.id), metadata).await?;
+    Ok(sent(&row, message, None))
+}
+
 /// Sends a code for any purpose.
 #[utoipa::path(
     post,
@@ -197,18 +218,8 @@ pub async fn generate(
     ClientIp(ip): ClientIp,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let api = Api::of(&ctx)?;
-    let mut input = Input::new(body);
-    let email = input.email("email");
-    let purpose = purpose(&mut input);
-    let metadata = input.raw("metadata").cloned().unwrap_or_else(|| json!({}));
-    input.finish("Datos inválidos")?;
-    let (Some(email), Some(purpose)) = (email, purpose) else {
-        return Err(ApiError::Internal);
-    };
-    let user = account_of(&api, &email).await?;
-    let row = send_code(&ctx, &ip, &email, purpose, user.map(|u| u.id), &metadata).await?;
-    Ok(sent(&row, "Código enviado correctamente", None))
+    let metadata = body.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    send_for(&ctx, &ip, body, &metadata, "Código enviado correctamente").await
 }
 
 /// Sends a new code (the earlier one stops working).
@@ -228,17 +239,14 @@ pub async fn resend(
     ClientIp(ip): ClientIp,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let api = Api::of(&ctx)?;
-    let mut input = Input::new(body);
-    let email = input.email("email");
-    let purpose = purpose(&mut input);
-    input.finish("Datos inválidos")?;
-    let (Some(email), Some(purpose)) = (email, purpose) else {
-        return Err(ApiError::Internal);
-    };
-    let user = account_of(&api, &email).await?;
-    let row = send_code(&ctx, &ip, &email, purpose, user.map(|u| u.id), &json!({})).await?;
-    Ok(sent(&row, "Código reenviado correctamente", None))
+    send_for(
+        &ctx,
+        &ip,
+        body,
+        &json!({}),
+        "Código reenviado correctamente",
+    )
+    .await
 }
 
 /// Sends a sign-in code (an unknown email gets its account when the code is
