@@ -29,7 +29,7 @@ use crate::{
         signin::{sign_in, verify_password, SignIn},
     },
     models::{
-        one_time_codes::{Checked, Purpose},
+        one_time_codes::Purpose,
         orders, organizer_members,
         users::{self, password_problem},
     },
@@ -38,10 +38,6 @@ use crate::{
 
 const INVALID: &str = "Datos inválidos";
 const WRONG_CREDENTIALS: &str = "Credenciales incorrectas";
-
-fn refused(status: StatusCode, message: &str) -> ApiError {
-    ApiError::Envelope(status, message.to_string(), None)
-}
 
 /// UTC, ISO 8601 with `Z` (DRF's encoding of a datetime in a dict).
 #[must_use]
@@ -78,7 +74,12 @@ async fn password_sign_in(
     };
     let user = match sign_in(ctx, &email, &password, ip, false).await? {
         SignIn::Ok(user) => *user,
-        SignIn::Refused => return Err(refused(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS)),
+        SignIn::Refused => {
+            return Err(ApiError::refused(
+                StatusCode::UNAUTHORIZED,
+                WRONG_CREDENTIALS,
+            ))
+        }
         SignIn::Throttled(seconds) => return Err(ApiError::TooManyRequests(seconds)),
         SignIn::Busy => return Err(ApiError::Busy),
     };
@@ -593,14 +594,14 @@ pub async fn change_password(
         .map_err(|_| ApiError::Busy)?
         .ok()
     {
-        return Err(refused(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
             "La contraseña actual es incorrecta",
         ));
     }
     throttle.succeeded(&key, &ip).await;
     if current == new {
-        return Err(refused(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
             "La nueva contraseña debe ser diferente a la actual",
         ));
@@ -728,15 +729,15 @@ pub async fn password_reset_confirm(
     let (Some(email), Some(code), Some(new)) = (email, code, new) else {
         return Err(ApiError::Internal);
     };
-    let checked = super::otp::check_code(&ctx, &ip, &email, Purpose::PasswordReset, &code).await?;
-    if !matches!(checked, Checked::Valid(_)) {
-        return Err(refused(StatusCode::BAD_REQUEST, checked.message()));
-    }
+    super::otp::require_code(&ctx, &ip, &email, Purpose::PasswordReset, &code).await?;
     let Some(user) = users::Model::find_by_email(&api.db, &email)
         .await?
         .filter(|u| u.is_active)
     else {
-        return Err(refused(StatusCode::NOT_FOUND, "Usuario no encontrado"));
+        return Err(ApiError::refused(
+            StatusCode::NOT_FOUND,
+            "Usuario no encontrado",
+        ));
     };
     let now = Utc::now();
     let id = user.id;
@@ -759,7 +760,10 @@ pub fn usable(user: users::Model) -> Result<users::Model, ApiError> {
     if user.is_active {
         Ok(user)
     } else {
-        Err(refused(StatusCode::UNAUTHORIZED, "Cuenta desactivada"))
+        Err(ApiError::refused(
+            StatusCode::UNAUTHORIZED,
+            "Cuenta desactivada",
+        ))
     }
 }
 
@@ -802,7 +806,7 @@ pub async fn magic_login(
         .filter(|t| !t.is_empty())
         .map(str::to_string);
     let Some(token) = token else {
-        return Err(refused(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
             "order_access_token es requerido",
         ));
@@ -812,7 +816,7 @@ pub async fn magic_login(
         .await
         .map_err(ApiError::TooManyRequests)?;
     let invalid = || {
-        refused(
+        ApiError::refused(
             StatusCode::UNAUTHORIZED,
             "Token de orden inválido o expirado",
         )
@@ -892,7 +896,10 @@ pub async fn create_guest(
         .text("last_name", false, true, 150)
         .unwrap_or_default();
     if input.has_errors() {
-        return Err(refused(StatusCode::BAD_REQUEST, "Email requerido"));
+        return Err(ApiError::refused(
+            StatusCode::BAD_REQUEST,
+            "Email requerido",
+        ));
     }
     let email = email.unwrap_or_default();
     crate::platform::context::throttle(&ctx)?
@@ -934,7 +941,7 @@ pub async fn create_guest(
 )]
 pub async fn set_password(signed_in: SignedIn) -> Result<Response, ApiError> {
     let _ = signed_in;
-    Err(refused(
+    Err(ApiError::refused(
         StatusCode::GONE,
         "Usa /auth/change-password/ o /auth/password-reset/ según tu caso",
     ))

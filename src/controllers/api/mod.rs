@@ -93,6 +93,14 @@ pub enum ApiError {
     Internal,
 }
 
+impl ApiError {
+    /// backtuki's `{"success": false, "message": …}` with this status.
+    #[must_use]
+    pub fn refused(status: StatusCode, message: &str) -> Self {
+        Self::Envelope(status, message.to_string(), None)
+    }
+}
+
 /// simplejwt's answer to a missing, bad or expired token.
 pub const TOKEN_NOT_VALID: ApiError = ApiError::Unauthorized(
     "El token dado no es válido para ningún tipo de token",

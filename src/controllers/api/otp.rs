@@ -43,10 +43,6 @@ const SENDS_PER_CLIENT: u64 = 10;
 /// Codes one client may try in the throttle's window.
 const CHECKS_PER_CLIENT: u64 = 30;
 
-fn refused(status: StatusCode, message: &str) -> ApiError {
-    ApiError::Envelope(status, message.to_string(), None)
-}
-
 /// Counts a send for `email` and the client: 429 past either limit.
 ///
 /// # Errors
@@ -102,7 +98,7 @@ pub async fn send_code(
             .filter(one_time_codes::Column::Id.eq(row.id))
             .exec(&ctx.db)
             .await?;
-        return Err(refused(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
             "Error al enviar el código",
         ));
@@ -136,6 +132,34 @@ pub async fn check_code(
         Utc::now(),
     )
     .await?)
+}
+
+/// [`check_code`], refusing anything but a right code with its message.
+///
+/// # Errors
+/// 400 with backtuki's message, 429, or the database error.
+pub async fn require_code(
+    ctx: &AppContext,
+    ip: &str,
+    email: &str,
+    purpose: Purpose,
+    code: &str,
+) -> Result<(), ApiError> {
+    match check_code(ctx, ip, email, purpose, code).await? {
+        Checked::Valid(_) => Ok(()),
+        other => Err(ApiError::refused(StatusCode::BAD_REQUEST, other.message())),
+    }
+}
+
+/// A right sign-in code's account (a new guest for a new email), signed in:
+/// the account, whether it was made now, and its tokens.
+async fn signed_in_by_code(
+    api: &Api,
+    email: &str,
+) -> Result<(users::Model, bool, auth::TokenPair), ApiError> {
+    let (user, created) = account_for_code(api, email).await?;
+    let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
+    Ok((user, created, pair))
 }
 
 fn purpose(input: &mut Input) -> Option<Purpose> {
@@ -429,10 +453,7 @@ pub async fn validate(
     let (Some(email), Some(code), Some(purpose)) = (email, code, purpose) else {
         return Err(ApiError::Internal);
     };
-    let checked = check_code(&ctx, &ip, &email, purpose, &code).await?;
-    if !matches!(checked, Checked::Valid(_)) {
-        return Err(refused(StatusCode::BAD_REQUEST, checked.message()));
-    }
+    require_code(&ctx, &ip, &email, purpose, &code).await?;
     let existing = account_of(&api, &email).await?;
     let mut body = json!({
         "success": true,
@@ -443,8 +464,7 @@ pub async fn validate(
     });
     match purpose {
         Purpose::Login | Purpose::AccountCreation | Purpose::EmailVerification => {
-            let (user, created) = account_for_code(&api, &email).await?;
-            let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
+            let (user, created, pair) = signed_in_by_code(&api, &email).await?;
             body["user_id"] = json!(user.id);
             body["access_token"] = json!(pair.access);
             body["refresh_token"] = json!(pair.refresh);
@@ -523,12 +543,8 @@ pub async fn login_with_code(
     let (Some(email), Some(code)) = (email, code) else {
         return Err(ApiError::Internal);
     };
-    let checked = check_code(&ctx, &ip, &email, Purpose::Login, &code).await?;
-    if !matches!(checked, Checked::Valid(_)) {
-        return Err(refused(StatusCode::BAD_REQUEST, checked.message()));
-    }
-    let (user, created) = account_for_code(&api, &email).await?;
-    let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
+    require_code(&ctx, &ip, &email, Purpose::Login, &code).await?;
+    let (user, created, pair) = signed_in_by_code(&api, &email).await?;
     Ok(Json(CodeSignIn {
         success: true,
         message: "Acceso autorizado".into(),

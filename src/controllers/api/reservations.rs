@@ -232,16 +232,15 @@ pub async fn by_email(
     let email = input.email("email");
     let code = input.code("otp_token");
     if input.has_errors() {
-        return Err(ApiError::Envelope(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
-            "Email y token OTP requeridos".into(),
-            None,
+            "Email y token OTP requeridos",
         ));
     }
     let (Some(email), Some(code)) = (email, code) else {
         return Err(ApiError::Internal);
     };
-    let checked = super::otp::check_code(
+    super::otp::require_code(
         &ctx,
         &ip,
         &email,
@@ -249,13 +248,6 @@ pub async fn by_email(
         &code,
     )
     .await?;
-    if !matches!(checked, one_time_codes::Checked::Valid(_)) {
-        return Err(ApiError::Envelope(
-            StatusCode::BAD_REQUEST,
-            checked.message().into(),
-            None,
-        ));
-    }
     let results = cards(&api, of_email(&email)).await?;
     Ok(Json(json!({"success": true, "count": results.len(), "results": results})).into_response())
 }
