@@ -10,6 +10,7 @@ mod m20261126_000006_admin;
 mod m20261202_000007_hardening;
 mod m20261202_000008_accounts;
 mod m20261202_000009_ticket_holders;
+mod m20261202_000010_event_page;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261202_000008_accounts::Migration),
             Box::new(m20261202_000009_ticket_holders::Migration),
+            Box::new(m20261202_000010_event_page::Migration),
             // inject-above (do not remove this comment)
         ]
     }

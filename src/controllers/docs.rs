@@ -20,8 +20,9 @@ use utoipa::OpenApi;
 
 use super::api::{self, auth::Buyer, Api, Detail, FieldErrors};
 use crate::views::events::{
-    CategoryResponse, EventDetailResponse, LocationResponse, OrganizerResponse,
-    PublicEventResponse, TierResponse, VenueResponse,
+    AvailabilitySummary, CategoryResponse, EventCategoryDetail, EventDetailResponse,
+    EventImageResponse, EventLocation, LocationResponse, PriceResponse, PublicEventResponse,
+    TierMetadata, TierResponse,
 };
 
 #[derive(OpenApi)]
@@ -38,8 +39,12 @@ use crate::views::events::{
         PublicEventResponse,
         EventDetailResponse,
         TierResponse,
-        VenueResponse,
-        OrganizerResponse,
+        EventLocation,
+        EventCategoryDetail,
+        EventImageResponse,
+        PriceResponse,
+        TierMetadata,
+        AvailabilitySummary,
         CategoryResponse,
         LocationResponse,
     )),

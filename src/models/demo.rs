@@ -249,6 +249,8 @@ pub async fn seed(
                 contact_email: Set(String::new()),
                 contact_phone: Set(String::new()),
                 status: Set(super::status::ReservationStatus::Active.into()),
+                description: Set(String::new()),
+                logo: Set(String::new()),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -260,6 +262,7 @@ pub async fn seed(
             id: Set(g.id()),
             name: Set((*name).into()),
             slug: Set(slug::slugify(name)),
+            description: Set(String::new()),
             created_at: Set(now),
             updated_at: Set(now),
         })
@@ -360,6 +363,7 @@ pub async fn seed(
                 path: Set(poster_path(category)),
                 alt: Set(title.clone()),
                 position: Set(0),
+                kind: Set("image".into()),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
@@ -390,6 +394,12 @@ pub async fn seed(
             category_id: Set(Some(categories[category].id.clone().unwrap())),
             location_id: Set(Some(locations[location].id.clone().unwrap())),
             deleted_at: Set(deleted.then(|| utc(today - Duration::days(1)))),
+            tags: Set(CATEGORIES[category].0.to_lowercase()),
+            age_restriction: Set(if g.chance(0.2) { "18+" } else { "" }.into()),
+            dresscode: Set(String::new()),
+            accessibility: Set(String::new()),
+            parking: Set(String::new()),
+            views_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         });
@@ -434,6 +444,9 @@ pub async fn seed(
                 sale_end: Set(None),
                 is_public: Set(public[n]),
                 display_order: Set(i32::try_from(n).unwrap_or(0)),
+                tier_type: Set((*name).into()),
+                benefits: Set(String::new()),
+                is_highlighted: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -92,6 +92,7 @@ pub async fn add(
         path: Set(key.clone()),
         alt: Set(alt.chars().take(200).collect()),
         position: Set(last.map_or(0, |p| p + 1)),
+        kind: Set("image".into()),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -360,17 +360,25 @@ enum DetailKey {
 }
 
 /// The event page's statement; `{images}` is the backend's JSON array of the
-/// image paths in order, `{key}` the column the key matches.
+/// images (`id`, `path`, `alt`, `kind`) in order, `{key}` the column the key
+/// matches. Tiers come in backtuki's order: its `order`, then price.
 const DETAIL_SQL: &str = "
 SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.status,
-       e.featured, e.start_date, e.end_date, e.ticket_sales_start, e.ticket_sales_end,
-       e.max_tickets_per_purchase,
-       o.id AS organizer_id, o.name AS organizer_name,
+       e.visibility, e.featured, e.start_date, e.end_date, e.ticket_sales_start,
+       e.ticket_sales_end, e.max_tickets_per_purchase, e.service_fee_bps, e.tags,
+       e.age_restriction, e.dresscode, e.accessibility, e.parking, e.views_count,
+       (SELECT COUNT(*) FROM orders a WHERE a.event_id = e.id) AS cart_adds_count,
+       (SELECT COUNT(*) FROM orders p WHERE p.event_id = e.id AND p.status = 'paid')
+           AS conversion_count,
+       o.name AS organizer_name, o.description AS organizer_description,
+       o.logo AS organizer_logo,
        c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
+       c.description AS category_description,
        l.id AS venue_id, l.name AS venue_name, l.city AS venue_city,
        l.country AS venue_country, l.address AS venue_address,
        {images} AS images,
        t.id AS tier_id, t.name AS tier_name, t.description AS tier_description,
+       t.tier_type, t.benefits AS tier_benefits, t.is_highlighted AS tier_highlighted,
        t.price AS tier_price, t.capacity AS tier_capacity, t.sold AS tier_sold,
        t.reserved AS tier_reserved, t.min_per_order AS tier_min_per_order,
        t.max_per_order AS tier_max_per_order, t.sale_start AS tier_sale_start,
@@ -381,11 +389,13 @@ LEFT JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN locations l ON l.id = e.location_id
 LEFT JOIN ticket_tiers t ON t.event_id = e.id AND t.is_public = TRUE
 WHERE {listed} AND e.{key} = $1
-ORDER BY t.price, t.display_order, t.id";
+ORDER BY t.display_order, t.price, t.id";
 
-const IMAGES_PG: &str = "(SELECT json_agg(i.path ORDER BY i.position, i.id)::text \
+const IMAGES_PG: &str = "(SELECT json_agg(json_build_object('id', i.id, 'path', i.path, \
+     'alt', i.alt, 'kind', i.kind) ORDER BY i.position, i.id)::text \
      FROM event_images i WHERE i.event_id = e.id)";
-const IMAGES_SQLITE: &str = "(SELECT json_group_array(i.path ORDER BY i.position, i.id) \
+const IMAGES_SQLITE: &str = "(SELECT json_group_array(json_object('id', lower(hex(i.id)), \
+     'path', i.path, 'alt', i.alt, 'kind', i.kind) ORDER BY i.position, i.id) \
      FROM event_images i WHERE i.event_id = e.id)";
 
 /// [`DETAIL_SQL`] for a backend and key, written out once.
@@ -421,17 +431,29 @@ struct DetailRow {
     description: String,
     r#type: String,
     status: String,
+    visibility: String,
     featured: bool,
     start_date: DateTime<FixedOffset>,
     end_date: DateTime<FixedOffset>,
     ticket_sales_start: Option<DateTime<FixedOffset>>,
     ticket_sales_end: Option<DateTime<FixedOffset>>,
     max_tickets_per_purchase: Option<i32>,
-    organizer_id: Option<Uuid>,
+    service_fee_bps: i32,
+    tags: String,
+    age_restriction: String,
+    dresscode: String,
+    accessibility: String,
+    parking: String,
+    views_count: i32,
+    cart_adds_count: i64,
+    conversion_count: i64,
     organizer_name: Option<String>,
+    organizer_description: Option<String>,
+    organizer_logo: Option<String>,
     category_id: Option<Uuid>,
     category_name: Option<String>,
     category_slug: Option<String>,
+    category_description: Option<String>,
     venue_id: Option<Uuid>,
     venue_name: Option<String>,
     venue_city: Option<String>,
@@ -441,6 +463,9 @@ struct DetailRow {
     tier_id: Option<Uuid>,
     tier_name: Option<String>,
     tier_description: Option<String>,
+    tier_type: Option<String>,
+    tier_benefits: Option<String>,
+    tier_highlighted: Option<bool>,
     tier_price: Option<i64>,
     tier_capacity: Option<i32>,
     tier_sold: Option<i32>,
@@ -461,20 +486,40 @@ pub struct PublicEvent {
     pub description: String,
     pub r#type: String,
     pub status: String,
+    pub visibility: String,
     pub featured: bool,
     pub start_date: DateTime<FixedOffset>,
     pub end_date: DateTime<FixedOffset>,
     pub ticket_sales_start: Option<DateTime<FixedOffset>>,
     pub ticket_sales_end: Option<DateTime<FixedOffset>>,
     pub max_tickets_per_purchase: Option<i32>,
-    /// (id, name).
-    pub organizer: Option<(Uuid, String)>,
+    pub service_fee_bps: i32,
+    /// Comma-separated.
+    pub tags: String,
+    pub age_restriction: String,
+    pub dresscode: String,
+    pub accessibility: String,
+    pub parking: String,
+    pub views_count: i32,
+    /// Orders booked for the event, in any state.
+    pub cart_adds_count: i64,
+    /// Orders paid.
+    pub conversion_count: i64,
+    pub organizer: Option<PublicOrganizer>,
     pub category: Option<PublicCategory>,
     pub venue: Option<Venue>,
-    /// Storage paths, in the page's order.
-    pub images: Vec<String>,
-    /// Public tiers, cheapest first.
+    /// In the page's order.
+    pub images: Vec<PublicImage>,
+    /// Public tiers, in their display order, then cheapest first.
     pub tiers: Vec<PublicTier>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublicOrganizer {
+    pub name: String,
+    pub description: String,
+    /// Storage path; empty: none.
+    pub logo: String,
 }
 
 #[derive(Debug, Clone)]
@@ -482,14 +527,27 @@ pub struct PublicCategory {
     pub id: Uuid,
     pub name: String,
     pub slug: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Venue {
+    pub id: Uuid,
     pub name: String,
     pub city: String,
     pub country: String,
     pub address: String,
+}
+
+/// One image of an event's page.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PublicImage {
+    pub id: Uuid,
+    /// Storage path.
+    pub path: String,
+    pub alt: String,
+    /// `image`, `banner`, `thumbnail` or `gallery`.
+    pub kind: String,
 }
 
 /// A public tier and its live counts.
@@ -498,6 +556,11 @@ pub struct PublicTier {
     pub id: Uuid,
     pub name: String,
     pub description: String,
+    /// Free text (`General`, `VIP`…).
+    pub tier_type: String,
+    /// Comma-separated.
+    pub benefits: String,
+    pub is_highlighted: bool,
     pub price: i64,
     pub capacity: Option<i32>,
     pub sold: i32,
@@ -525,6 +588,9 @@ impl PublicEvent {
                 id: r.tier_id?,
                 name: r.tier_name.take().unwrap_or_default(),
                 description: r.tier_description.take().unwrap_or_default(),
+                tier_type: r.tier_type.take().unwrap_or_default(),
+                benefits: r.tier_benefits.take().unwrap_or_default(),
+                is_highlighted: r.tier_highlighted.unwrap_or_default(),
                 price: r.tier_price.unwrap_or_default(),
                 capacity: r.tier_capacity,
                 sold: r.tier_sold.unwrap_or_default(),
@@ -547,18 +613,38 @@ impl PublicEvent {
             description: r.description,
             r#type: r.r#type,
             status: r.status,
+            visibility: r.visibility,
             featured: r.featured,
             start_date: r.start_date,
             end_date: r.end_date,
             ticket_sales_start: r.ticket_sales_start,
             ticket_sales_end: r.ticket_sales_end,
             max_tickets_per_purchase: r.max_tickets_per_purchase,
-            organizer: r.organizer_id.zip(r.organizer_name),
+            service_fee_bps: r.service_fee_bps,
+            tags: r.tags,
+            age_restriction: r.age_restriction,
+            dresscode: r.dresscode,
+            accessibility: r.accessibility,
+            parking: r.parking,
+            views_count: r.views_count,
+            cart_adds_count: r.cart_adds_count,
+            conversion_count: r.conversion_count,
+            organizer: r.organizer_name.map(|name| PublicOrganizer {
+                name,
+                description: r.organizer_description.unwrap_or_default(),
+                logo: r.organizer_logo.unwrap_or_default(),
+            }),
             category: match (r.category_id, r.category_name, r.category_slug) {
-                (Some(id), Some(name), Some(slug)) => Some(PublicCategory { id, name, slug }),
+                (Some(id), Some(name), Some(slug)) => Some(PublicCategory {
+                    id,
+                    name,
+                    slug,
+                    description: r.category_description.unwrap_or_default(),
+                }),
                 _ => None,
             },
-            venue: r.venue_id.map(|_| Venue {
+            venue: r.venue_id.map(|id| Venue {
+                id,
                 name: r.venue_name.unwrap_or_default(),
                 city: r.venue_city.unwrap_or_default(),
                 country: r.venue_country.unwrap_or_default(),

@@ -91,12 +91,11 @@ impl Client {
     }
 }
 
-/// The most tickets one order of `event` may have: the event's own maximum,
+/// The most tickets one order of an event may have: the event's own maximum,
 /// else the platform's default, never above the hard ceiling.
 #[must_use]
-pub fn order_ceiling(event: &events::Model, limits: &Limits) -> i64 {
-    let max = event
-        .max_tickets_per_purchase
+pub fn order_ceiling(max_tickets_per_purchase: Option<i32>, limits: &Limits) -> i64 {
+    let max = max_tickets_per_purchase
         .and_then(|m| u32::try_from(m).ok())
         .unwrap_or(limits.tickets_per_order);
     i64::from(Ord::min(max, Limits::HARD_TICKETS_PER_ORDER))
@@ -206,7 +205,7 @@ pub async fn reserve(
         .map(|t| (t.id, t))
         .collect();
     let total: i64 = wanted.values().map(|q| i64::from(*q)).sum();
-    let max = order_ceiling(&event, limits);
+    let max = order_ceiling(event.max_tickets_per_purchase, limits);
     if total > max {
         return Err(invalid(
             "tiers",
@@ -721,7 +720,7 @@ async fn check_free_tickets<C: ConnectionTrait>(
         ))
         .await?;
     let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
-    let max = order_ceiling(event, limits);
+    let max = order_ceiling(event.max_tickets_per_purchase, limits);
     Ok(if n > max {
         Err(invalid(
             "customer.email",

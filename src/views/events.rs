@@ -213,65 +213,214 @@ impl LocationResponse {
     }
 }
 
-/// The venue as the event page shows it.
+/// A venue as backtuki's `LocationSerializer` shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct VenueResponse {
-    pub name: String,
-    pub city: String,
-    pub country: String,
-    pub address: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrganizerResponse {
+pub struct EventLocation {
     pub id: Uuid,
     pub name: String,
+    /// A street address, or the meeting's URL for an online event.
+    pub address: String,
+    pub is_virtual: bool,
 }
 
-/// A public tier with its live availability.
+/// Whether an address is an online meeting rather than a place.
+#[must_use]
+pub fn is_virtual(address: &str) -> bool {
+    let lower = address.to_ascii_lowercase();
+    lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || ["zoom.us", "meet.google.com", "teams.microsoft.com"]
+            .iter()
+            .any(|host| lower.contains(host))
+}
+
+/// An event's category on its page.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventCategoryDetail {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    /// Always `null`: categories have no icon here.
+    pub icon: Option<String>,
+}
+
+/// One image of the event's page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventImageResponse {
+    pub id: Uuid,
+    pub url: String,
+    /// `image`, `banner`, `thumbnail` or `gallery`.
+    pub r#type: String,
+    /// The image's alt text, else the event's title.
+    pub alt: String,
+}
+
+/// A tier's price as backtuki's frontend reads it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceResponse {
+    pub base_price: f64,
+    pub currency: &'static str,
+    /// The service fee per ticket in whole pesos; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_fee: Option<f64>,
+}
+
+/// A tier's display flags (`isHighlighted` only when true).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TierMetadata {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_highlighted: bool,
+}
+
+/// A tier's counts together.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailabilitySummary {
+    pub total_capacity: Option<i32>,
+    pub available: i32,
+    pub sold: i32,
+    pub on_hold: i32,
+    pub real_available: i32,
+    /// Sold over capacity, in percent with 2 decimals; 0 when unlimited.
+    pub utilization_rate: f64,
+}
+
+/// Seats left of an unlimited tier, as backtuki writes it.
+pub const UNLIMITED: i32 = 9_999_999;
+
+/// Seats for sale: capacity minus sold and held, or [`UNLIMITED`].
+#[must_use]
+pub fn seats_left(capacity: Option<i32>, sold: i32, reserved: i32) -> i32 {
+    capacity.map_or(UNLIMITED, |c| (c - sold - reserved).max(0))
+}
+
+/// A public tier as backtuki's `TicketTierSerializer` shows it, with its live
+/// counts. Pay-what-you-want, raffles, approvals and per-tier fee rates do
+/// not exist here: their keys answer `false`/`null`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(non_snake_case, clippy::struct_excessive_bools)]
 pub struct TierResponse {
     pub id: Uuid,
     pub name: String,
+    /// Free text (`General`, `VIP`…).
+    pub r#type: String,
     pub description: String,
-    pub price: i64,
-    /// null: unlimited.
+    pub price: PriceResponse,
+    /// `null`: unlimited.
     pub capacity: Option<i32>,
-    pub sold: i32,
-    /// null: unlimited.
-    pub remaining: Option<i32>,
-    pub available: bool,
+    /// Seats for sale now (capacity minus sold and held); 9999999: unlimited.
+    pub available: i32,
+    pub is_public: bool,
+    pub max_per_order: i32,
     pub min_per_order: i32,
-    pub max_per_order: Option<i32>,
-    /// Inside the tier's own sale window and the event's sales are active.
+    pub benefits: Vec<String>,
+    pub metadata: TierMetadata,
+    pub requires_approval: bool,
+    pub is_pay_what_you_want: bool,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub suggested_price: Option<String>,
+    pub is_raffle: bool,
+    pub tickets_sold: i32,
+    pub tickets_on_hold: i32,
+    /// The same as `available` (holds are counted once).
+    pub real_available: i32,
+    pub availability_summary: AvailabilitySummary,
+    pub service_fee_rate: Option<String>,
+    pub isPayWhatYouWant: bool,
+    pub isRaffle: bool,
+    pub maxPerOrder: i32,
+    pub minPerOrder: i32,
+    pub isPublic: bool,
+    pub requiresApproval: bool,
+    /// Inside the tier's own sale window, the event's sales are active and
+    /// seats are left.
     pub on_sale: bool,
 }
 
+/// Comma-separated text as a list of its trimmed, non-empty items.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 impl TierResponse {
+    /// `ceiling` is the most tickets one order may have.
     #[must_use]
-    pub fn new(t: &PublicTier, event_sales_active: bool, now: DateTime<FixedOffset>) -> Self {
+    pub fn new(
+        t: &PublicTier,
+        fee_bps: i32,
+        ceiling: i32,
+        event_sales_active: bool,
+        now: DateTime<FixedOffset>,
+    ) -> Self {
         // Seats held by live reservations are not for sale either.
-        let remaining = t.capacity.map(|c| (c - t.sold - t.reserved).max(0));
-        let available = remaining.is_none_or(|r| r > 0);
+        let available = seats_left(t.capacity, t.sold, t.reserved);
         let in_window = ticket_tiers::in_window(t.sale_start, t.sale_end, now);
+        let fee = crate::payments::checkout::service_fee(t.price, fee_bps);
+        let max_per_order = t.max_per_order.map_or(ceiling, |m| m.min(ceiling));
+        let utilization_rate = match t.capacity {
+            Some(c) if c > 0 => (f64::from(t.sold) * 10_000.0 / f64::from(c)).round() / 100.0,
+            _ => 0.0,
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let price = PriceResponse {
+            base_price: t.price as f64,
+            currency: CURRENCY,
+            service_fee: (fee != 0).then_some(fee as f64),
+        };
         Self {
             id: t.id,
             name: t.name.clone(),
+            r#type: t.tier_type.clone(),
             description: t.description.clone(),
-            price: t.price,
+            price,
             capacity: t.capacity,
-            sold: t.sold,
-            remaining,
             available,
+            is_public: true,
+            max_per_order,
             min_per_order: t.min_per_order,
-            max_per_order: t.max_per_order,
-            on_sale: event_sales_active && in_window && available,
+            benefits: comma_list(&t.benefits),
+            metadata: TierMetadata {
+                is_highlighted: t.is_highlighted,
+            },
+            requires_approval: false,
+            is_pay_what_you_want: false,
+            min_price: None,
+            max_price: None,
+            suggested_price: None,
+            is_raffle: false,
+            tickets_sold: t.sold,
+            tickets_on_hold: t.reserved,
+            real_available: available,
+            availability_summary: AvailabilitySummary {
+                total_capacity: t.capacity,
+                available,
+                sold: t.sold,
+                on_hold: t.reserved,
+                real_available: available,
+                utilization_rate,
+            },
+            service_fee_rate: None,
+            isPayWhatYouWant: false,
+            isRaffle: false,
+            maxPerOrder: max_per_order,
+            minPerOrder: t.min_per_order,
+            isPublic: true,
+            requiresApproval: false,
+            on_sale: event_sales_active && in_window && available > 0,
         }
     }
 }
 
-/// `GET /api/v1/events/{id or slug}/`.
+/// `GET /api/v1/events/{id or slug}/`, as backtuki's `EventDetailSerializer`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct EventDetailResponse {
     pub id: Uuid,
     pub title: String,
@@ -279,28 +428,60 @@ pub struct EventDetailResponse {
     pub description: String,
     pub short_description: String,
     pub status: String,
+    pub visibility: String,
     pub r#type: String,
-    pub featured: bool,
+    /// Always `standard`: one date, general admission.
+    pub template: &'static str,
     pub start_date: String,
     pub end_date: String,
+    pub location: Option<EventLocation>,
+    pub category: Option<EventCategoryDetail>,
+    pub featured: bool,
+    /// Comma-separated.
+    pub tags: String,
+    pub tags_list: Vec<String>,
+    pub organizer_name: String,
+    pub organizer_logo: Option<String>,
+    pub organizer_description: String,
+    pub age_restriction: String,
+    pub dresscode: String,
+    pub accessibility: String,
+    pub parking: String,
+    /// The most tickets one order may have.
+    pub max_tickets_per_purchase: i32,
     pub ticket_sales_start: Option<String>,
     pub ticket_sales_end: Option<String>,
-    pub category: Option<CategoryResponse>,
-    pub venue: Option<VenueResponse>,
-    pub organizer: Option<OrganizerResponse>,
-    pub image: Option<String>,
-    pub images: Vec<String>,
-    pub min_price: Option<i64>,
-    pub currency: &'static str,
-    pub available: bool,
+    pub images: Vec<EventImageResponse>,
+    /// Public tiers, in their display order, then cheapest first.
+    pub ticket_tiers: Vec<TierResponse>,
+    /// Always empty: tiers are not grouped in categories here.
+    #[schema(value_type = Vec<Object>)]
+    pub ticket_categories: Vec<serde_json::Value>,
+    /// `25 Noviembre 2026`, in Santiago.
+    pub date: String,
+    /// `19:30`, in Santiago.
+    pub time: String,
+    pub is_past: bool,
+    pub is_upcoming: bool,
+    pub is_ongoing: bool,
+    pub views_count: i32,
+    /// Orders booked, in any state.
+    pub cart_adds_count: i64,
+    /// Orders paid.
+    pub conversion_count: i64,
+    /// Published, inside the sales window and not over.
     pub is_sales_active: bool,
-    pub max_tickets_per_purchase: Option<i32>,
-    pub tiers: Vec<TierResponse>,
 }
 
 impl EventDetailResponse {
+    /// `ceiling` is the platform's most tickets per order.
     #[must_use]
-    pub fn new(e: &PublicEvent, now: DateTime<FixedOffset>, media: &MediaBase) -> Self {
+    pub fn new(
+        e: &PublicEvent,
+        now: DateTime<FixedOffset>,
+        media: &MediaBase,
+        limits: &crate::platform::settings::Limits,
+    ) -> Self {
         let sales_active = sales_active_at(
             &e.status,
             e.ticket_sales_start,
@@ -308,12 +489,31 @@ impl EventDetailResponse {
             e.end_date,
             now,
         );
-        let tiers: Vec<TierResponse> = e
+        let ceiling = i32::try_from(crate::payments::checkout::order_ceiling(
+            e.max_tickets_per_purchase,
+            limits,
+        ))
+        .unwrap_or(i32::MAX);
+        let ticket_tiers = e
             .tiers
             .iter()
-            .map(|t| TierResponse::new(t, sales_active, now))
+            .map(|t| TierResponse::new(t, e.service_fee_bps, ceiling, sales_active, now))
             .collect();
-        let images: Vec<String> = e.images.iter().map(|path| media.url(path)).collect();
+        let images = e
+            .images
+            .iter()
+            .map(|i| EventImageResponse {
+                id: i.id,
+                url: media.url(&i.path),
+                r#type: i.kind.clone(),
+                alt: if i.alt.is_empty() {
+                    e.title.clone()
+                } else {
+                    i.alt.clone()
+                },
+            })
+            .collect();
+        let organizer = e.organizer.as_ref();
         Self {
             id: e.id,
             title: e.title.clone(),
@@ -321,35 +521,52 @@ impl EventDetailResponse {
             description: e.description.clone(),
             short_description: e.short_description.clone(),
             status: e.status.clone(),
+            visibility: e.visibility.clone(),
             r#type: e.r#type.clone(),
-            featured: e.featured,
+            template: "standard",
             start_date: iso_santiago(e.start_date),
             end_date: iso_santiago(e.end_date),
-            ticket_sales_start: e.ticket_sales_start.map(iso_santiago),
-            ticket_sales_end: e.ticket_sales_end.map(iso_santiago),
-            category: e.category.as_ref().map(|c| CategoryResponse {
+            location: e.venue.as_ref().map(|l| EventLocation {
+                id: l.id,
+                name: l.name.clone(),
+                address: l.address.clone(),
+                is_virtual: is_virtual(&l.address),
+            }),
+            category: e.category.as_ref().map(|c| EventCategoryDetail {
                 id: c.id,
                 name: c.name.clone(),
                 slug: c.slug.clone(),
+                description: c.description.clone(),
+                icon: None,
             }),
-            venue: e.venue.as_ref().map(|l| VenueResponse {
-                name: l.name.clone(),
-                city: l.city.clone(),
-                country: l.country.clone(),
-                address: l.address.clone(),
-            }),
-            organizer: e.organizer.as_ref().map(|(id, name)| OrganizerResponse {
-                id: *id,
-                name: name.clone(),
-            }),
-            image: images.first().cloned(),
+            featured: e.featured,
+            tags: e.tags.clone(),
+            tags_list: comma_list(&e.tags),
+            organizer_name: organizer.map(|o| o.name.clone()).unwrap_or_default(),
+            organizer_logo: organizer
+                .map(|o| o.logo.as_str())
+                .filter(|p| !p.is_empty())
+                .map(|p| media.url(p)),
+            organizer_description: organizer.map(|o| o.description.clone()).unwrap_or_default(),
+            age_restriction: e.age_restriction.clone(),
+            dresscode: e.dresscode.clone(),
+            accessibility: e.accessibility.clone(),
+            parking: e.parking.clone(),
+            max_tickets_per_purchase: ceiling,
+            ticket_sales_start: e.ticket_sales_start.map(iso_santiago),
+            ticket_sales_end: e.ticket_sales_end.map(iso_santiago),
             images,
-            min_price: e.tiers.iter().map(|t| t.price).min(),
-            currency: CURRENCY,
-            available: tiers.iter().any(|t| t.available),
+            ticket_tiers,
+            ticket_categories: Vec::new(),
+            date: date_es(e.start_date),
+            time: time_hm(e.start_date),
+            is_past: e.end_date < now,
+            is_upcoming: e.start_date > now && sales_active,
+            is_ongoing: e.start_date <= now && now <= e.end_date && e.status == STATUS_PUBLISHED,
+            views_count: e.views_count,
+            cart_adds_count: e.cart_adds_count,
+            conversion_count: e.conversion_count,
             is_sales_active: sales_active,
-            max_tickets_per_purchase: e.max_tickets_per_purchase,
-            tiers,
         }
     }
 }

@@ -144,6 +144,7 @@ async fn changelists_search_filter_sort_and_page_by_100() {
             slug: Set(format!("cat-{i:03}")),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
         .insert(db)
         .await
@@ -546,6 +547,7 @@ async fn deletes_confirm_what_goes_and_paid_records_protect_their_event() {
             slug: Set(format!("bulk-{slug}")),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
         .insert(db)
         .await

@@ -549,3 +549,62 @@ async fn password_reset_requests_are_throttled_like_sign_ins() {
         .await;
     assert_eq!(other.status_code(), 202);
 }
+
+#[tokio::test]
+async fn a_signed_in_view_of_an_event_counts_once_in_a_while() {
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, _) = on_sale(db, "visitas", vec![(5_000, Some(10), 0)]).await;
+    let path = "/api/v1/events/track_view/";
+    let views = || async {
+        tuki_backend::models::_entities::events::Entity::find_by_id(event)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .views_count
+    };
+
+    // Anonymous: 401, nothing counted.
+    let res = server.post(path).json(&json!({"event_id": event})).await;
+    assert_eq!(res.status_code(), 401);
+    assert_eq!(views().await, 0);
+
+    register(&server, "mira@example.cl", "Entrada-segura-1").await;
+    let (_, pair) = sign_in(&server, "mira@example.cl", "Entrada-segura-1").await;
+    let auth = bearer(&pair["access"]);
+    let track = |body: Value| {
+        server
+            .post(path)
+            .add_header("authorization", auth.clone())
+            .json(&body)
+    };
+    let res = track(json!({"event_id": event})).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"view_id": null, "event_id": event, "tracked": true})
+    );
+    // The same buyer again soon: answered, not counted twice.
+    let again: Value = track(json!({"event_id": event})).await.json();
+    assert_eq!(again["tracked"], false);
+    assert_eq!(views().await, 1);
+    // The count shows on the event's page.
+    let page: Value = server.get("/api/v1/events/visitas/").await.json();
+    assert_eq!(page["views_count"], 1);
+
+    // Bad input: backtuki's messages, nothing counted.
+    for (body, status, detail) in [
+        (json!({}), 400, "event_id is required"),
+        (json!({"event_id": ""}), 400, "event_id is required"),
+        (json!({"event_id": "no-es-un-id"}), 404, "Event not found"),
+        (json!({"event_id": Uuid::new_v4()}), 404, "Event not found"),
+        (json!({"event_id": 7}), 404, "Event not found"),
+    ] {
+        let res = track(body.clone()).await;
+        assert_eq!(res.status_code(), status, "{body}");
+        assert_eq!(res.json::<Value>()["detail"], detail, "{body}");
+    }
+    assert_eq!(views().await, 1);
+}

@@ -161,7 +161,8 @@ async fn a_paid_order_gets_its_tickets_once_however_often_webpay_returns() {
     assert_eq!(tier(db, tiers[0]).await.reserved, 2);
     // The held seats are not for sale to anyone else.
     let detail: Value = server.get("/api/v1/events/pago/").await.json();
-    assert_eq!(detail["tiers"][0]["remaining"], 8);
+    assert_eq!(detail["ticket_tiers"][0]["available"], 8);
+    assert_eq!(detail["ticket_tiers"][0]["tickets_on_hold"], 2);
 
     let order = book(&server, event, r["reservation_id"].as_str().unwrap()).await;
     assert_eq!(order["status"], "pending");

@@ -302,7 +302,8 @@ async fn the_detail_shows_organizer_venue_images_and_live_tiers_by_id_or_slug() 
         .json();
     assert_eq!(by_id, body);
     insta::assert_json_snapshot!("event_detail", body, {
-        ".id" => "[id]", ".category.id" => "[id]", ".organizer.id" => "[id]", ".tiers[].id" => "[id]"
+        ".id" => "[id]", ".category.id" => "[id]", ".location.id" => "[id]",
+        ".ticket_tiers[].id" => "[id]", ".images[].id" => "[id]"
     });
 }
 
@@ -351,33 +352,35 @@ async fn the_detail_of_a_bare_event_and_of_one_with_several_images() {
     let server = app.server();
     let body: Value = server.get("/api/v1/events/sin-lugar/").await.json();
     assert_eq!(body["title"], "Sin lugar");
-    assert_eq!(body["venue"], Value::Null);
+    assert_eq!(body["location"], Value::Null);
     assert_eq!(body["category"], Value::Null);
-    assert_eq!(body["tiers"], serde_json::json!([]));
-    assert_eq!(body["min_price"], Value::Null);
-    assert_eq!(body["available"], false);
+    assert_eq!(body["ticket_tiers"], serde_json::json!([]));
+    assert_eq!(body["ticket_categories"], serde_json::json!([]));
     assert_eq!(body["images"], serde_json::json!([]));
-    assert_eq!(body["image"], Value::Null);
-    assert_eq!(body["organizer"]["name"], "Producciones Cordillera");
+    assert_eq!(body["organizer_name"], "Producciones Cordillera");
+    assert_eq!(body["organizer_logo"], Value::Null);
+    assert_eq!(body["tags_list"], serde_json::json!([]));
 
-    // Images in their position order, paths escaped; tiers cheapest first.
+    // Images in their position order, paths escaped, alt falling back to the
+    // title; tiers in their display order.
     let mut gallery = NewEvent::new(&p, "Galería", "galeria", "2031-02-01T12:00:00Z");
     gallery.tiers = vec![(9_000, None, 0, true), (3_000, Some(5), 5, true)];
     let id = gallery.insert(db, &p).await;
     let now = Utc::now().fixed_offset();
-    for (position, path) in [
-        (2, "events/c.png"),
-        (0, "events/año nuevo.jpg"),
-        (1, "events/b.webp"),
+    for (position, path, alt) in [
+        (2, "events/c.png", "Escenario"),
+        (0, "events/año nuevo.jpg", ""),
+        (1, "events/b.webp", ""),
     ] {
         event_images::ActiveModel {
             id: Set(uuid::Uuid::new_v4()),
             event_id: Set(id),
             path: Set(path.into()),
-            alt: Set(String::new()),
+            alt: Set(alt.into()),
             position: Set(position),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
         .insert(db)
         .await
@@ -388,26 +391,57 @@ async fn the_detail_of_a_bare_event_and_of_one_with_several_images() {
         .add_header("host", "localhost:5150")
         .await
         .json();
-    assert_eq!(
-        body["images"],
-        serde_json::json!([
-            "http://localhost:5150/media/events/a%C3%B1o%20nuevo.jpg",
-            "http://localhost:5150/media/events/b.webp",
-            "http://localhost:5150/media/events/c.png",
-        ])
-    );
-    assert_eq!(body["image"], body["images"][0]);
-    let prices: Vec<i64> = body["tiers"]
+    let images: Vec<(&str, &str, &str)> = body["images"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["price"].as_i64().unwrap())
+        .map(|i| {
+            assert!(
+                uuid::Uuid::parse_str(i["id"].as_str().unwrap()).is_ok(),
+                "{i}"
+            );
+            (
+                i["url"].as_str().unwrap(),
+                i["alt"].as_str().unwrap(),
+                i["type"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(prices, [3_000, 9_000]);
-    assert_eq!(body["tiers"][0]["available"], false);
-    assert_eq!(body["tiers"][1]["remaining"], Value::Null);
-    assert_eq!(body["min_price"], 3_000);
-    assert_eq!(body["available"], true);
+    assert_eq!(
+        images,
+        [
+            (
+                "http://localhost:5150/media/events/a%C3%B1o%20nuevo.jpg",
+                "Galería",
+                "image"
+            ),
+            (
+                "http://localhost:5150/media/events/b.webp",
+                "Galería",
+                "image"
+            ),
+            (
+                "http://localhost:5150/media/events/c.png",
+                "Escenario",
+                "image"
+            ),
+        ]
+    );
+    let tiers = body["ticket_tiers"].as_array().unwrap();
+    let prices: Vec<f64> = tiers
+        .iter()
+        .map(|t| t["price"]["basePrice"].as_f64().unwrap())
+        .collect();
+    assert_eq!(prices, [9_000.0, 3_000.0]);
+    // Unlimited: no capacity, backtuki's sentinel for the seats left.
+    assert_eq!(tiers[0]["capacity"], Value::Null);
+    assert_eq!(tiers[0]["available"], 9_999_999);
+    assert_eq!(tiers[0]["availability_summary"]["utilization_rate"], 0.0);
+    // Sold out.
+    assert_eq!(tiers[1]["available"], 0);
+    assert_eq!(tiers[1]["real_available"], 0);
+    assert_eq!(tiers[1]["on_sale"], false);
+    assert_eq!(tiers[1]["availability_summary"]["utilization_rate"], 100.0);
 }
 
 #[tokio::test]

@@ -476,6 +476,7 @@ async fn only_the_events_own_organizer_admins_may_refund() {
         status: Set("active".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await

@@ -93,7 +93,7 @@ async fn an_image_on_local_disk_is_served_under_media_with_an_absolute_url() {
     assert!(image.path.ends_with(".png"));
 
     let detail: Value = server.get("/api/v1/events/con-foto/").await.json();
-    let url = detail["images"][0].as_str().unwrap().to_string();
+    let url = detail["images"][0]["url"].as_str().unwrap().to_string();
     let host = server.server_address().unwrap();
     let expected = format!(
         "http://{}:{}/media/{}",
@@ -214,7 +214,7 @@ async fn on_google_cloud_storage_images_are_uploaded_and_public_urls_point_at_th
         .unwrap();
 
     let detail: Value = server.get("/api/v1/events/en-la-nube/").await.json();
-    let url = detail["images"][0].as_str().unwrap().to_string();
+    let url = detail["images"][0]["url"].as_str().unwrap().to_string();
     assert_eq!(url, format!("{}/tuki-media-test/{}", gcs.url(), image.path));
     // Nothing is served from this host's /media/ when media is in a bucket.
     assert_eq!(
@@ -275,7 +275,7 @@ async fn with_hmac_keys_images_go_through_the_s3_interoperable_api_signed() {
 
     let detail: Value = server.get("/api/v1/events/interoperable/").await.json();
     assert_eq!(
-        detail["images"][0],
+        detail["images"][0]["url"],
         format!("{}/tuki-media-test/{}", s3.peer.url(), image.path)
     );
     // Stored with its type and cache headers, read back with a signed request.

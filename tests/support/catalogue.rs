@@ -31,6 +31,7 @@ pub async fn place(db: &DatabaseConnection) -> Place {
         status: Set("active".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await
@@ -41,6 +42,7 @@ pub async fn place(db: &DatabaseConnection) -> Place {
         slug: Set(slug.into()),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     };
     let music = category("Música", "musica").insert(db).await.unwrap();
     let theater = category("Teatro", "teatro").insert(db).await.unwrap();
@@ -138,6 +140,7 @@ impl NewEvent {
             deleted_at: Set(self.deleted.then_some(now)),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
         .insert(db)
         .await
@@ -160,6 +163,7 @@ impl NewEvent {
                 display_order: Set(i32::try_from(n).unwrap()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                ..Default::default()
             }
             .insert(db)
             .await
@@ -174,6 +178,7 @@ impl NewEvent {
                 position: Set(0),
                 created_at: Set(now),
                 updated_at: Set(now),
+                ..Default::default()
             }
             .insert(db)
             .await

@@ -38,6 +38,7 @@ pub static CATEGORIES: ModelAdmin = ModelAdmin {
     fields: &[
         Field::new("name", "Nombre", Kind::Text(100)),
         Field::new("slug", "Slug", Kind::Slug(120)).unique(),
+        Field::new("description", "Descripción", Kind::Textarea).blank(),
         CREATED,
         ID,
     ],
@@ -131,6 +132,15 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
         Field::new("location_id", "Lugar", Kind::Fk("location")).null(),
         Field::new("short_description", "Descripción corta", Kind::Text(255)).blank(),
         Field::new("description", "Descripción", Kind::Textarea).blank(),
+        Field::new("tags", "Etiquetas", Kind::Text(500))
+            .blank()
+            .help("Separadas por comas."),
+        Field::new("age_restriction", "Edad mínima", Kind::Text(50))
+            .blank()
+            .help("Por ejemplo «18+»."),
+        Field::new("dresscode", "Código de vestimenta", Kind::Text(100)).blank(),
+        Field::new("accessibility", "Accesibilidad", Kind::Text(255)).blank(),
+        Field::new("parking", "Estacionamiento", Kind::Text(255)).blank(),
         Field::new("type", "Tipo", Kind::Text(20))
             .blank()
             .help("concert, festival, theater, sports, conference, workshop, party u other."),
@@ -157,6 +167,16 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
         )
         .default("0")
         .help("100 = 1 %."),
+        Field::new(
+            "views_count",
+            "Visitas",
+            Kind::Int {
+                min: 0,
+                max: i64::MAX,
+            },
+        )
+        .readonly()
+        .default("0"),
         Field::new("deleted_at", "Eliminado (oculto)", Kind::DateTime)
             .null()
             .help("Con fecha, el evento deja de mostrarse sin borrar sus órdenes."),
@@ -226,7 +246,13 @@ pub static TIERS: ModelAdmin = ModelAdmin {
     fields: &[
         Field::new("event_id", "Evento", Kind::Fk("event")),
         Field::new("name", "Nombre", Kind::Text(100)),
+        Field::new("tier_type", "Clase", Kind::Text(50))
+            .blank()
+            .help("Por ejemplo «General» o «VIP»."),
         Field::new("description", "Descripción", Kind::Textarea).blank(),
+        Field::new("benefits", "Beneficios", Kind::Text(500))
+            .blank()
+            .help("Separados por comas."),
         Field::new("price", "Precio (CLP)", Kind::Money),
         Field::new(
             "capacity",
@@ -273,6 +299,7 @@ pub static TIERS: ModelAdmin = ModelAdmin {
         Field::new("sale_start", "Inicio de venta", Kind::DateTime).null(),
         Field::new("sale_end", "Fin de venta", Kind::DateTime).null(),
         Field::new("is_public", "Público", Kind::Bool).default("on"),
+        Field::new("is_highlighted", "Destacado", Kind::Bool),
         Field::new(
             "display_order",
             "Orden",

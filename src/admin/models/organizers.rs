@@ -25,6 +25,7 @@ pub static ORGANIZERS: ModelAdmin = ModelAdmin {
         Field::new("slug", "Slug", Kind::Slug(220)).unique(),
         Field::new("contact_email", "Correo de contacto", Kind::Email).blank(),
         Field::new("contact_phone", "Teléfono de contacto", Kind::Text(40)).blank(),
+        Field::new("description", "Descripción", Kind::Textarea).blank(),
         Field::new("status", "Estado", Kind::Choice(ORGANIZER_STATUS)).default("active"),
         CREATED,
         UPDATED,

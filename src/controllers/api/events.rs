@@ -152,8 +152,8 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
     json_bytes(&Page::new(url, count, page, results))
 }
 
-/// An event's page: organizer, venue, images and public tiers with live
-/// availability.
+/// An event's page as backtuki's `EventDetailSerializer`: venue, category,
+/// organizer, images and public tiers with live availability.
 #[utoipa::path(
     get,
     path = "/api/v1/events/{id}/",
@@ -181,6 +181,7 @@ pub async fn detail(
             &event,
             now,
             &url.media_base(settings),
+            &settings.limits,
         ))
     })
     .await
@@ -190,8 +191,8 @@ pub async fn detail(
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TierSeats {
     pub id: uuid::Uuid,
-    /// Seats left (capacity minus sold and held); `null` when unlimited.
-    pub available: Option<i32>,
+    /// Seats left (capacity minus sold and held); 9999999 when unlimited.
+    pub available: i32,
     /// The capacity; `null` when unlimited.
     pub total: Option<i32>,
 }
@@ -234,6 +235,8 @@ pub async fn availability(api: Api, Path(key): Path<String>) -> Result<Response,
         .filter(ticket_tiers::Column::EventId.eq(event.id))
         .filter(ticket_tiers::Column::IsPublic.eq(true))
         .order_by_asc(ticket_tiers::Column::DisplayOrder)
+        .order_by_asc(ticket_tiers::Column::Price)
+        .order_by_asc(ticket_tiers::Column::Id)
         .all(&api.db)
         .await?;
     let body = Availability {
@@ -241,7 +244,7 @@ pub async fn availability(api: Api, Path(key): Path<String>) -> Result<Response,
             .iter()
             .map(|t| TierSeats {
                 id: t.id,
-                available: t.capacity.map(|c| (c - t.sold - t.reserved).max(0)),
+                available: crate::views::events::seats_left(t.capacity, t.sold, t.reserved),
                 total: t.capacity,
             })
             .collect(),
@@ -249,9 +252,87 @@ pub async fn availability(api: Api, Path(key): Path<String>) -> Result<Response,
     Ok(axum::Json(body).into_response())
 }
 
+/// `track_view`'s answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ViewTracked {
+    /// Always `null`: views are counted, not stored one by one.
+    pub view_id: Option<uuid::Uuid>,
+    pub event_id: uuid::Uuid,
+    /// `false` when this buyer's view of the event was already counted in
+    /// the last 15 minutes.
+    pub tracked: bool,
+}
+
+/// The counter that makes one buyer's views of one event in 15 minutes one.
+const VIEW_LIMIT_KEY: &str = "event-view";
+
+/// Counts a signed-in buyer's view of an event on sale (backtuki's
+/// `track_view`): at most one per buyer and event in 15 minutes, one atomic
+/// increment of the event's `views_count`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/track_view/",
+    tag = "events",
+    security(("bearer" = [])),
+    request_body(content = Object, description = "`{event_id}`: the event's id"),
+    responses(
+        (status = 200, description = "Counted, or already counted lately", body = ViewTracked),
+        (status = 400, description = "No or a malformed `event_id`", body = Detail,
+            example = json!({"detail": "event_id is required"})),
+        (status = 401, description = "Not signed in", body = Detail),
+        (status = 404, description = "No such event on sale", body = Detail,
+            example = json!({"detail": "Event not found"})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn track_view(
+    State(ctx): State<AppContext>,
+    api: Api,
+    super::auth::SignedIn(user): super::auth::SignedIn,
+    super::drf::Body(body): super::drf::Body,
+) -> Result<Response, ApiError> {
+    use crate::models::events;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+
+    let raw = body.get("event_id").filter(|v| !v.is_null() && *v != "");
+    let Some(raw) = raw else {
+        return Err(ApiError::BadRequest("event_id is required".into()));
+    };
+    let Some(event_id) = raw
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+    else {
+        return Err(ApiError::NotFound("Event not found"));
+    };
+    let Some(event) = events::sellable(&api.db, event_id).await? else {
+        return Err(ApiError::NotFound("Event not found"));
+    };
+    let first = crate::platform::context::throttle(&ctx)?
+        .limit(&format!("{VIEW_LIMIT_KEY}:{}:{}", user.id, event.id), 1)
+        .await
+        .is_ok();
+    if first {
+        events::Entity::update_many()
+            .col_expr(
+                events::Column::ViewsCount,
+                Expr::col(events::Column::ViewsCount).add(1),
+            )
+            .filter(events::Column::Id.eq(event.id))
+            .exec(&api.db)
+            .await?;
+    }
+    Ok(axum::Json(ViewTracked {
+        view_id: None,
+        event_id: event.id,
+        tracked: first,
+    })
+    .into_response())
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_public_list, public_list)
+        .doc(__path_track_view, track_view)
         .doc(__path_detail, detail)
         .doc(__path_availability, availability)
 }

@@ -14,6 +14,7 @@ pub struct Model {
     pub path: String,
     pub alt: String,
     pub position: i32,
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

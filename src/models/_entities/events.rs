@@ -30,6 +30,13 @@ pub struct Model {
     pub category_id: Option<Uuid>,
     pub location_id: Option<Uuid>,
     pub deleted_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(column_type = "Text")]
+    pub tags: String,
+    pub age_restriction: String,
+    pub dresscode: String,
+    pub accessibility: String,
+    pub parking: String,
+    pub views_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,9 @@ pub struct Model {
     pub contact_email: String,
     pub contact_phone: String,
     pub status: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub logo: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

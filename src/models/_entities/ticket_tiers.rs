@@ -24,6 +24,10 @@ pub struct Model {
     pub is_public: bool,
     pub display_order: i32,
     pub reserved: i32,
+    pub tier_type: String,
+    #[sea_orm(column_type = "Text")]
+    pub benefits: String,
+    pub is_highlighted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
