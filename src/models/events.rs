@@ -686,3 +686,45 @@ pub async fn sellable<C: ConnectionTrait>(
         .one(db)
         .await
 }
+
+/// An event as a ticket or an order shows it: the event, its venue and its
+/// first image's storage path.
+#[derive(Debug, Clone)]
+pub struct EventCard {
+    pub event: events::Model,
+    pub venue: Option<locations::Model>,
+    pub image: Option<String>,
+}
+
+impl EventCard {
+    /// The event `id` (in any state: tickets outlive a sale) with its venue
+    /// and first image.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<Self>, DbErr> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let Some((event, venue)) = Entity::find_by_id(id)
+            .find_also_related(locations::Entity)
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let image: Option<String> = super::_entities::event_images::Entity::find()
+            .select_only()
+            .column(super::_entities::event_images::Column::Path)
+            .filter(super::_entities::event_images::Column::EventId.eq(id))
+            .order_by_asc(super::_entities::event_images::Column::Position)
+            .order_by_asc(super::_entities::event_images::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        Ok(Some(Self {
+            event,
+            venue,
+            image,
+        }))
+    }
+}

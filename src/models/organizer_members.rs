@@ -13,6 +13,9 @@ pub enum Role {
     Admin,
     /// Manages events (check-in at the door); admins may too.
     ManageEvents,
+    /// Reads the orders and tickets of the organizer's events: admins,
+    /// event managers and report readers.
+    ReadOrders,
 }
 
 /// Whether `user_id` is a member with `role` of the organizer of `event_id`.
@@ -30,6 +33,10 @@ pub async fn has_role<C: ConnectionTrait>(
         Role::ManageEvents => Condition::any()
             .add(Column::IsAdmin.eq(true))
             .add(Column::CanManageEvents.eq(true)),
+        Role::ReadOrders => Condition::any()
+            .add(Column::IsAdmin.eq(true))
+            .add(Column::CanManageEvents.eq(true))
+            .add(Column::CanViewReports.eq(true)),
     };
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))
@@ -46,4 +53,17 @@ pub async fn has_role<C: ConnectionTrait>(
         .one(db)
         .await?
         .is_some())
+}
+
+/// Whether `user_id` is a member of any organizer.
+///
+/// # Errors
+/// The database error.
+pub async fn is_member<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .count(db)
+        .await?
+        > 0)
 }

@@ -431,6 +431,67 @@ async fn check_in_marks_a_ticket_used_once_even_under_concurrent_scans() {
         .await
         .json();
     assert_eq!(ok["result"], "valid");
+
+    // The door's lookup by ticket id, and the order by its id: this
+    // organizer's member reads them; a member of another organizer gets 404.
+    let lookup = format!("/api/v1/tickets/by_uuid/?uuid={}", issued[0].id);
+    let order_path = format!("/api/v1/orders/{}/", issued[0].order_id);
+    let get = |path: &str, auth: &str| {
+        server
+            .get(path)
+            .add_header("authorization", auth.to_string())
+    };
+    let res = get(&lookup, &manager).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let found: Value = res.json();
+    assert_eq!(found["ticket_number"], json!(issued[0].code));
+    assert_eq!(found["check_in_status"], "checked_in");
+    assert_eq!(found["order_tickets"].as_array().unwrap().len(), 2);
+    assert!(found["order_info"]["order_number"].is_string());
+    assert_eq!(get(&order_path, &manager).await.status_code(), 200);
+    let stranger = staff_token(&server, &app, "ajeno@example.cl", false).await;
+    let stranger_id = users::Model::find_by_email(db, "ajeno@example.cl")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let elsewhere = tuki_backend::models::_entities::organizers::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set("Otra Productora".into()),
+        slug: Set("otra-productora".into()),
+        contact_email: Set(String::new()),
+        contact_phone: Set(String::new()),
+        status: Set("active".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    organizer_members::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organizer_id: Set(elsewhere.id),
+        user_id: Set(stranger_id),
+        is_admin: Set(true),
+        can_manage_events: Set(true),
+        can_view_reports: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    for path in [&lookup, &order_path] {
+        let res = get(path, &stranger).await;
+        assert_eq!(res.status_code(), 404, "{path}: {}", res.text());
+    }
+    assert_eq!(
+        get("/api/v1/tickets/by_uuid/", &manager)
+            .await
+            .status_code(),
+        400
+    );
 }
 
 #[tokio::test]

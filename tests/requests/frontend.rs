@@ -341,6 +341,105 @@ async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["count"], 1);
 
+    // Each ticket's QR by its number: JSON with a PNG data URL and a hash
+    // that validate-qr accepts (and no other); unknown numbers are a 404.
+    let first = &page["tickets"][0];
+    let ticket_number = first["ticket_number"].as_str().unwrap();
+    let res = server
+        .get(&format!("/api/v1/tickets/{ticket_number}/qr/"))
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let qr: Value = res.json();
+    assert_eq!(qr["success"], true);
+    assert!(qr["qr_code"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
+    assert!(qr["ticket_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/tickets/{ticket_number}")));
+    assert_eq!(qr["ticket_info"]["order_number"], json!(number));
+    assert_eq!(qr["ticket_info"]["event_title"], "Festival");
+    let hash = qr["security_hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 16);
+    let res = server.get("/api/v1/tickets/TUKI-NOEXISTE/qr/").await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(res.json::<Value>()["error"], "TICKET_NOT_FOUND");
+    let (status, body) = post(
+        &server,
+        "/api/v1/tickets/validate-qr/",
+        json!({"ticket_number": ticket_number, "security_hash": hash}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["order_number"], json!(number));
+    let (status, body) = post(
+        &server,
+        "/api/v1/tickets/validate-qr/",
+        json!({"ticket_number": ticket_number, "security_hash": "0000000000000000"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (400, json!("INVALID_HASH"))
+    );
+    let (status, body) = post(&server, "/api/v1/tickets/validate-qr/", json!({}), None).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (400, json!("MISSING_DATA"))
+    );
+
+    // The order by its id (backtuki's serializer) and one ticket's PDF data:
+    // the buyer's; another buyer gets 404, nobody signed in 401.
+    let ticket_id = tickets::Entity::find()
+        .filter(tickets::Column::Code.eq(ticket_number))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let as_buyer = |path: String, bearer: &str| {
+        server
+            .get(&path)
+            .add_header("authorization", format!("Bearer {bearer}"))
+    };
+    let res = as_buyer(format!("/api/v1/orders/{order_id}/"), &access).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let detail: Value = res.json();
+    assert_eq!(detail["order_number"], json!(number));
+    assert_eq!(detail["status"], "paid");
+    assert!(detail["total"].as_str().unwrap().ends_with(".00"));
+    assert_eq!(detail["items"][0]["tickets_count"], 2);
+    assert_eq!(detail["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["tickets"][0]["status"], "active");
+    assert_eq!(detail["payment_details"]["payment_status"], "completed");
+    let pdf = format!("/api/v1/tickets/{ticket_id}/pdf-data/");
+    let res = as_buyer(pdf.clone(), &access).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let one: Value = res.json();
+    assert_eq!(one["ticket_count"], 1);
+    assert_eq!(one["tickets"][0]["ticket_number"], json!(ticket_number));
+    assert_eq!(one["event"]["location"]["name"], "Teatro Municipal");
+    for path in [format!("/api/v1/orders/{order_id}/"), pdf.clone()] {
+        assert_eq!(
+            as_buyer(path.clone(), other_access).await.status_code(),
+            404,
+            "{path}"
+        );
+        assert_eq!(server.get(&path).await.status_code(), 401, "{path}");
+    }
+    // The door's lookup is for organizers: a buyer is refused.
+    let res = as_buyer(
+        format!("/api/v1/tickets/by_uuid/?uuid={ticket_id}"),
+        &access,
+    )
+    .await;
+    assert_eq!(res.status_code(), 403);
+
     // The mail's magic link signs the buyer in (a paid order only).
     let (status, body) = post(
         &server,

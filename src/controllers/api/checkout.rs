@@ -372,17 +372,21 @@ pub fn may_read(
     }
 }
 
-/// An order, for its owner or the holder of its access token.
+/// An order by its id (backtuki's `OrderDetailSerializer`, with its lines and
+/// tickets) or by its number (this server's order). By id: its signed-in
+/// owner, staff, the event's organizer or the holder of its access token;
+/// by number: its owner or the token holder.
 #[utoipa::path(
     get,
     path = "/api/v1/orders/{order_number}/",
     tag = "checkout",
     params(
-        ("order_number" = String, Path),
+        ("order_number" = String, Path, description = "The order's id, or its number"),
         ("token" = Option<String>, Query, description = "The order's access token (not needed by its signed-in owner)"),
     ),
     responses(
-        (status = 200, body = OrderResponse),
+        (status = 200, description = "By id: backtuki's order; by number: this server's", body = OrderAnswer),
+        (status = 401, description = "By id: neither signed in nor a token", body = super::Detail),
         (status = 404, description = "No such order, or not yours", body = super::Detail),
     )
 )]
@@ -393,8 +397,79 @@ pub async fn order(
     Path(number): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
+    if let Ok(id) = Uuid::parse_str(number.trim()) {
+        return order_by_id(&api, user.as_ref(), id, q.token.as_deref()).await;
+    }
     let order = readable_order(&api, &number, user.as_ref(), q.token.as_deref()).await?;
     Ok(Json(order_response(&api, &url, &order, q.token.as_deref()).await?).into_response())
+}
+
+/// `orders/{id}/` or `orders/{order_number}/`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum OrderAnswer {
+    ById(Box<crate::views::tickets::OrderDetail>),
+    ByNumber(Box<OrderResponse>),
+}
+
+async fn order_by_id(
+    api: &Api,
+    user: Option<&crate::models::users::Model>,
+    id: Uuid,
+    token: Option<&str>,
+) -> Result<Response, ApiError> {
+    use crate::models::{
+        _entities::{order_items, payments, tickets},
+        organizer_members::{self, Role},
+    };
+    if user.is_none() && token.is_none() {
+        return Err(super::NOT_AUTHENTICATED);
+    }
+    let not_found = ApiError::NotFound("No encontrado.");
+    let Some(order) = orders::Entity::find_by_id(id).one(&api.db).await? else {
+        return Err(not_found);
+    };
+    let allowed = may_read(&order, user, token).is_ok()
+        || match user {
+            Some(u) if u.is_staff || u.is_superuser => true,
+            Some(u) => {
+                organizer_members::has_role(&api.db, u.id, order.event_id, Role::ReadOrders).await?
+            }
+            None => false,
+        };
+    if !allowed {
+        return Err(not_found);
+    }
+    let event = events::Entity::find_by_id(order.event_id)
+        .one(&api.db)
+        .await?;
+    let items = order_items::Entity::find()
+        .filter(order_items::Column::OrderId.eq(order.id))
+        .order_by_asc(order_items::Column::Id)
+        .all(&api.db)
+        .await?;
+    let issued = tickets::Entity::find()
+        .filter(tickets::Column::OrderId.eq(order.id))
+        .order_by_asc(tickets::Column::CreatedAt)
+        .order_by_asc(tickets::Column::Id)
+        .all(&api.db)
+        .await?;
+    let payment = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .order_by_desc(payments::Column::CreatedAt)
+        .order_by_desc(payments::Column::Id)
+        .one(&api.db)
+        .await?;
+    let (title, bps) = event.map_or((String::new(), 0), |e| (e.title, e.service_fee_bps));
+    Ok(Json(crate::views::tickets::OrderDetail::new(
+        &order,
+        &title,
+        bps,
+        &items,
+        &issued,
+        payment.as_ref(),
+    ))
+    .into_response())
 }
 
 /// The signed-in buyer's orders, newest first.
@@ -472,7 +547,7 @@ pub async fn create_payment(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     if body.get("order_id").is_some() {
-        return super::pay::create_payment(&ctx, &api, user.as_ref(), &body).await;
+        return super::pay::create_payment(&ctx, &api, &url, user.as_ref(), &body).await;
     }
     let req: CreatePaymentRequest =
         serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
@@ -584,7 +659,7 @@ pub async fn webpay_return_post(
         let super::JsonBody(params) =
             <super::JsonBody<ReturnParams> as axum::extract::FromRequest<AppContext>>::from_request(req, &ctx).await?;
         let (order, outcome) = settle_return(&ctx, &api, &url, &params).await?;
-        return super::pay::return_answer(&api, &params, order.as_ref(), outcome).await;
+        return super::pay::return_answer(&api, &url, &params, order.as_ref(), outcome).await;
     }
     let Form(params) =
         <Form<ReturnParams> as axum::extract::FromRequest<AppContext>>::from_request(req, &ctx)

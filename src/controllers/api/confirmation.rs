@@ -14,12 +14,13 @@ use axum::{
 };
 use loco_rs::prelude::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{auth::Buyer, checkout::may_read, Api, ApiError, RequestUrl, Table};
 use crate::{
     mailers::order_confirmation,
-    models::{_entities::tickets, events, orders, status::OrderStatus, ticket_tiers},
+    models::{_entities::tickets, events::EventCard, orders, status::OrderStatus, ticket_tiers},
+    views::tickets::{iso_utc, OrderTickets, TicketEvent, TicketLine},
 };
 
 #[derive(Deserialize)]
@@ -45,7 +46,7 @@ fn refusal(status: StatusCode, error: &str, message: &str) -> Response {
         ("token" = Option<String>, Query, description = "The order's access token"),
     ),
     responses(
-        (status = 200, description = "`{success, order_number, order_created_at, event, tickets, ticket_count}` (no tickets while unpaid)", body = Object),
+        (status = 200, description = "The order's tickets (none while unpaid)", body = OrderTickets),
         (status = 401, description = "No token", body = Object),
         (status = 404, description = "No such order, or the token is not its own", body = Object),
     )
@@ -76,9 +77,7 @@ pub async fn order_tickets(
             "Invalid access token or order not found",
         ));
     };
-    let event = events::Entity::find_by_id(order.event_id)
-        .one(&api.db)
-        .await?;
+    let card = EventCard::find(&api.db, order.event_id).await?;
     let issued = tickets::Entity::find()
         .filter(tickets::Column::OrderId.eq(order.id))
         .find_also_related(ticket_tiers::Entity)
@@ -86,44 +85,20 @@ pub async fn order_tickets(
         .order_by_asc(tickets::Column::Id)
         .all(&api.db)
         .await?;
-    let list: Vec<Value> = issued
+    let list: Vec<TicketLine> = issued
         .iter()
-        .map(|(t, tier)| {
-            let (first, last) = t
-                .attendee_name
-                .split_once(' ')
-                .unwrap_or((t.attendee_name.as_str(), ""));
-            json!({
-                "ticket_number": t.code,
-                "first_name": first,
-                "last_name": last,
-                "email": order.customer_email,
-                "tier_name": tier.as_ref().map_or("General", |x| x.name.as_str()),
-                "tier_id": t.tier_id,
-                "status": t.status,
-            })
-        })
+        .map(|(t, tier)| TicketLine::new(t, &order, tier.as_ref().map(|x| x.name.as_str())))
         .collect();
-    let origin = url.origin();
-    let event_json = event.map(|e| {
-        json!({
-            "id": e.id,
-            "title": e.title,
-            "start_date": e.start_date.to_rfc3339(),
-            "location": {"name": "Ubicación no disponible", "address": ""},
-            "image_url": Value::Null,
-            "url": format!("{origin}/api/v1/events/{}/", e.id),
-        })
-    });
-    Ok(Json(json!({
-        "success": true,
-        "order_number": order.order_number,
-        "order_created_at": order.created_at.to_rfc3339(),
-        "status": order.status,
-        "event": event_json,
-        "ticket_count": list.len(),
-        "tickets": list,
-    }))
+    let media = url.media_base(&api.settings);
+    Ok(Json(OrderTickets {
+        success: true,
+        order_number: order.order_number.clone(),
+        order_created_at: iso_utc(order.created_at),
+        status: order.status.clone(),
+        event: card.as_ref().map(|c| TicketEvent::new(c, &media)),
+        ticket_count: list.len(),
+        tickets: list,
+    })
     .into_response())
 }
 

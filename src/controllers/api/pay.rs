@@ -15,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use sea_orm::QueryOrder;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -23,7 +24,7 @@ use uuid::{uuid, Uuid};
 use super::{Api, ApiError, Table};
 use crate::{
     models::{
-        events, orders,
+        orders,
         payments::{self, Outcome},
         status::{OrderStatus, PaymentStatus},
         users,
@@ -139,6 +140,7 @@ fn pesos(amount: i64) -> String {
 /// A payment as backtuki's `PaymentSerializer` shows it.
 async fn payment_json(
     api: &Api,
+    media: &crate::views::events::MediaBase,
     payment: &payments::Model,
     order: &orders::Model,
 ) -> Result<Value, ApiError> {
@@ -154,31 +156,33 @@ async fn payment_json(
     };
     let created = iso_santiago(payment.created_at);
     let completed = (status == "completed").then(|| iso_santiago(payment.updated_at));
-    let event = events::Entity::find_by_id(order.event_id)
-        .one(&api.db)
-        .await?;
+    let card = crate::models::events::EventCard::find(&api.db, order.event_id).await?;
     let holders: Vec<Value> = crate::models::tickets::Entity::find()
         .filter(crate::models::tickets::Column::OrderId.eq(order.id))
+        .find_also_related(crate::models::_entities::ticket_tiers::Entity)
+        .order_by_asc(crate::models::tickets::Column::CreatedAt)
+        .order_by_asc(crate::models::tickets::Column::Id)
         .all(&api.db)
         .await?
         .into_iter()
-        .map(|t| {
+        .map(|(t, tier)| {
             json!({
                 "name": t.attendee_name,
                 "email": order.customer_email,
-                "tier_name": "General",
+                "tier_name": tier.map_or_else(|| "General".to_string(), |x| x.name),
                 "ticket_number": t.code,
                 "ticket_id": t.id,
             })
         })
         .collect();
-    let event_info = event.map(|e| {
+    let event_info = card.map(|c| {
+        let shown = crate::views::tickets::TicketEvent::new(&c, media);
         json!({
-            "id": e.id,
-            "title": e.title,
-            "date": e.start_date.to_rfc3339(),
-            "location": {"name": "", "address": ""},
-            "image": Value::Null,
+            "id": shown.id,
+            "title": shown.title,
+            "date": c.event.start_date.to_rfc3339(),
+            "location": {"name": shown.location.name, "address": shown.location.address},
+            "image": shown.image_url,
             "ticket_holders": holders,
         })
     });
@@ -225,6 +229,7 @@ async fn payment_json(
 pub async fn create_payment(
     ctx: &loco_rs::prelude::AppContext,
     api: &Api,
+    url: &super::RequestUrl,
     user: Option<&users::Model>,
     body: &Value,
 ) -> Result<Response, ApiError> {
@@ -311,7 +316,7 @@ pub async fn create_payment(
                 StatusCode::CREATED,
                 Json(json!({
                     "success": true,
-                    "payment": payment_json(api, &payment, &order).await?,
+                    "payment": payment_json(api, &url.media_base(&api.settings), &payment, &order).await?,
                     "payment_url": format!("{}?token_ws={}", created.url, created.token),
                     "token": created.token,
                     "redirect_required": true,
@@ -360,6 +365,7 @@ const fn failure(outcome: Outcome) -> &'static str {
 /// Database errors.
 pub async fn return_answer(
     api: &Api,
+    url: &super::RequestUrl,
     params: &ReturnParams,
     order: Option<&orders::Model>,
     outcome: Outcome,
@@ -383,7 +389,7 @@ pub async fn return_answer(
         return Ok(field_refusal("token_ws", "Invalid token"));
     };
     let payment_json = match &payment {
-        Some(p) => payment_json(api, p, order).await?,
+        Some(p) => payment_json(api, &url.media_base(&api.settings), p, order).await?,
         None => Value::Null,
     };
     if outcome == Outcome::Paid {

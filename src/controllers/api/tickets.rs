@@ -3,7 +3,7 @@
 use crate::models::status::{OrderStatus, TicketStatus};
 use axum::{
     extract::{Path, Query},
-    http::header,
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
@@ -22,11 +22,18 @@ use super::{
     checkout::may_read,
     Api, ApiError, JsonBody,
 };
-use crate::views::orders::MyTicket;
+use crate::views::{
+    orders::MyTicket,
+    tickets::{
+        iso_utc, ticket_status, OrderInfo, OrderTickets, TicketDetail, TicketEvent, TicketInfo,
+        TicketLine, TicketQr, TicketWithOrder,
+    },
+};
 use crate::{
     mailers::order_confirmation,
     models::{
         _entities::{events, orders, ticket_tiers, tickets},
+        events::EventCard,
         organizer_members::{self, Role},
         users,
     },
@@ -127,22 +134,31 @@ fn qr_png(code: &qrcode::QrCode) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A ticket's QR code (PNG, or SVG with `?format=svg`), for the order's
-/// signed-in owner or whoever holds the order's access token.
+/// A ticket's QR code. By its ticket number (what the QR holds), as
+/// backtuki's frontend asks: JSON with the code as a PNG data URL, its
+/// security hash and what the ticket is for — the number is the ticket's
+/// secret, so it is all it takes. By the ticket's id (the links of this
+/// server's mails): the image itself (PNG, or SVG with `?format=svg`), for the
+/// order's signed-in owner, whoever holds its access token, or a mailed
+/// link's signature.
 #[utoipa::path(
     get,
     path = "/api/v1/tickets/{id}/qr/",
     tag = "tickets",
     params(
-        ("id" = Uuid, Path),
-        ("token" = Option<String>, Query, description = "The order's access token"),
-        ("sig" = Option<String>, Query, description = "The mailed link's signature (with `exp`)"),
-        ("exp" = Option<i64>, Query, description = "Until when `sig` works (unix seconds)"),
-        ("format" = Option<String>, Query, description = "`png` (default) or `svg`"),
+        ("id" = String, Path, description = "The ticket number, or the ticket's id"),
+        ("token" = Option<String>, Query, description = "By id: the order's access token"),
+        ("sig" = Option<String>, Query, description = "By id: the mailed link's signature (with `exp`)"),
+        ("exp" = Option<i64>, Query, description = "By id: until when `sig` works (unix seconds)"),
+        ("format" = Option<String>, Query, description = "By id: `png` (default) or `svg`"),
     ),
     responses(
-        (status = 200, description = "image/png or image/svg+xml"),
-        (status = 404, description = "No such ticket, or not yours", body = super::Detail),
+        (status = 200, description = "By number: the QR as JSON; by id: the image",
+            content((TicketQr = "application/json"), ("image/png"), ("image/svg+xml"))),
+        (status = 400, description = "By number: the ticket's order is not paid", body = Object,
+            example = json!({"success": false, "error": "TICKET_NOT_PAID", "message": "Ticket order is not paid"})),
+        (status = 404, description = "No such ticket (or inactive), or not yours", body = Object,
+            example = json!({"success": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found or inactive"})),
     )
 )]
 pub async fn qr(
@@ -152,7 +168,9 @@ pub async fn qr(
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
     let not_found = ApiError::NotFound("No encontrado.");
-    let id = Uuid::parse_str(&id).map_err(|_| not_found.clone())?;
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return qr_by_number(&api, &id).await;
+    };
     let ticket = tickets::Entity::find_by_id(id)
         .one(&api.db)
         .await?
@@ -189,7 +207,8 @@ pub async fn qr(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ValidateRequest {
-    /// What the QR code holds.
+    /// What the QR code holds: the ticket number, or a URL ending in
+    /// `/tickets/<ticket number>`.
     pub code: String,
     /// The event being checked in; a ticket for another event is not valid here.
     pub event_id: Option<Uuid>,
@@ -224,7 +243,12 @@ pub async fn validate(
     SignedIn(user): SignedIn,
     JsonBody(req): JsonBody<ValidateRequest>,
 ) -> Result<Response, ApiError> {
+    // The QR holds the ticket number, or (backtuki's QR) the frontend's
+    // page of the ticket, `…/tickets/<number>`.
     let code = req.code.trim();
+    let code = code
+        .rsplit_once("/tickets/")
+        .map_or(code, |(_, number)| number.trim_end_matches('/'));
     let invalid =
         |reason: &str| Json(json!({"result": "invalid", "detail": reason})).into_response();
     let Some(ticket) = tickets::Entity::find()
@@ -290,11 +314,348 @@ pub async fn validate(
     Ok(invalid("La entrada fue anulada."))
 }
 
+/// backtuki's refusals of the ticket endpoints:
+/// `{"success": false, "error": CODE, "message": …}`.
+fn refusal(status: StatusCode, error: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"success": false, "error": error, "message": message})),
+    )
+        .into_response()
+}
+
+/// What a ticket's QR code holds: the frontend's page of the ticket.
+fn ticket_url(api: &Api, number: &str) -> String {
+    format!(
+        "{}/tickets/{number}",
+        api.settings.frontend_url.trim_end_matches('/')
+    )
+}
+
+/// The 16 hex characters that prove a ticket number came from this server
+/// (an HMAC with `SECRET_KEY`; backtuki's plain hash could be forged).
+fn security_hash(api: &Api, number: &str) -> String {
+    let mut mac =
+        crate::platform::tokens::hmac_sha256_hex(&api.settings.secret_key, &format!("qr:{number}"));
+    mac.truncate(16);
+    mac
+}
+
+/// A ticket by its number with its order and event card.
+async fn ticket_by_number(
+    api: &Api,
+    number: &str,
+) -> Result<Option<(tickets::Model, orders::Model)>, ApiError> {
+    let number = number.trim();
+    if number.is_empty() || number.len() > 64 {
+        return Ok(None);
+    }
+    Ok(tickets::Entity::find()
+        .filter(tickets::Column::Code.eq(number))
+        .find_also_related(orders::Entity)
+        .one(&api.db)
+        .await?
+        .and_then(|(t, o)| o.map(|o| (t, o))))
+}
+
+async fn qr_by_number(api: &Api, number: &str) -> Result<Response, ApiError> {
+    let found = ticket_by_number(api, number).await?;
+    let Some((ticket, order)) = found.filter(|(t, _)| TicketStatus::Valid.is(&t.status)) else {
+        return Ok(refusal(
+            StatusCode::NOT_FOUND,
+            "TICKET_NOT_FOUND",
+            "Ticket not found or inactive",
+        ));
+    };
+    if !OrderStatus::is_paid(&order.status) {
+        return Ok(refusal(
+            StatusCode::BAD_REQUEST,
+            "TICKET_NOT_PAID",
+            "Ticket order is not paid",
+        ));
+    }
+    let event = events::Entity::find_by_id(ticket.event_id)
+        .one(&api.db)
+        .await?;
+    let tier = ticket_tiers::Entity::find_by_id(ticket.tier_id)
+        .one(&api.db)
+        .await?;
+    let target = ticket_url(api, &ticket.code);
+    let code = qrcode::QrCode::with_error_correction_level(target.as_bytes(), qrcode::EcLevel::H)
+        .map_err(|_| ApiError::Internal)?;
+    let png = qr_png(&code).ok_or(ApiError::Internal)?;
+    use base64::Engine as _;
+    let body = TicketQr {
+        success: true,
+        qr_code: format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ),
+        ticket_number: ticket.code.clone(),
+        ticket_url: target,
+        expires_at: iso_utc((Utc::now() + chrono::Duration::days(30)).fixed_offset()),
+        security_hash: security_hash(api, &ticket.code),
+        ticket_info: TicketInfo {
+            event_title: event.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
+            event_date: event
+                .as_ref()
+                .map(|e| iso_utc(e.start_date))
+                .unwrap_or_default(),
+            attendee_name: ticket.attendee_name.clone(),
+            ticket_type: tier.map_or_else(|| "General".into(), |t| t.name),
+            order_number: order.order_number.clone(),
+        },
+    };
+    let private = (header::CACHE_CONTROL, "private, no-store");
+    Ok(([private], Json(body)).into_response())
+}
+
+/// A ticket checked by its number and security hash (backtuki's
+/// `validate_ticket_qr`): whether it would be let in now. Nothing changes —
+/// checking in is `tickets/validate/`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/validate-qr/",
+    tag = "tickets",
+    request_body(content = Object, description = "`{ticket_number, security_hash}`"),
+    responses(
+        (status = 200, description = "`valid`: true with the ticket, or false with why (`TICKET_INACTIVE`, `ORDER_NOT_PAID`, `EVENT_PASSED`)", body = Object,
+            example = json!({"valid": false, "error": "TICKET_INACTIVE", "message": "Ticket status: used", "ticket_number": "…"})),
+        (status = 400, description = "A missing field (`MISSING_DATA`) or a wrong hash (`INVALID_HASH`)", body = Object,
+            example = json!({"valid": false, "error": "INVALID_HASH", "message": "Invalid security hash"})),
+        (status = 404, description = "No such ticket", body = Object,
+            example = json!({"valid": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found"})),
+    )
+)]
+pub async fn validate_qr(
+    api: Api,
+    super::drf::Body(body): super::drf::Body,
+) -> Result<Response, ApiError> {
+    let answer = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (Some(number), Some(hash)) = (text("ticket_number"), text("security_hash")) else {
+        return Ok(answer(
+            StatusCode::BAD_REQUEST,
+            json!({"valid": false, "error": "MISSING_DATA", "message": "Ticket number and security hash required"}),
+        ));
+    };
+    let Some((ticket, order)) = ticket_by_number(&api, &number).await? else {
+        return Ok(answer(
+            StatusCode::NOT_FOUND,
+            json!({"valid": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found"}),
+        ));
+    };
+    let expected = security_hash(&api, &ticket.code);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        hash.as_bytes(),
+        expected.as_bytes(),
+    )) {
+        return Ok(answer(
+            StatusCode::BAD_REQUEST,
+            json!({"valid": false, "error": "INVALID_HASH", "message": "Invalid security hash"}),
+        ));
+    }
+    let status = ticket_status(&ticket.status);
+    if status != "active" {
+        return Ok(answer(
+            StatusCode::OK,
+            json!({"valid": false, "error": "TICKET_INACTIVE", "message": format!("Ticket status: {status}"), "ticket_number": ticket.code}),
+        ));
+    }
+    if !OrderStatus::is_paid(&order.status) {
+        return Ok(answer(
+            StatusCode::OK,
+            json!({"valid": false, "error": "ORDER_NOT_PAID", "message": "Order is not paid", "ticket_number": ticket.code}),
+        ));
+    }
+    let event = events::Entity::find_by_id(ticket.event_id)
+        .one(&api.db)
+        .await?
+        .ok_or(ApiError::Internal)?;
+    let event_date = iso_utc(event.start_date);
+    if event.start_date < (Utc::now() - chrono::Duration::hours(2)).fixed_offset() {
+        return Ok(answer(
+            StatusCode::OK,
+            json!({"valid": false, "error": "EVENT_PASSED", "message": "Event has already passed", "ticket_number": ticket.code, "event_date": event_date}),
+        ));
+    }
+    let tier = ticket_tiers::Entity::find_by_id(ticket.tier_id)
+        .one(&api.db)
+        .await?;
+    Ok(answer(
+        StatusCode::OK,
+        json!({
+            "valid": true,
+            "ticket_number": ticket.code,
+            "event_title": event.title,
+            "attendee_name": ticket.attendee_name,
+            "ticket_type": tier.map_or_else(|| "General".into(), |t| t.name),
+            "status": "valid",
+            "validation_timestamp": iso_utc(Utc::now().fixed_offset()),
+            "event_date": event_date,
+            "order_number": order.order_number,
+        }),
+    ))
+}
+
+/// Whether a signed-in user may read an order's tickets: its owner, staff,
+/// or a member of the event's organizer who reads orders.
+async fn may_read_tickets(
+    api: &Api,
+    user: &users::Model,
+    order: &orders::Model,
+) -> Result<bool, ApiError> {
+    if order.user_id == Some(user.id) || user.is_staff || user.is_superuser {
+        return Ok(true);
+    }
+    Ok(organizer_members::has_role(&api.db, user.id, order.event_id, Role::ReadOrders).await?)
+}
+
+/// One ticket as the confirmation page's PDF needs it (backtuki's
+/// `pdf-data`), for its buyer, staff, or the event's organizer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}/pdf-data/",
+    tag = "tickets",
+    params(("id" = String, Path, description = "The ticket's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The ticket with its order and event", body = OrderTickets),
+        (status = 401, description = "Not signed in", body = super::Detail),
+        (status = 404, description = "No such ticket, or not yours", body = Object,
+            example = json!({"success": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found"})),
+    )
+)]
+pub async fn pdf_data(
+    api: Api,
+    url: super::RequestUrl,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || {
+        refusal(
+            StatusCode::NOT_FOUND,
+            "TICKET_NOT_FOUND",
+            "Ticket not found",
+        )
+    };
+    let Ok(id) = Uuid::parse_str(id.trim()) else {
+        return Ok(not_found());
+    };
+    let Some((ticket, Some(order))) = tickets::Entity::find_by_id(id)
+        .find_also_related(orders::Entity)
+        .one(&api.db)
+        .await?
+    else {
+        return Ok(not_found());
+    };
+    if !may_read_tickets(&api, &user, &order).await? {
+        return Ok(not_found());
+    }
+    let card = EventCard::find(&api.db, ticket.event_id).await?;
+    let tier = ticket_tiers::Entity::find_by_id(ticket.tier_id)
+        .one(&api.db)
+        .await?;
+    let media = url.media_base(&api.settings);
+    Ok(Json(OrderTickets {
+        success: true,
+        order_number: order.order_number.clone(),
+        order_created_at: iso_utc(order.created_at),
+        status: order.status.clone(),
+        event: card.as_ref().map(|c| TicketEvent::new(c, &media)),
+        tickets: vec![TicketLine::new(
+            &ticket,
+            &order,
+            tier.as_ref().map(|t| t.name.as_str()),
+        )],
+        ticket_count: 1,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UuidQuery {
+    pub uuid: Option<String>,
+}
+
+/// A ticket looked up at the door by its id (backtuki's `by_uuid`): the
+/// ticket, its order and the order's other tickets, for staff and the
+/// members of the event's organizer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/by_uuid/",
+    tag = "tickets",
+    params(("uuid" = Option<String>, Query, description = "The ticket's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The ticket, its order and the order's tickets", body = TicketWithOrder),
+        (status = 400, description = "No `uuid`", body = super::Detail,
+            example = json!({"detail": "UUID parameter is required."})),
+        (status = 401, description = "Not signed in", body = super::Detail),
+        (status = 403, description = "Neither staff nor a member of an organizer", body = super::Detail,
+            example = json!({"detail": "Unauthorized."})),
+        (status = 404, description = "No such ticket at this organizer's events", body = super::Detail,
+            example = json!({"detail": "Ticket not found."})),
+    )
+)]
+pub async fn by_uuid(
+    api: Api,
+    SignedIn(user): SignedIn,
+    Query(q): Query<UuidQuery>,
+) -> Result<Response, ApiError> {
+    let Some(raw) = q.uuid.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(ApiError::BadRequest("UUID parameter is required.".into()));
+    };
+    let staff = user.is_staff || user.is_superuser;
+    if !staff && !organizer_members::is_member(&api.db, user.id).await? {
+        return Err(ApiError::Forbidden("Unauthorized."));
+    }
+    let not_found = ApiError::NotFound("Ticket not found.");
+    let id = Uuid::parse_str(raw).map_err(|_| not_found.clone())?;
+    let Some((ticket, Some(order))) = tickets::Entity::find_by_id(id)
+        .find_also_related(orders::Entity)
+        .one(&api.db)
+        .await?
+    else {
+        return Err(not_found);
+    };
+    if !staff
+        && !organizer_members::has_role(&api.db, user.id, order.event_id, Role::ReadOrders).await?
+    {
+        return Err(not_found);
+    }
+    let mut siblings = tickets::Entity::find()
+        .filter(tickets::Column::OrderId.eq(order.id))
+        .order_by_asc(tickets::Column::CreatedAt)
+        .order_by_asc(tickets::Column::Id)
+        .all(&api.db)
+        .await?
+        .iter()
+        .map(|t| TicketDetail::new(t, &order))
+        .collect::<Vec<_>>();
+    siblings.sort_by(|a, b| (&a.first_name, &a.last_name).cmp(&(&b.first_name, &b.last_name)));
+    Ok(Json(TicketWithOrder {
+        ticket: TicketDetail::new(&ticket, &order),
+        order_info: OrderInfo::new(&order),
+        order_tickets: siblings,
+    })
+    .into_response())
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_my_tickets, my_tickets)
         .doc(__path_validate, validate)
         .doc(__path_qr, qr)
+        .doc(__path_validate_qr, validate_qr)
+        .doc(__path_pdf_data, pdf_data)
+        .doc(__path_by_uuid, by_uuid)
 }
 
 pub fn routes() -> Routes {
