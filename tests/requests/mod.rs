@@ -12,4 +12,5 @@ mod hardening;
 mod health;
 mod mail;
 mod media;
+mod openapi_fuzz;
 mod purchase;

@@ -6,7 +6,7 @@
 
 use crate::models::status::OrderStatus;
 use axum::{
-    extract::{Path, Query},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     Form,
@@ -325,11 +325,6 @@ async fn book_backtuki(
         .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    pub token: Option<String>,
-}
-
 /// An order its reader may see: the signed-in owner, or whoever holds the
 /// order's access token. Anyone else gets the same 404 as for no order.
 pub async fn readable_order(
@@ -395,13 +390,13 @@ pub async fn order(
     url: RequestUrl,
     Buyer(user): Buyer,
     Path(number): Path<String>,
-    Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
+    let token = url.get("token");
     if let Ok(id) = Uuid::parse_str(number.trim()) {
-        return order_by_id(&api, user.as_ref(), id, q.token.as_deref()).await;
+        return order_by_id(&api, user.as_ref(), id, token).await;
     }
-    let order = readable_order(&api, &number, user.as_ref(), q.token.as_deref()).await?;
-    Ok(Json(order_response(&api, &url, &order, q.token.as_deref()).await?).into_response())
+    let order = readable_order(&api, &number, user.as_ref(), token).await?;
+    Ok(Json(order_response(&api, &url, &order, token).await?).into_response())
 }
 
 /// `orders/{id}/` or `orders/{order_number}/`.

@@ -7,13 +7,12 @@
 //! buyer's own address (a `to_email` is ignored), once per order.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
 use loco_rs::prelude::*;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{auth::Buyer, checkout::may_read, Api, ApiError, RequestUrl, Table};
@@ -22,11 +21,6 @@ use crate::{
     models::{_entities::tickets, events::EventCard, orders, status::OrderStatus, ticket_tiers},
     views::tickets::{iso_utc, OrderTickets, TicketEvent, TicketLine},
 };
-
-#[derive(Deserialize)]
-pub struct TicketsQuery {
-    pub token: Option<String>,
-}
 
 fn refusal(status: StatusCode, error: &str, message: &str) -> Response {
     (
@@ -56,9 +50,8 @@ pub async fn order_tickets(
     url: RequestUrl,
     Buyer(user): Buyer,
     Path(number): Path<String>,
-    Query(q): Query<TicketsQuery>,
 ) -> Result<Response, ApiError> {
-    let token = q.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let token = url.get("token").map(str::trim).filter(|t| !t.is_empty());
     if token.is_none() && user.is_none() {
         return Ok(refusal(
             StatusCode::UNAUTHORIZED,
@@ -102,11 +95,6 @@ pub async fn order_tickets(
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct MailQuery {
-    pub access_token: Option<String>,
-}
-
 /// Sends the confirmation of a paid order to its buyer, once (the server
 /// also sends it by itself when the order is paid).
 #[utoipa::path(
@@ -129,11 +117,9 @@ pub async fn send_email(
     api: Api,
     url: RequestUrl,
     Path(number): Path<String>,
-    Query(q): Query<MailQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(token) = q
-        .access_token
-        .as_deref()
+    let Some(token) = url
+        .get("access_token")
         .map(str::trim)
         .filter(|t| !t.is_empty())
     else {

@@ -277,7 +277,7 @@ const VIEW_LIMIT_KEY: &str = "event-view";
     request_body(content = Object, description = "`{event_id}`: the event's id"),
     responses(
         (status = 200, description = "Counted, or already counted lately", body = ViewTracked),
-        (status = 400, description = "No or a malformed `event_id`", body = Detail,
+        (status = 400, description = "No `event_id` (`{detail}`), or a body that is not JSON (its fields' errors)", body = Object,
             example = json!({"detail": "event_id is required"})),
         (status = 401, description = "Not signed in", body = Detail),
         (status = 404, description = "No such event on sale", body = Detail,

@@ -2,7 +2,7 @@
 
 use crate::models::status::{OrderStatus, TicketStatus};
 use axum::{
-    extract::{Path, Query},
+    extract::Path,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -96,15 +96,6 @@ pub async fn my_tickets(api: Api, SignedIn(user): SignedIn) -> Result<Response, 
     Ok(Json(out).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct QrQuery {
-    pub token: Option<String>,
-    pub sig: Option<String>,
-    /// Until when `sig` works (unix seconds; the mailed link carries both).
-    pub exp: Option<i64>,
-    pub format: Option<String>,
-}
-
 /// A QR code as a PNG: black modules, 8 px each, a 4-module quiet zone.
 fn qr_png(code: &qrcode::QrCode) -> Option<Vec<u8>> {
     const SCALE: usize = 8;
@@ -165,7 +156,7 @@ pub async fn qr(
     api: Api,
     Buyer(user): Buyer,
     Path(id): Path<String>,
-    Query(q): Query<QrQuery>,
+    url: super::RequestUrl,
 ) -> Result<Response, ApiError> {
     let not_found = ApiError::NotFound("No encontrado.");
     let Ok(id) = Uuid::parse_str(&id) else {
@@ -181,8 +172,11 @@ pub async fn qr(
         .ok_or(not_found.clone())?;
     // The mailed link carries a signature for this ticket, good until a
     // while after the event; otherwise the order's owner or token holder.
-    let live = q.exp.filter(|exp| *exp >= chrono::Utc::now().timestamp());
-    let signed = q.sig.as_deref().zip(live).is_some_and(|(sig, exp)| {
+    let live = url
+        .get("exp")
+        .and_then(|e| e.trim().parse::<i64>().ok())
+        .filter(|exp| *exp >= chrono::Utc::now().timestamp());
+    let signed = url.get("sig").zip(live).is_some_and(|(sig, exp)| {
         let expected = order_confirmation::qr_signature(&api.settings.secret_key, ticket.id, exp);
         bool::from(subtle::ConstantTimeEq::ct_eq(
             sig.as_bytes(),
@@ -190,11 +184,11 @@ pub async fn qr(
         ))
     });
     if !signed {
-        may_read(&order, user.as_ref(), q.token.as_deref())?;
+        may_read(&order, user.as_ref(), url.get("token"))?;
     }
     let code = qrcode::QrCode::new(ticket.code.as_bytes()).map_err(|_| ApiError::Internal)?;
     let private = (header::CACHE_CONTROL, "private, no-store");
-    if q.format.as_deref() == Some("svg") {
+    if url.get("format") == Some("svg") {
         let svg = code
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(256, 256)
@@ -579,11 +573,6 @@ pub async fn pdf_data(
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct UuidQuery {
-    pub uuid: Option<String>,
-}
-
 /// A ticket looked up at the door by its id (backtuki's `by_uuid`): the
 /// ticket, its order and the order's other tickets, for staff and the
 /// members of the event's organizer.
@@ -595,7 +584,7 @@ pub struct UuidQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The ticket, its order and the order's tickets", body = TicketWithOrder),
-        (status = 400, description = "No `uuid`", body = super::Detail,
+        (status = 400, description = "No `uuid` (`{detail}`), or a parameter with a NUL character (its errors)", body = Object,
             example = json!({"detail": "UUID parameter is required."})),
         (status = 401, description = "Not signed in", body = super::Detail),
         (status = 403, description = "Neither staff nor a member of an organizer", body = super::Detail,
@@ -607,9 +596,9 @@ pub struct UuidQuery {
 pub async fn by_uuid(
     api: Api,
     SignedIn(user): SignedIn,
-    Query(q): Query<UuidQuery>,
+    url: super::RequestUrl,
 ) -> Result<Response, ApiError> {
-    let Some(raw) = q.uuid.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(raw) = url.get("uuid").map(str::trim).filter(|s| !s.is_empty()) else {
         return Err(ApiError::BadRequest("UUID parameter is required.".into()));
     };
     let staff = user.is_staff || user.is_superuser;
