@@ -101,7 +101,7 @@ pub struct SignedInPair {
     post,
     path = "/api/v1/auth/token/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, password}`"),
+    request_body(content = super::bodies::EmailPassword, description = "`{email, password}`"),
     responses(
         (status = 200, description = "An access (8 h) and a refresh (30 days) token, and the user", body = SignedInPair),
         (status = 400, description = "A field is missing or invalid", body = Refusal),
@@ -140,7 +140,7 @@ pub struct LoginAnswer {
     post,
     path = "/api/v1/auth/login-password/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, password}`"),
+    request_body(content = super::bodies::EmailPassword, description = "`{email, password}`"),
     responses(
         (status = 200, description = "Signed in: `token` is the access token", body = LoginAnswer),
         (status = 400, description = "A field is missing or invalid", body = Refusal),
@@ -171,7 +171,7 @@ pub async fn login_password(
     post,
     path = "/api/v1/auth/token/verify/",
     tag = "auth",
-    request_body(content = Object, description = "`{token}`"),
+    request_body(content = super::bodies::TokenOnly, description = "`{token}`"),
     responses(
         (status = 200, description = "Valid: `{}`", body = Object),
         (status = 400, description = "`token` missing, or a refresh token already used", body = super::FieldErrors),
@@ -233,7 +233,7 @@ pub struct Done {
     post,
     path = "/api/v1/auth/logout/",
     tag = "auth",
-    request_body(content = Object, description = "`{refresh}` (optional)"),
+    request_body(content = super::bodies::LogoutBody, description = "`{refresh}` (optional)"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Signed out", body = Done),
@@ -309,7 +309,7 @@ const CHECKS_PER_EMAIL: u64 = 10;
     post,
     path = "/api/v1/auth/check-user/",
     tag = "auth",
-    request_body(content = Object, description = "`{email}`"),
+    request_body(content = super::bodies::EmailOnly, description = "`{email}`"),
     responses(
         (status = 200, description = "What the email's account is like (`user` only when it exists)", body = UserCheck),
         (status = 400, description = "Invalid email", body = Refusal),
@@ -495,7 +495,7 @@ async fn save_profile(
     method(put, patch),
     path = "/api/v1/auth/profile/",
     tag = "auth",
-    request_body(content = Object, description = "`{first_name?, last_name?, phone_number?, password?}`"),
+    request_body(content = super::bodies::ProfileUpdate, description = "`{first_name?, last_name?, phone_number?, password?}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = ProfileSaved),
@@ -517,7 +517,7 @@ pub async fn update_profile(
     method(put, patch),
     path = "/api/v1/auth/me/",
     tag = "auth",
-    request_body(content = Object, description = "`{first_name?, last_name?, phone_number?, password?}`"),
+    request_body(content = super::bodies::ProfileUpdate, description = "`{first_name?, last_name?, phone_number?, password?}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = ProfileSaved),
@@ -549,7 +549,7 @@ pub struct PasswordChanged {
     post,
     path = "/api/v1/auth/change-password/",
     tag = "auth",
-    request_body(content = Object, description = "`{current_password, new_password, new_password_confirm?}`"),
+    request_body(content = super::bodies::ChangePassword, description = "`{current_password, new_password, new_password_confirm?}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed", body = PasswordChanged),
@@ -635,7 +635,7 @@ pub struct ResetSent {
     post,
     path = "/api/v1/auth/password-reset/",
     tag = "auth",
-    request_body(content = Object, description = "`{email}`"),
+    request_body(content = super::bodies::EmailOnly, description = "`{email}`"),
     responses(
         (status = 200, description = "Accepted (known or unknown email alike)", body = ResetSent),
         (status = 400, description = "Invalid email, or the mail could not be sent", body = Refusal),
@@ -697,7 +697,7 @@ pub struct ResetDone {
     post,
     path = "/api/v1/auth/password-reset-confirm/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, code, new_password, new_password_confirm?}`"),
+    request_body(content = super::bodies::ResetWithCode, description = "`{email, code, new_password, new_password_confirm?}`"),
     responses(
         (status = 200, description = "Password set; signed in", body = ResetDone),
         (status = 400, description = "Invalid field, or a wrong, used or expired code", body = Refusal),
@@ -785,7 +785,7 @@ pub struct MagicSignIn {
     post,
     path = "/api/v1/auth/magic-login/",
     tag = "auth",
-    request_body(content = Object, description = "`{order_access_token}` (or `{access_token}`)"),
+    request_body(content = super::bodies::MagicLogin, description = "`{order_access_token}` (or `{access_token}`)"),
     responses(
         (status = 200, description = "Signed in", body = MagicSignIn),
         (status = 400, description = "No token", body = Refusal),
@@ -873,7 +873,7 @@ pub async fn magic_login(
     post,
     path = "/api/v1/auth/create-guest/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, first_name?, last_name?, order_id?}`"),
+    request_body(content = super::bodies::GuestBody, description = "`{email, first_name?, last_name?, order_id?}`"),
     responses(
         (status = 201, description = "Created", body = Object),
         (status = 200, description = "The email already had an account", body = Object),

@@ -84,7 +84,7 @@ pub struct ReserveRequest {
     path = "/api/v1/events/{id}/reserve/",
     tag = "checkout",
     params(("id" = String, Path, description = "The event's id or slug")),
-    request_body(content = Object, description = "backtuki's `{tickets: [{tierId, quantity, customPrice?}], reservationId?, holdMinutes?}` (answered 200 with `{reservationId, expiresAt, items, holdMinutes}`), or `{tiers: [{tier_id, quantity}]}` (answered 201 with the reservation)"),
+    request_body(content = super::bodies::ReserveBody, description = "backtuki's `{tickets: [{tierId, quantity, customPrice?}], reservationId?, holdMinutes?}` (answered 200 with `{reservationId, expiresAt, items, holdMinutes}`), or `{tiers: [{tier_id, quantity}]}` (answered 201 with the reservation)"),
     responses(
         (status = 200, description = "Seats held (backtuki's body)", body = super::purchase::Reservation),
         (status = 201, description = "Seats held until `expires_at`", body = ReservationResponse),
@@ -209,7 +209,7 @@ async fn order_response(
     path = "/api/v1/events/{id}/book/",
     tag = "checkout",
     params(("id" = String, Path, description = "The event's id or slug")),
-    request_body(content = Object, description = "backtuki's `{customerInfo: {name, email, phone?}, ticketHolders?, couponCode?, reservationId?, tickets?}` (answered with `{bookingId, orderNumber, accessToken, status, totalAmount, originalAmount, discount, coupon_applied, payment_required, message, next_step?}`), or `{reservation_id, customer: {name, email, phone?}}` (answered with the order)"),
+    request_body(content = super::bodies::BookBody, description = "backtuki's `{customerInfo: {name, email, phone?}, ticketHolders?, couponCode?, reservationId?, tickets?}` (answered with `{bookingId, orderNumber, accessToken, status, totalAmount, originalAmount, discount, coupon_applied, payment_required, message, next_step?}`), or `{reservation_id, customer: {name, email, phone?}}` (answered with the order)"),
     responses(
         (status = 201, description = "The order, with its access token (shown once)", body = OrderResponse),
         (status = 400, description = "Invalid customer data or unknown reservation", body = super::FieldErrors),
@@ -522,7 +522,7 @@ pub struct CreatePaymentResponse {
     post,
     path = "/api/v1/payments/create_payment/",
     tag = "payments",
-    request_body(content = Object, description = "backtuki's `{order_id, payment_method_id}` (or `{order_id, provider_type, method_type}`), answered 201; or `{order_number, token}`, answered 200 `{url, token}`"),
+    request_body(content = super::bodies::PayBody, description = "backtuki's `{order_id, payment_method_id}` (or `{order_id, provider_type, method_type}`), answered 201; or `{order_number, token}`, answered 200 `{url, token}`"),
     responses(
         (status = 200, body = CreatePaymentResponse),
         (status = 201, description = "backtuki's `{success, payment, payment_url, token, redirect_required, message}`", body = Object),
@@ -631,7 +631,8 @@ async fn finish_return(
     post,
     path = "/api/v1/payments/webpay_return/",
     tag = "payments",
-    request_body(content = Object, description = "JSON `{token_ws}` or `{TBK_TOKEN, TBK_ORDEN_COMPRA, TBK_ID_SESION}`, or the same as a form"),
+    request_body(description = "JSON `{token_ws}` or `{TBK_TOKEN, TBK_ORDEN_COMPRA, TBK_ID_SESION}`, or the same as a form",
+        content((super::bodies::WebpayReturn = "application/json"), (super::bodies::WebpayReturn = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Paid (JSON)", body = Object),
         (status = 303, description = "From Webpay itself (a form): to the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error"),

@@ -274,7 +274,7 @@ const VIEW_LIMIT_KEY: &str = "event-view";
     path = "/api/v1/events/track_view/",
     tag = "events",
     security(("bearer" = [])),
-    request_body(content = Object, description = "`{event_id}`: the event's id"),
+    request_body(content = super::bodies::TrackView, description = "`{event_id}`: the event's id"),
     responses(
         (status = 200, description = "Counted, or already counted lately", body = ViewTracked),
         (status = 400, description = "No `event_id` (`{detail}`), or a body that is not JSON (its fields' errors)", body = Object,

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bodies;
 pub mod catalogue;
 pub mod checkout;
 pub mod confirmation;

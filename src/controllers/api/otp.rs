@@ -230,7 +230,7 @@ async fn send_for(
     post,
     path = "/api/v1/otp/generate/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, purpose, metadata?}`; purpose: event_creation, login, ticket_access, password_reset, email_verification, account_creation"),
+    request_body(content = super::bodies::CodeRequest, description = "`{email, purpose, metadata?}`; purpose: event_creation, login, ticket_access, password_reset, email_verification, account_creation"),
     responses(
         (status = 200, description = "Sent", body = CodeSent),
         (status = 400, description = "Invalid field, or the mail could not be sent", body = Refusal),
@@ -251,7 +251,7 @@ pub async fn generate(
     post,
     path = "/api/v1/otp/resend/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, purpose}`"),
+    request_body(content = super::bodies::CodeFor, description = "`{email, purpose}`"),
     responses(
         (status = 200, description = "Sent", body = CodeSent),
         (status = 400, description = "Invalid field, or the mail could not be sent", body = Refusal),
@@ -279,7 +279,7 @@ pub async fn resend(
     post,
     path = "/api/v1/otp/login/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, remember_me?}`"),
+    request_body(content = super::bodies::LoginCodeRequest, description = "`{email, remember_me?}`"),
     responses(
         (status = 200, description = "Sent", body = CodeSent),
         (status = 400, description = "Invalid field, or the mail could not be sent", body = Refusal),
@@ -317,7 +317,7 @@ pub async fn login(
     post,
     path = "/api/v1/otp/ticket-access/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, order_id?, event_id?}`"),
+    request_body(content = super::bodies::TicketAccessRequest, description = "`{email, order_id?, event_id?}`"),
     responses(
         (status = 200, description = "Sent", body = CodeSent),
         (status = 400, description = "Invalid field, or the mail could not be sent", body = Refusal),
@@ -377,7 +377,7 @@ pub struct CodeStatus {
     post,
     path = "/api/v1/otp/status/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, purpose}`"),
+    request_body(content = super::bodies::CodeFor, description = "`{email, purpose}`"),
     responses(
         (status = 200, description = "The live code's expiry and attempts, or none", body = CodeStatus),
         (status = 400, description = "Invalid field", body = Refusal),
@@ -431,7 +431,7 @@ async fn account_for_code(api: &Api, email: &str) -> Result<(users::Model, bool)
     post,
     path = "/api/v1/otp/validate/",
     tag = "otp",
-    request_body(content = Object, description = "`{email, code, purpose}`"),
+    request_body(content = super::bodies::CodeCheck, description = "`{email, code, purpose}`"),
     responses(
         (status = 200, description = "Valid; with `access_token`/`refresh_token` for login, account_creation and email_verification", body = Object),
         (status = 400, description = "Invalid field, or a wrong, used or expired code", body = Refusal),
@@ -522,7 +522,7 @@ pub struct CodeSignIn {
     post,
     path = "/api/v1/auth/login/otp/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, code}`"),
+    request_body(content = super::bodies::CodeLogin, description = "`{email, code}`"),
     responses(
         (status = 200, description = "Signed in", body = CodeSignIn),
         (status = 400, description = "Invalid field, or a wrong, used or expired code", body = Refusal),

@@ -215,7 +215,7 @@ pub async fn detail(
     post,
     path = "/api/v1/user/reservations/by-email/",
     tag = "auth",
-    request_body(content = Object, description = "`{email, otp_token}`: the six digits mailed by `otp/ticket-access/`"),
+    request_body(content = super::bodies::ReservationsByEmail, description = "`{email, otp_token}`: the six digits mailed by `otp/ticket-access/`"),
     responses(
         (status = 200, description = "`{success, results, count}`", body = Object),
         (status = 400, description = "Missing fields, or a wrong, used or expired code", body = super::accounts::Refusal),

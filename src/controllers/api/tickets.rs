@@ -411,7 +411,7 @@ async fn qr_by_number(api: &Api, number: &str) -> Result<Response, ApiError> {
     post,
     path = "/api/v1/tickets/validate-qr/",
     tag = "tickets",
-    request_body(content = Object, description = "`{ticket_number, security_hash}`"),
+    request_body(content = super::bodies::QrCheck, description = "`{ticket_number, security_hash}`"),
     responses(
         (status = 200, description = "`valid`: true with the ticket, or false with why (`TICKET_INACTIVE`, `ORDER_NOT_PAID`, `EVENT_PASSED`)", body = Object,
             example = json!({"valid": false, "error": "TICKET_INACTIVE", "message": "Ticket status: used", "ticket_number": "…"})),

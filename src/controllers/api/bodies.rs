@@ -1,0 +1,297 @@
+//! What the frontends send, field by field, for the OpenAPI description.
+//! These are schemas only: the handlers read their bodies with
+//! [`super::drf::Input`] (or by hand, for backtuki's own shapes) so that every
+//! problem is answered with DRF's Spanish message under its field name.
+
+#![allow(dead_code, non_snake_case)]
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `{email, password}`.
+#[derive(Serialize, ToSchema)]
+pub struct EmailPassword {
+    #[schema(format = Email)]
+    pub email: String,
+    pub password: String,
+}
+
+/// `{email}`.
+#[derive(Serialize, ToSchema)]
+pub struct EmailOnly {
+    #[schema(format = Email)]
+    pub email: String,
+}
+
+/// `{token}`: an access or refresh token.
+#[derive(Serialize, ToSchema)]
+pub struct TokenOnly {
+    pub token: String,
+}
+
+/// `{refresh?}`: the refresh token to end with the session.
+#[derive(Serialize, ToSchema)]
+pub struct LogoutBody {
+    pub refresh: Option<String>,
+}
+
+/// The profile's editable fields; `password` only sets a first password.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+    /// When sent, must equal `new_password`.
+    pub new_password_confirm: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetWithCode {
+    #[schema(format = Email)]
+    pub email: String,
+    /// The six digits mailed by `password-reset/`.
+    pub code: String,
+    pub new_password: String,
+    pub new_password_confirm: Option<String>,
+}
+
+/// A paid order's access token (either key).
+#[derive(Serialize, ToSchema)]
+pub struct MagicLogin {
+    pub order_access_token: Option<String>,
+    pub access_token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GuestBody {
+    #[schema(format = Email)]
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub order_id: Option<Uuid>,
+}
+
+/// What a one-time code is for.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodePurpose {
+    EventCreation,
+    Login,
+    TicketAccess,
+    PasswordReset,
+    EmailVerification,
+    AccountCreation,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeRequest {
+    #[schema(format = Email)]
+    pub email: String,
+    pub purpose: CodePurpose,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeFor {
+    #[schema(format = Email)]
+    pub email: String,
+    pub purpose: CodePurpose,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeCheck {
+    #[schema(format = Email)]
+    pub email: String,
+    /// Six digits.
+    pub code: String,
+    pub purpose: CodePurpose,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginCodeRequest {
+    #[schema(format = Email)]
+    pub email: String,
+    pub remember_me: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketAccessRequest {
+    #[schema(format = Email)]
+    pub email: String,
+    pub order_id: Option<Uuid>,
+    pub event_id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeLogin {
+    #[schema(format = Email)]
+    pub email: String,
+    /// Six digits.
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReservationsByEmail {
+    #[schema(format = Email)]
+    pub email: String,
+    /// The six digits mailed by `otp/ticket-access/`.
+    pub otp_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackView {
+    pub event_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QrCheck {
+    pub ticket_number: String,
+    pub security_hash: String,
+}
+
+/// One tier wanted, as backtuki's frontend reserves it.
+#[derive(Serialize, ToSchema)]
+pub struct TicketWanted {
+    pub tierId: Uuid,
+    #[schema(minimum = 0)]
+    pub quantity: i32,
+    /// Pay-what-you-want price: refused (no such tiers here).
+    pub customPrice: Option<f64>,
+}
+
+/// backtuki's reserve: every tier's wanted quantity (0 releases it).
+#[derive(Serialize, ToSchema)]
+pub struct ReserveTickets {
+    pub tickets: Vec<TicketWanted>,
+    /// The reservation to change instead of a new one.
+    pub reservationId: Option<Uuid>,
+    /// Asked hold, bounded by the server's own.
+    pub holdMinutes: Option<i32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TierWanted {
+    pub tier_id: Uuid,
+    #[schema(minimum = 1)]
+    pub quantity: i32,
+}
+
+/// This server's reserve.
+#[derive(Serialize, ToSchema)]
+pub struct ReserveTiers {
+    pub tiers: Vec<TierWanted>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReserveBody {
+    Backtuki(ReserveTickets),
+    Tiers(ReserveTiers),
+}
+
+/// The buyer, as backtuki's frontend sends it.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerInfo {
+    /// Or `firstName` and `lastName`.
+    pub name: Option<String>,
+    pub firstName: Option<String>,
+    pub lastName: Option<String>,
+    #[schema(format = Email)]
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// One ticket's holder.
+#[derive(Serialize, ToSchema)]
+pub struct Holder {
+    pub name: String,
+    pub lastName: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The holders of one tier's tickets, in order.
+#[derive(Serialize, ToSchema)]
+pub struct TierHolders {
+    pub tierId: Uuid,
+    pub holders: Vec<Holder>,
+}
+
+/// backtuki's book.
+#[derive(Serialize, ToSchema)]
+pub struct BookTickets {
+    pub customerInfo: CustomerInfo,
+    pub ticketHolders: Option<Vec<TierHolders>>,
+    /// Any non-empty code is refused: no coupons here.
+    pub couponCode: Option<String>,
+    /// The reservation to book; without it, `tickets` are held first.
+    pub reservationId: Option<Uuid>,
+    pub tickets: Option<Vec<TicketWanted>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Customer {
+    pub name: String,
+    #[schema(format = Email)]
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// This server's book.
+#[derive(Serialize, ToSchema)]
+pub struct BookReservation {
+    pub reservation_id: Uuid,
+    pub customer: Customer,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BookBody {
+    Backtuki(BookTickets),
+    Reservation(BookReservation),
+}
+
+/// backtuki's `create_payment`: the order's id and a method of
+/// `payment-methods/` (or its provider and kind).
+#[derive(Serialize, ToSchema)]
+pub struct PayOrder {
+    pub order_id: Uuid,
+    pub payment_method_id: Option<Uuid>,
+    /// `transbank_webpay_plus`.
+    pub provider_type: Option<String>,
+    /// `credit_card` or `debit_card`.
+    pub method_type: Option<String>,
+}
+
+/// This server's `create_payment`.
+#[derive(Serialize, ToSchema)]
+pub struct PayByNumber {
+    pub order_number: String,
+    /// The order's access token (not needed by its signed-in owner).
+    pub token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PayBody {
+    Backtuki(PayOrder),
+    ByNumber(PayByNumber),
+}
+
+/// What Transbank hands back to the buyer's browser: `token_ws` after a
+/// payment, the `TBK_*` fields after an abort or a timeout.
+#[derive(Serialize, ToSchema)]
+pub struct WebpayReturn {
+    pub token_ws: Option<String>,
+    pub TBK_TOKEN: Option<String>,
+    pub TBK_ORDEN_COMPRA: Option<String>,
+    pub TBK_ID_SESION: Option<String>,
+}
