@@ -462,3 +462,130 @@ async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
     .await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// The same purchase by a guest who never signs in — reserve, book, pay and
+/// read the tickets with the order's key only — who then claims the account
+/// through the mail's magic link and sets a password on the profile.
+#[tokio::test]
+async fn a_guest_buys_without_an_account_then_claims_it() {
+    let fake = FakeWebpay::start().await;
+    let app = super::checkout::boot_with_webpay(&fake).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "invitados", vec![(8_000, Some(10), 0)]).await;
+    let email = "invitado@example.cl";
+
+    let (status, held) = post(
+        &server,
+        &format!("/api/v1/events/{event}/reserve/"),
+        json!({"tickets": [{"tierId": tiers[0], "quantity": 1}]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{held}");
+    assert!(
+        held["items"].is_array() && held["holdMinutes"].is_i64(),
+        "{held}"
+    );
+    let (status, booked) = post(
+        &server,
+        &format!("/api/v1/events/{event}/book/"),
+        json!({
+            "customerInfo": {"firstName": "Inés", "lastName": "Vera", "email": email},
+            "ticketHolders": [{"tierId": tiers[0], "holders": [{"name": "Inés", "lastName": "Vera", "email": email}]}],
+            "reservationId": held["reservationId"],
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{booked}");
+    for key in [
+        "bookingId",
+        "orderNumber",
+        "accessToken",
+        "status",
+        "message",
+    ] {
+        assert!(booked[key].is_string(), "{key}: {booked}");
+    }
+    let order_id = booked["bookingId"].as_str().unwrap();
+    let (status, created) = post(
+        &server,
+        "/api/v1/payments/create_payment/",
+        json!({"order_id": order_id, "provider_type": "transbank_webpay_plus", "method_type": "debit_card"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap().to_string();
+    let access_token = created["payment"]["order_access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fake.pay(&token);
+    let (status, body) = post(
+        &server,
+        "/api/v1/payments/webpay_return/",
+        json!({"token_ws": token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["order_status"], "paid");
+
+    // The confirmation page with the order's key, and the ticket's QR.
+    let number = booked["orderNumber"].as_str().unwrap();
+    let page: Value = server
+        .get(&format!(
+            "/api/v1/orders/{number}/tickets/?token={access_token}"
+        ))
+        .await
+        .json();
+    assert_eq!(page["ticket_count"], 1, "{page}");
+    assert_eq!(page["tickets"][0]["first_name"], "Inés");
+    assert_eq!(page["tickets"][0]["last_name"], "Vera");
+    let ticket_number = page["tickets"][0]["ticket_number"].as_str().unwrap();
+    let res = server
+        .get(&format!("/api/v1/tickets/{ticket_number}/qr/"))
+        .await;
+    assert_eq!(res.status_code(), 200);
+
+    // The claim: the magic link signs the guest in; a first password is set
+    // on the profile; from then on the email and password sign in, and the
+    // purchase is among the account's reservations.
+    let (status, signed) = post(
+        &server,
+        "/api/v1/auth/magic-login/",
+        json!({"order_access_token": access_token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(signed["user"]["email"], email);
+    let bearer = format!("Bearer {}", signed["access_token"].as_str().unwrap());
+    let res = server
+        .put("/api/v1/auth/profile/")
+        .add_header("authorization", bearer.clone())
+        .json(&json!({"first_name": "Inés", "last_name": "Vera", "password": "Mi-clave-de-invitada-1"}))
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let (status, pair) = post(
+        &server,
+        "/api/v1/auth/token/",
+        json!({"email": email, "password": "Mi-clave-de-invitada-1"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(pair["user"]["is_guest"], false, "{pair}");
+    let mine: Value = server
+        .get("/api/v1/user/reservations/")
+        .add_header(
+            "authorization",
+            format!("Bearer {}", pair["access"].as_str().unwrap()),
+        )
+        .await
+        .json();
+    assert_eq!(mine["count"], 1, "{mine}");
+    assert_eq!(mine["results"][0]["orderId"], json!(number));
+}
