@@ -11,6 +11,7 @@ mod m20261202_000007_hardening;
 mod m20261202_000008_accounts;
 mod m20261202_000009_ticket_holders;
 mod m20261202_000010_event_page;
+mod m20261202_000011_orders_by_event;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_accounts::Migration),
             Box::new(m20261202_000009_ticket_holders::Migration),
             Box::new(m20261202_000010_event_page::Migration),
+            Box::new(m20261202_000011_orders_by_event::Migration),
             // inject-above (do not remove this comment)
         ]
     }

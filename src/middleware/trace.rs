@@ -82,7 +82,7 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
         )
         .unwrap_or_default();
         // The path only: query strings may carry tokens (order links, resets).
-        let path = uri.path();
+        let path = loggable_path(uri.path());
         let latency = format!("{:.6}s", started.elapsed().as_secs_f64());
         macro_rules! line {
             ($level:ident) => {
@@ -107,6 +107,21 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
     response
 }
 
+/// A path as logged: a ticket number — the ticket's secret, which backtuki's
+/// `tickets/{ticket_number}/qr/` puts in the path — is masked.
+fn loggable_path(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    if let Some(number) = trimmed
+        .strip_prefix("/api/v1/tickets/")
+        .and_then(|rest| rest.strip_suffix("/qr"))
+    {
+        if !number.contains('/') && uuid::Uuid::parse_str(number).is_err() {
+            return "/api/v1/tickets/[ticket number]/qr/";
+        }
+    }
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +137,16 @@ mod tests {
             Some(("105445aa7843bc8bf206b12000100000", None))
         );
         assert_eq!(parse_cloud_trace("nope/1"), None);
+    }
+
+    #[test]
+    fn ticket_numbers_are_not_logged() {
+        assert_eq!(
+            loggable_path("/api/v1/tickets/sEcReT-c0de_xyz/qr/"),
+            "/api/v1/tickets/[ticket number]/qr/"
+        );
+        let by_id = "/api/v1/tickets/0b5e4a8e-8a1d-4c9e-9d53-1f0c3b1a2d4e/qr/";
+        assert_eq!(loggable_path(by_id), by_id);
+        assert_eq!(loggable_path("/api/v1/events/x/"), "/api/v1/events/x/");
     }
 }

@@ -368,8 +368,8 @@ SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.stat
        e.ticket_sales_end, e.max_tickets_per_purchase, e.service_fee_bps, e.tags,
        e.age_restriction, e.dresscode, e.accessibility, e.parking, e.views_count,
        (SELECT COUNT(*) FROM orders a WHERE a.event_id = e.id) AS cart_adds_count,
-       (SELECT COUNT(*) FROM orders p WHERE p.event_id = e.id AND p.status = 'paid')
-           AS conversion_count,
+       (SELECT COUNT(*) FROM orders p WHERE p.event_id = e.id
+            AND p.status IN ('paid', 'partially_refunded')) AS conversion_count,
        o.name AS organizer_name, o.description AS organizer_description,
        o.logo AS organizer_logo,
        c.id AS category_id, c.name AS category_name, c.slug AS category_slug,
@@ -503,7 +503,7 @@ pub struct PublicEvent {
     pub views_count: i32,
     /// Orders booked for the event, in any state.
     pub cart_adds_count: i64,
-    /// Orders paid.
+    /// Orders paid (wholly or partly kept).
     pub conversion_count: i64,
     pub organizer: Option<PublicOrganizer>,
     pub category: Option<PublicCategory>,

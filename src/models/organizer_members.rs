@@ -11,11 +11,10 @@ crate::touch_updated_at!(ActiveModel);
 pub enum Role {
     /// Administers the organizer (refunds).
     Admin,
-    /// Manages events (check-in at the door); admins may too.
+    /// Manages events: checks tickets in at the door and reads the events'
+    /// orders and tickets (ticket numbers let people in, so report readers do
+    /// not); admins may too.
     ManageEvents,
-    /// Reads the orders and tickets of the organizer's events: admins,
-    /// event managers and report readers.
-    ReadOrders,
 }
 
 /// Whether `user_id` is a member with `role` of the organizer of `event_id`.
@@ -33,10 +32,6 @@ pub async fn has_role<C: ConnectionTrait>(
         Role::ManageEvents => Condition::any()
             .add(Column::IsAdmin.eq(true))
             .add(Column::CanManageEvents.eq(true)),
-        Role::ReadOrders => Condition::any()
-            .add(Column::IsAdmin.eq(true))
-            .add(Column::CanManageEvents.eq(true))
-            .add(Column::CanViewReports.eq(true)),
     };
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))

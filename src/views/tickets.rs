@@ -343,12 +343,9 @@ pub struct PaymentDetails {
     pub payment_provider: String,
     /// `completed`, `failed`, `processing`, `refunded` or `unknown`.
     pub payment_status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
+    /// Transbank's order number of the payment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buy_order: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
     pub coupon_applied: bool,
@@ -391,9 +388,7 @@ impl PaymentDetails {
             payment_method: method.into(),
             payment_provider: provider.into(),
             payment_status: status,
-            external_id: payment.map(|p| p.token.clone()),
             buy_order: payment.map(|p| p.buy_order.clone()),
-            token: payment.map(|p| p.token.clone()),
             completed_at: payment
                 .filter(|p| PaymentStatus::Authorized.is(&p.status))
                 .map(|p| iso_utc(p.updated_at)),
@@ -495,7 +490,7 @@ impl OrderDetail {
             total: pesos(order.total),
             currency: CURRENCY,
             payment_method: payment_method(order).into(),
-            payment_id: payment.map(|p| p.token.clone()).unwrap_or_default(),
+            payment_id: payment.map(|p| p.id.to_string()).unwrap_or_default(),
             coupon: None,
             discount: pesos(0),
             notes: String::new(),

@@ -492,6 +492,30 @@ async fn check_in_marks_a_ticket_used_once_even_under_concurrent_scans() {
             .status_code(),
         400
     );
+    // A member of this organizer who only reads reports: ticket numbers let
+    // people in, so not these.
+    let reader = staff_token(&server, &app, "informes@example.cl", false).await;
+    let reader_id = users::Model::find_by_email(db, "informes@example.cl")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    organizer_members::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organizer_id: Set(event_row.organizer_id),
+        user_id: Set(reader_id),
+        is_admin: Set(false),
+        can_manage_events: Set(false),
+        can_view_reports: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    for path in [&lookup, &order_path] {
+        assert_eq!(get(path, &reader).await.status_code(), 404, "{path}");
+    }
 }
 
 #[tokio::test]

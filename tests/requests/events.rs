@@ -301,6 +301,18 @@ async fn the_detail_shows_organizer_venue_images_and_live_tiers_by_id_or_slug() 
         .await
         .json();
     assert_eq!(by_id, body);
+    let public: Value = server
+        .get(&format!("/api/v1/public/events/{id}/"))
+        .add_header("host", "localhost:5150")
+        .await
+        .json();
+    assert_eq!(public, body);
+    // One spelling of an id per event (and per cache entry).
+    let shouted = id.to_uppercase();
+    for other in [shouted.as_str(), &id.replace('-', "")] {
+        let res = server.get(&format!("/api/v1/events/{other}/")).await;
+        assert_eq!(res.status_code(), 404, "{other}");
+    }
     insta::assert_json_snapshot!("event_detail", body, {
         ".id" => "[id]", ".category.id" => "[id]", ".location.id" => "[id]",
         ".ticket_tiers[].id" => "[id]", ".images[].id" => "[id]"

@@ -409,6 +409,7 @@ async fn a_buyer_follows_backtukis_frontend_from_sign_in_to_paid_tickets() {
     };
     let res = as_buyer(format!("/api/v1/orders/{order_id}/"), &access).await;
     assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(res.header("cache-control"), "private, no-store");
     let detail: Value = res.json();
     assert_eq!(detail["order_number"], json!(number));
     assert_eq!(detail["status"], "paid");

@@ -119,6 +119,55 @@ async fn an_image_on_local_disk_is_served_under_media_with_an_absolute_url() {
         .contains("sandbox"));
     assert_eq!(res.as_bytes().as_ref(), png().as_ref());
 
+    // The image proxy (for the ticket PDF's canvas) serves this server's
+    // images only, read from the store, with open CORS headers.
+    let proxy = |target: &str| {
+        server.get(&format!(
+            "/api/v1/events/images/proxy/?url={}",
+            percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+        ))
+    };
+    let res = proxy(&url).await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.header("content-type"), "image/png");
+    assert_eq!(res.header("access-control-allow-origin"), "*");
+    assert_eq!(res.as_bytes().as_ref(), png().as_ref());
+    let base = url.split("/media/").next().unwrap().to_string();
+    for (target, status, error) in [
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            400,
+            "Invalid image URL domain",
+        ),
+        (
+            format!("http://evil.example/?{url}"),
+            400,
+            "Invalid image URL domain",
+        ),
+        (
+            format!("{base}/media/../config/production.yaml"),
+            400,
+            "Invalid image URL domain",
+        ),
+        (
+            format!("{base}/media/events/%2e%2e/%2e%2e/Cargo.toml"),
+            400,
+            "Invalid image URL domain",
+        ),
+        (
+            format!("{base}/media/events/no-existe.png"),
+            404,
+            "Image not found",
+        ),
+    ] {
+        let res = proxy(&target).await;
+        assert_eq!(res.status_code(), status, "{target}");
+        assert_eq!(res.json::<Value>()["error"], error, "{target}");
+    }
+    let res = server.get("/api/v1/events/images/proxy/").await;
+    assert_eq!(res.status_code(), 400);
+    assert_eq!(res.json::<Value>()["error"], "Missing url parameter");
+
     // A second image goes after the first.
     let second = event_images::add(app.ctx(), id, png(), "Otra")
         .await
@@ -216,6 +265,15 @@ async fn on_google_cloud_storage_images_are_uploaded_and_public_urls_point_at_th
     let detail: Value = server.get("/api/v1/events/en-la-nube/").await.json();
     let url = detail["images"][0]["url"].as_str().unwrap().to_string();
     assert_eq!(url, format!("{}/tuki-media-test/{}", gcs.url(), image.path));
+    // The proxy reads the bucket's image through the storage API.
+    let res = server
+        .get(&format!(
+            "/api/v1/events/images/proxy/?url={}",
+            percent_encoding::utf8_percent_encode(&url, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(res.as_bytes().as_ref(), png().as_ref());
     // Nothing is served from this host's /media/ when media is in a bucket.
     assert_eq!(
         server

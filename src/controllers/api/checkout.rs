@@ -396,7 +396,9 @@ pub async fn order(
         return order_by_id(&api, user.as_ref(), id, token).await;
     }
     let order = readable_order(&api, &number, user.as_ref(), token).await?;
-    Ok(Json(order_response(&api, &url, &order, token).await?).into_response())
+    Ok(super::private_json(
+        order_response(&api, &url, &order, token).await?,
+    ))
 }
 
 /// `orders/{id}/` or `orders/{order_number}/`.
@@ -428,7 +430,8 @@ async fn order_by_id(
         || match user {
             Some(u) if u.is_staff || u.is_superuser => true,
             Some(u) => {
-                organizer_members::has_role(&api.db, u.id, order.event_id, Role::ReadOrders).await?
+                organizer_members::has_role(&api.db, u.id, order.event_id, Role::ManageEvents)
+                    .await?
             }
             None => false,
         };
@@ -456,15 +459,16 @@ async fn order_by_id(
         .one(&api.db)
         .await?;
     let (title, bps) = event.map_or((String::new(), 0), |e| (e.title, e.service_fee_bps));
-    Ok(Json(crate::views::tickets::OrderDetail::new(
-        &order,
-        &title,
-        bps,
-        &items,
-        &issued,
-        payment.as_ref(),
+    Ok(super::private_json(
+        crate::views::tickets::OrderDetail::new(
+            &order,
+            &title,
+            bps,
+            &items,
+            &issued,
+            payment.as_ref(),
+        ),
     ))
-    .into_response())
 }
 
 /// The signed-in buyer's orders, newest first.

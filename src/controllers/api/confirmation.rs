@@ -83,7 +83,7 @@ pub async fn order_tickets(
         .map(|(t, tier)| TicketLine::new(t, &order, tier.as_ref().map(|x| x.name.as_str())))
         .collect();
     let media = url.media_base(&api.settings);
-    Ok(Json(OrderTickets {
+    Ok(super::private_json(OrderTickets {
         success: true,
         order_number: order.order_number.clone(),
         order_created_at: iso_utc(order.created_at),
@@ -91,8 +91,7 @@ pub async fn order_tickets(
         event: card.as_ref().map(|c| TicketEvent::new(c, &media)),
         ticket_count: list.len(),
         tickets: list,
-    })
-    .into_response())
+    }))
 }
 
 /// Sends the confirmation of a paid order to its buyer, once (the server

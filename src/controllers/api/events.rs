@@ -171,6 +171,11 @@ pub async fn detail(
     Path(key): Path<String>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    // One spelling of an id (and so one cache entry) per event: the
+    // canonical one the API gives out.
+    if uuid::Uuid::parse_str(&key).is_ok_and(|id| id.to_string() != key) {
+        return Err(ApiError::NotFound("No encontrado."));
+    }
     cached_json(&api, &url, || async {
         let settings = &api.settings;
         let event = Event::find_public(&api.db, &key)
@@ -185,6 +190,118 @@ pub async fn detail(
         ))
     })
     .await
+}
+
+/// The same page under backtuki's `public/` prefix.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/events/{id}/",
+    tag = "events",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses(
+        (status = 200, description = "The event", body = EventDetailResponse),
+        (status = 404, description = "Unknown, draft, private or deleted", body = Detail,
+            example = json!({"detail": "No encontrado."})),
+        (status = 503, description = "The database is not answering", body = Detail),
+    )
+)]
+pub async fn public_detail(
+    api: Api,
+    key: Path<String>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    detail(api, key, url).await
+}
+
+/// The storage key of an image URL that this server gave out: one under the
+/// media base (this host's `/media/` or the bucket's public address), with
+/// no query, no fragment and no step outside it.
+fn media_key(url: &str, bases: &[&str]) -> Option<String> {
+    let url = url.trim();
+    let url = url.split(['?', '#']).next()?;
+    let rest = bases.iter().find_map(|b| url.strip_prefix(b))?;
+    let key = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let safe = !key.is_empty()
+        && !key.starts_with('/')
+        && !key.contains('\\')
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    safe.then_some(key)
+}
+
+/// An event image by its public URL, with open CORS headers (backtuki's image
+/// proxy, which the ticket PDF's canvas needs). Only images this server
+/// stored are served, read from the store itself: no other address is ever
+/// fetched.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/images/proxy/",
+    tag = "events",
+    params(("url" = Option<String>, Query, description = "An image URL this server gave out")),
+    responses(
+        (status = 200, description = "The image", content(("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"))),
+        (status = 400, description = "No `url`, or not one of this server's images", body = Object,
+            example = json!({"error": "Invalid image URL domain"})),
+        (status = 404, description = "No such image", body = Object,
+            example = json!({"error": "Image not found"})),
+        (status = 502, description = "The store did not answer", body = Object,
+            example = json!({"error": "Failed to fetch image"})),
+    )
+)]
+pub async fn image_proxy(
+    State(ctx): State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    use crate::platform::storage::ImageKind;
+    use axum::http::{header, StatusCode};
+    let refuse = |status: StatusCode, error: &str| {
+        Ok((status, axum::Json(json!({ "error": error }))).into_response())
+    };
+    let Some(raw) = url.get("url").filter(|u| !u.trim().is_empty()) else {
+        return refuse(StatusCode::BAD_REQUEST, "Missing url parameter");
+    };
+    let here = url.media_base(&api.settings);
+    let mut bases = vec![here.0.as_str()];
+    if let Some(public) = api.settings.media.public_base.as_deref() {
+        bases.push(public);
+    }
+    let Some(key) = media_key(raw, &bases) else {
+        return refuse(StatusCode::BAD_REQUEST, "Invalid image URL domain");
+    };
+    let bytes: Vec<u8> = match ctx.storage.download(std::path::Path::new(&key)).await {
+        Ok(bytes) => bytes,
+        Err(loco_rs::storage::StorageError::Store(e))
+            if e.kind() == opendal::ErrorKind::NotFound =>
+        {
+            return refuse(StatusCode::NOT_FOUND, "Image not found");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "image proxy: the store did not answer");
+            return refuse(StatusCode::BAD_GATEWAY, "Failed to fetch image");
+        }
+    };
+    let Some(kind) = ImageKind::sniff(&bytes) else {
+        return refuse(StatusCode::NOT_FOUND, "Image not found");
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                crate::platform::storage::content_type_for(&format!("x.{}", kind.extension())),
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// One tier's seats, as backtuki's `availability` lists them.
@@ -333,7 +450,9 @@ pub fn table() -> Table {
     Table::new()
         .doc(__path_public_list, public_list)
         .doc(__path_track_view, track_view)
+        .doc(__path_image_proxy, image_proxy)
         .doc(__path_detail, detail)
+        .doc(__path_public_detail, public_detail)
         .doc(__path_availability, availability)
 }
 

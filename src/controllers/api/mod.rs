@@ -271,6 +271,16 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
+/// A JSON answer about one person's order or tickets: never kept by a
+/// browser or a shared cache (`Cache-Control: private, no-store`).
+pub fn private_json<T: serde::Serialize>(body: T) -> Response {
+    (
+        [(axum::http::header::CACHE_CONTROL, "private, no-store")],
+        Json(body),
+    )
+        .into_response()
+}
+
 /// What an API handler needs from the app, taken by reference from the
 /// router's state: extracting `State<AppContext>` clones the whole context
 /// (its config included) on every request.

@@ -439,13 +439,9 @@ pub async fn validate_qr(
             json!({"valid": false, "error": "MISSING_DATA", "message": "Ticket number and security hash required"}),
         ));
     };
-    let Some((ticket, order)) = ticket_by_number(&api, &number).await? else {
-        return Ok(answer(
-            StatusCode::NOT_FOUND,
-            json!({"valid": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found"}),
-        ));
-    };
-    let expected = security_hash(&api, &ticket.code);
+    // The hash is checked before anything is looked up: without it, nobody
+    // learns whether a ticket number exists.
+    let expected = security_hash(&api, &number);
     if !bool::from(subtle::ConstantTimeEq::ct_eq(
         hash.as_bytes(),
         expected.as_bytes(),
@@ -455,6 +451,15 @@ pub async fn validate_qr(
             json!({"valid": false, "error": "INVALID_HASH", "message": "Invalid security hash"}),
         ));
     }
+    let not_found = || {
+        answer(
+            StatusCode::NOT_FOUND,
+            json!({"valid": false, "error": "TICKET_NOT_FOUND", "message": "Ticket not found"}),
+        )
+    };
+    let Some((ticket, order)) = ticket_by_number(&api, &number).await? else {
+        return Ok(not_found());
+    };
     let status = ticket_status(&ticket.status);
     if status != "active" {
         return Ok(answer(
@@ -468,10 +473,12 @@ pub async fn validate_qr(
             json!({"valid": false, "error": "ORDER_NOT_PAID", "message": "Order is not paid", "ticket_number": ticket.code}),
         ));
     }
-    let event = events::Entity::find_by_id(ticket.event_id)
+    let Some(event) = events::Entity::find_by_id(ticket.event_id)
         .one(&api.db)
         .await?
-        .ok_or(ApiError::Internal)?;
+    else {
+        return Ok(not_found());
+    };
     let event_date = iso_utc(event.start_date);
     if event.start_date < (Utc::now() - chrono::Duration::hours(2)).fixed_offset() {
         return Ok(answer(
@@ -508,7 +515,7 @@ async fn may_read_tickets(
     if order.user_id == Some(user.id) || user.is_staff || user.is_superuser {
         return Ok(true);
     }
-    Ok(organizer_members::has_role(&api.db, user.id, order.event_id, Role::ReadOrders).await?)
+    Ok(organizer_members::has_role(&api.db, user.id, order.event_id, Role::ManageEvents).await?)
 }
 
 /// One ticket as the confirmation page's PDF needs it (backtuki's
@@ -557,7 +564,7 @@ pub async fn pdf_data(
         .one(&api.db)
         .await?;
     let media = url.media_base(&api.settings);
-    Ok(Json(OrderTickets {
+    Ok(super::private_json(OrderTickets {
         success: true,
         order_number: order.order_number.clone(),
         order_created_at: iso_utc(order.created_at),
@@ -569,8 +576,7 @@ pub async fn pdf_data(
             tier.as_ref().map(|t| t.name.as_str()),
         )],
         ticket_count: 1,
-    })
-    .into_response())
+    }))
 }
 
 /// A ticket looked up at the door by its id (backtuki's `by_uuid`): the
@@ -615,7 +621,8 @@ pub async fn by_uuid(
         return Err(not_found);
     };
     if !staff
-        && !organizer_members::has_role(&api.db, user.id, order.event_id, Role::ReadOrders).await?
+        && !organizer_members::has_role(&api.db, user.id, order.event_id, Role::ManageEvents)
+            .await?
     {
         return Err(not_found);
     }
@@ -629,12 +636,11 @@ pub async fn by_uuid(
         .map(|t| TicketDetail::new(t, &order))
         .collect::<Vec<_>>();
     siblings.sort_by(|a, b| (&a.first_name, &a.last_name).cmp(&(&b.first_name, &b.last_name)));
-    Ok(Json(TicketWithOrder {
+    Ok(super::private_json(TicketWithOrder {
         ticket: TicketDetail::new(&ticket, &order),
         order_info: OrderInfo::new(&order),
         order_tickets: siblings,
-    })
-    .into_response())
+    }))
 }
 
 pub fn table() -> Table {
