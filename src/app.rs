@@ -239,6 +239,7 @@ impl Hooks for App {
             .add_route(controllers::api::reservations::table().routes())
             .add_route(controllers::api::checkout::routes())
             .add_route(controllers::api::tickets::routes())
+            .add_route(controllers::api::organizers::routes())
             .add_route(controllers::docs::routes())
             .add_route(controllers::admin::routes())
             .add_route(controllers::statics::routes());

@@ -12,6 +12,7 @@ mod m20261202_000008_accounts;
 mod m20261202_000009_ticket_holders;
 mod m20261202_000010_event_page;
 mod m20261202_000011_orders_by_event;
+mod m20261202_000012_organizer_profile;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_ticket_holders::Migration),
             Box::new(m20261202_000010_event_page::Migration),
             Box::new(m20261202_000011_orders_by_event::Migration),
+            Box::new(m20261202_000012_organizer_profile::Migration),
             // inject-above (do not remove this comment)
         ]
     }

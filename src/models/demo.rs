@@ -251,8 +251,11 @@ pub async fn seed(
                 status: Set(super::status::ReservationStatus::Active.into()),
                 description: Set(String::new()),
                 logo: Set(String::new()),
+                onboarding_completed: Set(true),
+                email_validated: Set(true),
                 created_at: Set(now),
                 updated_at: Set(now),
+                ..Default::default()
             }
         })
         .collect();

@@ -62,3 +62,24 @@ pub async fn is_member<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<bool
         .await?
         > 0)
 }
+
+/// A user's organizer on the dashboard (backtuki's "primary" one): their
+/// oldest membership as an admin, else their oldest membership.
+///
+/// # Errors
+/// The database error.
+pub async fn primary<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> Result<Option<(Model, super::organizers::Model)>, DbErr> {
+    use sea_orm::QueryOrder;
+    Ok(Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .find_also_related(super::organizers::Entity)
+        .order_by_desc(Column::IsAdmin)
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .one(db)
+        .await?
+        .and_then(|(m, o)| o.map(|o| (m, o))))
+}

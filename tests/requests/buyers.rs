@@ -423,6 +423,7 @@ async fn check_in_marks_a_ticket_used_once_even_under_concurrent_scans() {
         can_view_reports: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await
@@ -478,6 +479,7 @@ async fn check_in_marks_a_ticket_used_once_even_under_concurrent_scans() {
         can_view_reports: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await
@@ -509,6 +511,7 @@ async fn check_in_marks_a_ticket_used_once_even_under_concurrent_scans() {
         can_view_reports: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(db)
     .await

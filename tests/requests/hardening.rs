@@ -441,6 +441,7 @@ async fn organizer_admin(app: &TestApp, organizer: Uuid, email: &str, password: 
         can_view_reports: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&app.ctx().db)
     .await

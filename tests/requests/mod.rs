@@ -13,4 +13,5 @@ mod health;
 mod mail;
 mod media;
 mod openapi_fuzz;
+mod organizers;
 mod purchase;

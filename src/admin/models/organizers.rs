@@ -26,6 +26,24 @@ pub static ORGANIZERS: ModelAdmin = ModelAdmin {
         Field::new("contact_email", "Correo de contacto", Kind::Email).blank(),
         Field::new("contact_phone", "Teléfono de contacto", Kind::Text(40)).blank(),
         Field::new("description", "Descripción", Kind::Textarea).blank(),
+        Field::new("website", "Sitio web", Kind::Text(200)).blank(),
+        Field::new("address", "Dirección", Kind::Text(255)).blank(),
+        Field::new("city", "Ciudad", Kind::Text(100)).blank(),
+        Field::new("country", "País", Kind::Text(100)).blank(),
+        Field::new("representative_name", "Representante", Kind::Text(255)).blank(),
+        Field::new(
+            "representative_email",
+            "Correo del representante",
+            Kind::Email,
+        )
+        .blank(),
+        Field::new(
+            "representative_phone",
+            "Teléfono del representante",
+            Kind::Text(30),
+        )
+        .blank(),
+        Field::new("onboarding_completed", "Registro completo", Kind::Bool),
         Field::new("status", "Estado", Kind::Choice(ORGANIZER_STATUS)).default("active"),
         CREATED,
         UPDATED,
@@ -72,6 +90,11 @@ pub static MEMBERS: ModelAdmin = ModelAdmin {
         Field::new("is_admin", "Administrador", Kind::Bool),
         Field::new("can_manage_events", "Gestiona eventos", Kind::Bool),
         Field::new("can_view_reports", "Ve reportes", Kind::Bool),
+        Field::new(
+            "can_manage_settings",
+            "Gestiona la configuración",
+            Kind::Bool,
+        ),
         CREATED,
         ID,
     ],

@@ -295,3 +295,26 @@ pub struct WebpayReturn {
     pub TBK_ORDEN_COMPRA: Option<String>,
     pub TBK_ID_SESION: Option<String>,
 }
+
+/// The organizer profile's writable fields (`PUT` needs `name` and
+/// `contact_email`); `logo: null` removes the logo (a new one goes to
+/// `upload-logo/`).
+#[derive(Serialize, ToSchema)]
+pub struct OrganizerUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    #[schema(format = Email)]
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    /// `""`, `small`, `medium` or `large`.
+    pub organization_size: Option<String>,
+    pub representative_name: Option<String>,
+    pub representative_email: Option<String>,
+    pub representative_phone: Option<String>,
+    #[schema(value_type = Option<Object>, nullable)]
+    pub logo: Option<()>,
+}

@@ -179,6 +179,19 @@ impl Input {
         self.map.get(key)
     }
 
+    /// Done reading: the collected errors as DRF's generic views answer them
+    /// (`{"field": ["…"]}`).
+    ///
+    /// # Errors
+    /// 400 with every field's messages.
+    pub fn finish_fields(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Fields(self.errors))
+        }
+    }
+
     /// Done reading: the collected errors as backtuki's refusal.
     ///
     /// # Errors

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod confirmation;
 pub mod drf;
 pub mod events;
+pub mod organizers;
 pub mod otp;
 pub mod pay;
 pub mod purchase;
@@ -34,6 +35,7 @@ pub fn tables() -> Vec<Table> {
         reservations::table(),
         checkout::table(),
         tickets::table(),
+        organizers::table(),
     ]
 }
 

@@ -17,6 +17,7 @@ pub struct Model {
     pub is_admin: bool,
     pub can_manage_events: bool,
     pub can_view_reports: bool,
+    pub can_manage_settings: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,17 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub logo: String,
+    pub website: String,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub organization_size: String,
+    pub representative_name: String,
+    pub representative_email: String,
+    pub representative_phone: String,
+    pub onboarding_completed: bool,
+    pub is_temporary: bool,
+    pub email_validated: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
