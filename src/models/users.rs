@@ -277,6 +277,43 @@ impl ActiveModel {
             .ok_or_else(|| ModelError::EntityNotFound)
     }
 
+    /// Gives an account without a password (a guest, or one made by an
+    /// emailed code) its first one. Nothing is replaced, so the sessions it
+    /// has stay valid; the write only happens while it still has none (two
+    /// set-ups at once: the first wins, the second changes nothing).
+    ///
+    /// # Errors
+    /// As [`Self::set_password`]; [`ModelError::EntityNotFound`] when the
+    /// account has a password by now.
+    pub async fn set_first_password(
+        self,
+        db: &DatabaseConnection,
+        password: &str,
+    ) -> ModelResult<Model> {
+        let id = *self.id.as_ref();
+        let hash = hash_or_busy(password).await?;
+        let now = Utc::now().fixed_offset();
+        let done = Entity::update_many()
+            .col_expr(users::Column::Password, Expr::value(hash))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .col_expr(users::Column::LastPasswordChange, Expr::value(now))
+            .filter(users::Column::Id.eq(id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(users::Column::Password.eq(""))
+                    .add(users::Column::Password.starts_with("!")),
+            )
+            .exec(db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(ModelError::EntityNotFound);
+        }
+        Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| ModelError::EntityNotFound)
+    }
+
     /// Stores a new hash of the same password (a legacy hash upgraded):
     /// sessions stay valid.
     ///

@@ -304,3 +304,183 @@ async fn the_wizard_checks_subdomains_and_emails() {
     assert_eq!(check("check-email/?email=no-es").await.status_code(), 400);
     assert_eq!(check("check-email/").await.status_code(), 400);
 }
+
+#[tokio::test]
+async fn an_organizer_signs_in_by_code_and_sets_up_the_profile() {
+    use crate::support::tools::SmtpSink;
+    let sink = SmtpSink::start();
+    let port = sink.peer.port;
+    let app = TestApp::boot_with(move |config| {
+        config.mailer = Some(loco_rs::config::Mailer {
+            stub: false,
+            smtp: Some(loco_rs::config::SmtpMailer {
+                enable: true,
+                host: "127.0.0.1".into(),
+                port,
+                secure: false,
+                tls: None,
+                auth: None,
+                hello_name: None,
+            }),
+        });
+    })
+    .await;
+    let server = app.server();
+    let post = |path: &str, body: Value| {
+        server
+            .post(path)
+            .add_header("x-forwarded-for", "203.0.113.40")
+            .json(&body)
+    };
+    let code_for = |email: &str| -> String {
+        let messages = sink.messages();
+        let text = messages
+            .iter()
+            .rev()
+            .find(|m| m["rcpt_tos"] == json!([email]))
+            .and_then(|m| m["text"].as_str())
+            .unwrap()
+            .to_string();
+        text.split("es: ").nth(1).unwrap().chars().take(6).collect()
+    };
+    let temp = organizer(&app, "Organizador Temporal", "temp-1a2b3c4d").await;
+    organizer(&app, "Teatro Austral", "teatro-austral").await;
+    let email = "eva@austral.cl";
+
+    // Not yet an account, then an account that is no organizer's: 404.
+    let res = post("/api/v1/auth/organizer/otp/send/", json!({"email": email})).await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(
+        res.json::<Value>()["message"],
+        "No se encontró una cuenta con este email"
+    );
+    post("/api/v1/otp/login/", json!({"email": email})).await;
+    let code = code_for(email);
+    let signed: Value = post(
+        "/api/v1/auth/login/otp/",
+        json!({"email": email, "code": code}),
+    )
+    .await
+    .json();
+    assert!(signed["access_token"].is_string(), "{signed}");
+    let res = post("/api/v1/auth/organizer/otp/send/", json!({"email": email})).await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(
+        res.json::<Value>()["message"],
+        "Este email no está asociado a una cuenta de organizador"
+    );
+    let buyer = format!("Bearer {}", signed["access_token"].as_str().unwrap());
+    let state: Value = server
+        .get("/api/v1/auth/organizer/profile/setup/")
+        .add_header("authorization", buyer.clone())
+        .await
+        .json();
+    assert_eq!(state["is_organizer"], false);
+
+    // Made the temporary organizer's admin (what sign-up does), the code signs in.
+    let user = users::Model::find_by_email(&app.ctx().db, email)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    organizer_members::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organizer_id: Set(temp),
+        user_id: Set(user.id),
+        is_admin: Set(true),
+        can_manage_events: Set(true),
+        can_view_reports: Set(true),
+        can_manage_settings: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.ctx().db)
+    .await
+    .unwrap();
+    let res = post("/api/v1/auth/organizer/otp/send/", json!({"email": email})).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let res = post(
+        "/api/v1/auth/organizer/otp/validate/",
+        json!({"email": email, "code": "000000"}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    let res = post(
+        "/api/v1/auth/organizer/otp/validate/",
+        json!({"email": email, "code": code_for(email)}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let body: Value = res.json();
+    assert_eq!(body["message"], "Acceso autorizado");
+    assert_eq!(body["needs_setup"], true);
+    assert_eq!(body["organizer"]["slug"], "temp-1a2b3c4d");
+    assert_eq!(body["user"]["email"], email);
+    let auth = format!("Bearer {}", body["access"].as_str().unwrap());
+    let state: Value = server
+        .get("/api/v1/auth/organizer/profile/setup/")
+        .add_header("authorization", auth.clone())
+        .await
+        .json();
+    assert_eq!(
+        (state["is_organizer"].clone(), state["needs_setup"].clone()),
+        (json!(true), json!(true))
+    );
+
+    // The set-up: bad input changes nothing; then the name (a free slug),
+    // the contact and a first password.
+    let setup = |body: Value| {
+        server
+            .post("/api/v1/auth/organizer/profile/setup/")
+            .add_header("authorization", auth.clone())
+            .json(&body)
+    };
+    let before = row(&app, temp).await;
+    let res =
+        setup(json!({"organization_name": "Organizador Eva", "password": "Austral-segura-77"}))
+            .await;
+    assert_eq!(res.status_code(), 400);
+    let errors = &res.json::<Value>()["errors"];
+    assert!(errors["organization_name"][0].is_string(), "{errors}");
+    assert_eq!(errors["non_field_errors"][0], "Confirma tu contraseña");
+    assert_eq!(row(&app, temp).await, before);
+    let res = setup(json!({
+        "organization_name": "Teatro Austral", "contact_name": "Eva Rojas Soto",
+        "contact_phone": "+56 9 1234 5678",
+        "password": "Austral-segura-77", "password_confirm": "Austral-segura-77"
+    }))
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let done: Value = res.json();
+    assert_eq!(done["organizer"]["slug"], "teatro-austral-2");
+    assert_eq!(done["organizer"]["onboarding_completed"], true);
+    assert_eq!(done["user"]["first_name"], "Eva");
+    assert_eq!(done["user"]["last_name"], "Rojas Soto");
+    let saved = row(&app, temp).await;
+    assert_eq!(saved.representative_phone, "+56 9 1234 5678");
+    assert!(saved.email_validated && !saved.is_temporary);
+    let res = post(
+        "/api/v1/auth/token/",
+        json!({"email": email, "password": "Austral-segura-77"}),
+    )
+    .await;
+    assert_eq!(
+        res.status_code(),
+        200,
+        "the password was saved: {}",
+        res.text()
+    );
+    // A first password replaces nothing: the session that set it goes on.
+    let res = server
+        .get("/api/v1/organizers/current/")
+        .add_header("authorization", auth.clone())
+        .await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.json::<Value>()["slug"], "teatro-austral-2");
+    // A second password through here is refused (change-password asks for the old one).
+    let res = setup(
+        json!({"password": "Otra-clave-segura-88", "password_confirm": "Otra-clave-segura-88"}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+}

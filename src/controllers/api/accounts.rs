@@ -448,8 +448,7 @@ async fn save_profile(
     let now = Utc::now().fixed_offset();
     let mut user = user;
     if let Some(p) = password {
-        let active: users::ActiveModel = user.into();
-        user = active.set_password(&api.db, &p).await?;
+        user = first_password(api, user, &p).await?;
     }
     let mut active: users::ActiveModel = user.clone().into();
     if let Some(f) = &first {
@@ -753,6 +752,30 @@ pub async fn password_reset_confirm(
         user: UserProfile::from(&user),
     })
     .into_response())
+}
+
+/// Sets an account's first password; one that has a password by now (a
+/// set-up at the same time won) is told to change it instead.
+///
+/// # Errors
+/// 400 on `password` then, 503 when hashing is at capacity, or the database
+/// error.
+pub async fn first_password(
+    api: &Api,
+    user: users::Model,
+    password: &str,
+) -> Result<users::Model, ApiError> {
+    let active: users::ActiveModel = user.into();
+    active
+        .set_first_password(&api.db, password)
+        .await
+        .map_err(|e| match e {
+            loco_rs::model::ModelError::EntityNotFound => ApiError::Field(
+                "password",
+                "Usa /auth/change-password/ para cambiar tu contraseña.".into(),
+            ),
+            other => other.into(),
+        })
 }
 
 /// Inactive accounts are refused wherever a code would sign in.

@@ -318,3 +318,15 @@ pub struct OrganizerUpdate {
     #[schema(value_type = Option<Object>, nullable)]
     pub logo: Option<()>,
 }
+
+/// The organizer's first set-up (every key optional).
+#[derive(Serialize, ToSchema)]
+pub struct OrganizerSetup {
+    /// Not starting with "Organizador ".
+    pub organization_name: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Only for an account without a password.
+    pub password: Option<String>,
+    pub password_confirm: Option<String>,
+}

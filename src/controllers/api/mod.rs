@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod confirmation;
 pub mod drf;
 pub mod events;
+pub mod organizer_auth;
 pub mod organizers;
 pub mod otp;
 pub mod pay;
@@ -36,6 +37,7 @@ pub fn tables() -> Vec<Table> {
         checkout::table(),
         tickets::table(),
         organizers::table(),
+        organizer_auth::table(),
     ]
 }
 

@@ -183,7 +183,11 @@ pub struct CodeSent {
     pub user_exists: Option<bool>,
 }
 
-fn sent(row: &one_time_codes::Model, message: &str, user_exists: Option<bool>) -> Response {
+pub(super) fn sent(
+    row: &one_time_codes::Model,
+    message: &str,
+    user_exists: Option<bool>,
+) -> Response {
     let left = row.expires_at.with_timezone(&Utc) - Utc::now();
     let mut res = Json(CodeSent {
         success: true,
