@@ -13,5 +13,6 @@ mod health;
 mod mail;
 mod media;
 mod openapi_fuzz;
-mod organizers;
+mod organizer_events;
+pub mod organizers;
 mod purchase;

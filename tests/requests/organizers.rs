@@ -15,7 +15,7 @@ use crate::support::app::TestApp;
 
 const NOT_ALLOWED: &str = "Usted no tiene permiso para realizar esta acción.";
 
-async fn organizer(app: &TestApp, name: &str, slug: &str) -> Uuid {
+pub async fn organizer(app: &TestApp, name: &str, slug: &str) -> Uuid {
     let now = chrono::Utc::now().fixed_offset();
     organizers::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -36,7 +36,7 @@ async fn organizer(app: &TestApp, name: &str, slug: &str) -> Uuid {
 
 /// A signed-in user (a member of `org` with these flags when given): the
 /// `Authorization` header value.
-async fn signed_in(
+pub async fn signed_in(
     server: &TestServer,
     app: &TestApp,
     email: &str,

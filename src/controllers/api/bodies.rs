@@ -330,3 +330,39 @@ pub struct OrganizerSetup {
     pub password: Option<String>,
     pub password_confirm: Option<String>,
 }
+
+/// A venue: a place's name and address, or a meeting's URL.
+#[derive(Serialize, ToSchema)]
+pub struct VenueWrite {
+    pub name: String,
+    pub address: String,
+}
+
+/// Visitor notes (backtuki's camelCase object).
+#[derive(Serialize, ToSchema)]
+pub struct AdditionalInfo {
+    pub ageRestriction: Option<String>,
+    pub dresscode: Option<String>,
+    /// Text, or a list joined with commas.
+    #[schema(value_type = Option<Object>)]
+    pub accessibility: Option<serde_json::Value>,
+    pub parking: Option<String>,
+}
+
+/// An event's writable fields (create: `title`, `start_date` and `end_date`
+/// required; `shortDescription`, `startDate`, `endDate` are read too).
+#[derive(Serialize, ToSchema)]
+pub struct EventWrite {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub short_description: Option<String>,
+    /// conference, concert, sports, theater, workshop, festival, party, rifa or other.
+    pub r#type: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub location: Option<VenueWrite>,
+    pub tags: Option<Vec<String>>,
+    /// Updates only: draft, draft_complete, cancelled or published.
+    pub status: Option<String>,
+    pub additionalInfo: Option<AdditionalInfo>,
+}

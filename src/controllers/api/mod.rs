@@ -12,6 +12,7 @@ pub mod confirmation;
 pub mod drf;
 pub mod events;
 pub mod organizer_auth;
+pub mod organizer_events;
 pub mod organizers;
 pub mod otp;
 pub mod pay;
@@ -38,6 +39,7 @@ pub fn tables() -> Vec<Table> {
         tickets::table(),
         organizers::table(),
         organizer_auth::table(),
+        organizer_events::table(),
     ]
 }
 
