@@ -242,6 +242,7 @@ impl Hooks for App {
             .add_route(controllers::api::organizers::routes())
             .add_route(controllers::api::organizer_auth::routes())
             .add_route(controllers::api::organizer_events::routes())
+            .add_route(controllers::api::organizer_tiers::routes())
             .add_route(controllers::docs::routes())
             .add_route(controllers::admin::routes())
             .add_route(controllers::statics::routes());

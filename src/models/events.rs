@@ -571,6 +571,27 @@ pub struct PublicTier {
     pub sale_end: Option<DateTime<FixedOffset>>,
 }
 
+impl From<&super::_entities::ticket_tiers::Model> for PublicTier {
+    fn from(t: &super::_entities::ticket_tiers::Model) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            tier_type: t.tier_type.clone(),
+            benefits: t.benefits.clone(),
+            is_highlighted: t.is_highlighted,
+            price: t.price,
+            capacity: t.capacity,
+            sold: t.sold,
+            reserved: t.reserved,
+            min_per_order: t.min_per_order,
+            max_per_order: t.max_per_order,
+            sale_start: t.sale_start,
+            sale_end: t.sale_end,
+        }
+    }
+}
+
 impl PublicEvent {
     fn from_rows(rows: Vec<DetailRow>) -> Result<Option<Self>, DbErr> {
         let mut rows = rows.into_iter();

@@ -233,3 +233,223 @@ async fn an_organizer_drafts_completes_publishes_and_deletes_only_their_own_even
     assert_eq!(list["count"], 0);
     assert!(event_row(&app, id).await.deleted_at.is_some());
 }
+
+#[tokio::test]
+async fn tiers_keep_what_was_sold_and_belong_to_their_organizer() {
+    use sea_orm::{sea_query::Expr, ColumnTrait, QueryFilter};
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let call = |method: &str, path: &str, auth: &str, body: Option<Value>| {
+        let path = format!("/api/v1/{path}");
+        let req = match method {
+            "GET" => server.get(&path),
+            "POST" => server.post(&path),
+            "PATCH" => server.patch(&path),
+            _ => server.delete(&path),
+        }
+        .add_header("authorization", auth.to_string());
+        match body {
+            Some(b) => req.json(&b),
+            None => req,
+        }
+    };
+    let draft: Value = call("POST", "events/", &admin, Some(json!({
+        "title": "Rock del Sur", "start_date": "2031-06-01T21:00:00", "end_date": "2031-06-02T02:00:00"
+    })))
+    .await
+    .json();
+    let event = draft["id"].as_str().unwrap().to_string();
+
+    // Bad tiers: each field named, nothing made.
+    let res = call("POST", "ticket-tiers/", &admin, Some(json!({
+        "event": event, "name": "", "price": -5, "minPerOrder": 5, "maxPerOrder": 2, "isPayWhatYouWant": true
+    })))
+    .await;
+    assert_eq!(res.status_code(), 400);
+    let errors: Value = res.json();
+    for key in ["name", "price", "isPayWhatYouWant"] {
+        assert!(errors[key][0].is_string(), "{key}: {errors}");
+    }
+    let res = call(
+        "POST",
+        &format!("events/{event}/ticket-tiers/"),
+        &admin,
+        Some(json!({
+            "name": "General", "price": 1000, "minPerOrder": 5, "maxPerOrder": 2
+        })),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    assert!(res.json::<Value>()["min_per_order"][0].is_string());
+
+    // A tier, as the dashboard sends it.
+    let res = call(
+        "POST",
+        "ticket-tiers/",
+        &admin,
+        Some(json!({
+            "event": event, "name": "General", "type": "General", "price": {"basePrice": 12000},
+            "capacity": 10, "maxPerOrder": 4, "isPublic": true
+        })),
+    )
+    .await;
+    assert_eq!(res.status_code(), 201, "{}", res.text());
+    let tier: Value = res.json();
+    assert_eq!(tier["price"]["basePrice"], 12_000.0);
+    assert_eq!(tier["max_per_order"], 4);
+    assert_eq!(tier["available"], 10);
+    let tier_id = tier["id"].as_str().unwrap().to_string();
+    let listed: Value = call("GET", &format!("ticket-tiers/?event={event}"), &admin, None)
+        .await
+        .json();
+    assert_eq!(listed["count"], 1);
+
+    // Another organizer: 404 for the tier and the event, nothing changes.
+    let stored = || async {
+        ticket_tiers::Entity::find_by_id(Uuid::parse_str(&tier_id).unwrap())
+            .one(&app.ctx().db)
+            .await
+            .unwrap()
+    };
+    let before = stored().await;
+    for (method, path, body) in [
+        ("GET", format!("ticket-tiers/{tier_id}/"), None),
+        (
+            "PATCH",
+            format!("ticket-tiers/{tier_id}/"),
+            Some(json!({"price": 1})),
+        ),
+        ("DELETE", format!("ticket-tiers/{tier_id}/"), None),
+        ("GET", format!("events/{event}/ticket-tiers/"), None),
+        (
+            "POST",
+            format!("events/{event}/ticket-tiers/"),
+            Some(json!({"name": "Colada", "price": 0})),
+        ),
+        (
+            "POST",
+            "ticket-tiers/".to_string(),
+            Some(json!({"event": event, "name": "Colada", "price": 0})),
+        ),
+    ] {
+        let res = call(method, &path, &other, body).await;
+        assert_eq!(res.status_code(), 404, "{method} {path}: {}", res.text());
+    }
+    assert_eq!(stored().await, before);
+    let theirs: Value = call("GET", "ticket-tiers/", &other, None).await.json();
+    assert_eq!(theirs["count"], 0);
+
+    // 3 sold and 2 held: the capacity may not go below 5; the price changes
+    // only when confirmed.
+    ticket_tiers::Entity::update_many()
+        .col_expr(ticket_tiers::Column::Sold, Expr::value(3))
+        .col_expr(ticket_tiers::Column::Reserved, Expr::value(2))
+        .filter(ticket_tiers::Column::Id.eq(Uuid::parse_str(&tier_id).unwrap()))
+        .exec(&app.ctx().db)
+        .await
+        .unwrap();
+    let path = format!("ticket-tiers/{tier_id}/");
+    let res = call("PATCH", &path, &admin, Some(json!({"capacity": 4}))).await;
+    assert_eq!(res.status_code(), 400);
+    assert!(res.json::<Value>()["capacity"][0]
+        .as_str()
+        .unwrap()
+        .contains('5'));
+    assert_eq!(stored().await.unwrap().capacity, Some(10));
+    let res = call("PATCH", &path, &admin, Some(json!({"capacity": 5}))).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(res.json::<Value>()["available"], 0);
+    let res = call("PATCH", &path, &admin, Some(json!({"price": 15000}))).await;
+    assert_eq!(res.status_code(), 400);
+    assert_eq!(stored().await.unwrap().price, 12_000);
+    let res = call(
+        "PATCH",
+        &path,
+        &admin,
+        Some(json!({"price": 15000, "confirmPriceChange": true})),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(stored().await.unwrap().price, 15_000);
+
+    // Sold: hidden, not deleted. A fresh one: deleted.
+    let res = call("DELETE", &path, &admin, None).await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.json::<Value>()["archived"], true);
+    assert!(!stored().await.unwrap().is_public);
+    let fresh: Value = call(
+        "POST",
+        &format!("events/{event}/ticket-tiers/"),
+        &admin,
+        Some(json!({
+            "name": "Cortesía", "price": 0, "capacity": null
+        })),
+    )
+    .await
+    .json();
+    let res = call(
+        "DELETE",
+        &format!("ticket-tiers/{}/", fresh["id"].as_str().unwrap()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status_code(), 204);
+}
+
+/// Lowering a tier's capacity while buyers reserve at the same moment never
+/// leaves more sold and held than the capacity (PostgreSQL in `.ci/run`).
+#[tokio::test]
+async fn lowering_capacity_during_concurrent_reserves_never_oversells() {
+    use futures_util::future::join_all;
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let (event, tiers) = super::checkout::on_sale(db, "carrera", vec![(5_000, Some(60), 0)]).await;
+    let organizer_id = event_row(&app, event).await.organizer_id;
+    let admin = signed_in(
+        &server,
+        &app,
+        "eva@cordillera.cl",
+        Some((organizer_id, true, false)),
+    )
+    .await;
+    let reserves = (0..30).map(|i| {
+        std::future::IntoFuture::into_future(
+            server
+                .post(&format!("/api/v1/events/{event}/reserve/"))
+                .add_header("x-forwarded-for", format!("198.51.100.{i}"))
+                .json(&json!({"tiers": [{"tier_id": tiers[0], "quantity": 2}]})),
+        )
+    });
+    let lowers = [40, 30, 20, 12, 8].map(|capacity| {
+        std::future::IntoFuture::into_future(
+            server
+                .patch(&format!("/api/v1/ticket-tiers/{}/", tiers[0]))
+                .add_header("authorization", admin.clone())
+                .json(&json!({ "capacity": capacity })),
+        )
+    });
+    let (held, lowered) = tokio::join!(join_all(reserves), join_all(lowers));
+    for res in held.iter().chain(lowered.iter()) {
+        assert!(res.status_code().as_u16() < 500, "{}", res.text());
+    }
+    let tier = ticket_tiers::Entity::find_by_id(tiers[0])
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let capacity = tier.capacity.unwrap();
+    assert!(
+        tier.sold + tier.reserved <= capacity,
+        "sold {} + held {} > capacity {capacity}",
+        tier.sold,
+        tier.reserved
+    );
+    let ok = held.iter().filter(|r| r.status_code() == 201).count();
+    assert_eq!(i32::try_from(ok * 2).unwrap(), tier.reserved);
+}

@@ -366,3 +366,31 @@ pub struct EventWrite {
     pub status: Option<String>,
     pub additionalInfo: Option<AdditionalInfo>,
 }
+
+/// A tier's writable fields (create: `name` and `price` required; `event`
+/// on `ticket-tiers/`). backtuki's camelCase keys and `price: {basePrice}`
+/// are read too.
+#[derive(Serialize, ToSchema)]
+pub struct TierWrite {
+    pub event: Option<Uuid>,
+    pub name: Option<String>,
+    /// Free text (`General`, `VIP`…).
+    pub r#type: Option<String>,
+    pub description: Option<String>,
+    /// Whole pesos.
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub price: Option<i64>,
+    /// `null`: unlimited; never below what is sold and held.
+    pub capacity: Option<i32>,
+    pub is_public: Option<bool>,
+    pub is_highlighted: Option<bool>,
+    pub min_per_order: Option<i32>,
+    pub max_per_order: Option<i32>,
+    /// Comma-separated.
+    pub benefits: Option<String>,
+    pub order: Option<i32>,
+    pub sale_start: Option<String>,
+    pub sale_end: Option<String>,
+    /// Needed to change the price of a tier with sales.
+    pub confirm_price_change: Option<bool>,
+}

@@ -13,6 +13,7 @@ pub mod drf;
 pub mod events;
 pub mod organizer_auth;
 pub mod organizer_events;
+pub mod organizer_tiers;
 pub mod organizers;
 pub mod otp;
 pub mod pay;
@@ -40,6 +41,7 @@ pub fn tables() -> Vec<Table> {
         organizers::table(),
         organizer_auth::table(),
         organizer_events::table(),
+        organizer_tiers::table(),
     ]
 }
 
