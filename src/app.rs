@@ -116,6 +116,13 @@ impl Hooks for App {
         env!("CARGO_CRATE_NAME")
     }
 
+    /// After the migrations: SQLite connections opened before them reload
+    /// the schema (see `platform::sqlite`).
+    async fn before_run(ctx: &AppContext) -> Result<()> {
+        crate::platform::sqlite::reload_schema(&ctx.db).await?;
+        Ok(())
+    }
+
     fn app_version() -> String {
         format!(
             "{} ({})",

@@ -7,5 +7,6 @@ pub mod context;
 pub mod logging;
 pub mod redis_conn;
 pub mod settings;
+pub mod sqlite;
 pub mod storage;
 pub mod tokens;
