@@ -453,3 +453,102 @@ async fn lowering_capacity_during_concurrent_reserves_never_oversells() {
     let ok = held.iter().filter(|r| r.status_code() == 201).count();
     assert_eq!(i32::try_from(ok * 2).unwrap(), tier.reserved);
 }
+
+#[tokio::test]
+async fn images_go_to_the_organizers_own_events_only() {
+    let media = tempfile::tempdir().unwrap();
+    let root = media.path().display().to_string();
+    let app = TestApp::boot_with(move |c| {
+        let settings = c.settings.as_mut().unwrap();
+        settings["media"] =
+            json!({"backend": {"kind": "local", "root": root}, "public_base": null});
+        settings["catalogue_cache_seconds"] = 0.into();
+    })
+    .await;
+    let server = app.server();
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let draft: Value = server
+        .post("/api/v1/events/")
+        .add_header("authorization", admin.clone())
+        .json(&json!({"title": "Con afiche", "start_date": "2031-06-01T21:00:00", "end_date": "2031-06-01T23:00:00"}))
+        .await
+        .json();
+    let event = draft["id"].as_str().unwrap().to_string();
+    let png = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+            .unwrap()
+    };
+    let upload = |auth: &str, event: &str, bytes: Vec<u8>, replace: &str| {
+        let form = axum_test::multipart::MultipartForm::new()
+            .add_text("event_id", event.to_string())
+            .add_text("replace_main", replace.to_string())
+            .add_part(
+                "file",
+                axum_test::multipart::Part::bytes(bytes).file_name("afiche.png"),
+            );
+        server
+            .post("/api/v1/events/upload/")
+            .add_header("authorization", auth.to_string())
+            .multipart(form)
+    };
+    let files = || walk(media.path());
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+
+    // Refused: not an image, another organizer's event. Nothing stored.
+    let res = upload(&admin, &event, b"<html><script>".to_vec(), "true").await;
+    assert_eq!(res.status_code(), 400);
+    let res = upload(&other, &event, png.clone(), "true").await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(files(), 0);
+
+    let first: Value = upload(&admin, &event, png.clone(), "false").await.json();
+    assert!(first["event_image_id"].is_string(), "{first}");
+    let second = upload(&admin, &event, png.clone(), "true").await;
+    assert_eq!(second.status_code(), 201, "{}", second.text());
+    let second: Value = second.json();
+    // The new main image replaced the old one, file included.
+    assert_eq!(files(), 1);
+    let list: Value = server
+        .get("/api/v1/events/")
+        .add_header("authorization", admin.clone())
+        .await
+        .json();
+    let images = list["results"][0]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["id"], second["event_image_id"]);
+
+    let path = format!(
+        "/api/v1/events/{event}/images/{}/",
+        second["event_image_id"].as_str().unwrap()
+    );
+    let res = server
+        .delete(&path)
+        .add_header("authorization", other.clone())
+        .await;
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(files(), 1);
+    let res = server
+        .delete(&path)
+        .add_header("authorization", admin.clone())
+        .await;
+    assert_eq!(res.status_code(), 204);
+    assert_eq!(files(), 0);
+}

@@ -1201,6 +1201,190 @@ pub async fn with_figures(api: Api, url: RequestUrl, member: Member) -> Result<R
     Ok(super::private_json(out))
 }
 
+/// `events/upload/`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImageUploaded {
+    pub url: String,
+    pub event_image_id: Uuid,
+    pub message: &'static str,
+}
+
+/// Image kinds an event shows.
+const IMAGE_KINDS: [&str; 4] = ["image", "banner", "thumbnail", "gallery"];
+
+/// An image for one of the organizer's events (multipart: `file`,
+/// `event_id`, `replace_main` — default true: it becomes the first image and
+/// the old first one is removed —, `alt`, `type`). JPEG, PNG, GIF or WebP,
+/// at most 5 MB, recognised by their bytes; nothing is stored otherwise.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/upload/",
+    tag = "organizer events",
+    security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "`file`, `event_id`, `replace_main`, `alt`, `type`"),
+    responses(
+        (status = 201, description = "Stored and shown on the event", body = ImageUploaded),
+        (status = 400, description = "No file or event, not an image, or too big", body = Detail),
+        (status = 401, description = "Not signed in", body = Detail),
+        (status = 403, description = "Not a member who manages events", body = Detail),
+        (status = 404, description = "Not one of the organizer's events", body = Detail),
+        (status = 415, description = "Not a multipart form", body = Detail),
+    )
+)]
+pub async fn upload_image(
+    axum::extract::State(ctx): axum::extract::State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+    member: Member,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use crate::models::event_images::{self as images, ImageError};
+    use axum::extract::{FromRequest, Multipart};
+    member.require_events()?;
+    let mut form = Multipart::from_request(req, &ctx)
+        .await
+        .map_err(|_| ApiError::UnsupportedMedia)?;
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        ApiError::BadRequest(format!("Malformed form: {}", e.body_text()))
+    };
+    let (mut file, mut event_id, mut replace_main, mut alt, mut kind) =
+        (None, None, true, String::new(), "image".to_string());
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                if alt.is_empty() {
+                    alt = field
+                        .file_name()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(200)
+                        .collect();
+                }
+                file = Some(field.bytes().await.map_err(malformed)?);
+            }
+            "event_id" => event_id = Some(field.text().await.map_err(malformed)?),
+            "replace_main" => {
+                replace_main = field
+                    .text()
+                    .await
+                    .map_err(malformed)?
+                    .trim()
+                    .eq_ignore_ascii_case("true");
+            }
+            "alt" => {
+                alt = field
+                    .text()
+                    .await
+                    .map_err(malformed)?
+                    .chars()
+                    .take(200)
+                    .collect()
+            }
+            "type" => kind = field.text().await.map_err(malformed)?.trim().to_string(),
+            _ => {}
+        }
+    }
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return Err(ApiError::BadRequest("No file found".into()));
+    };
+    let Some(event_id) = event_id.filter(|e| !e.trim().is_empty()) else {
+        return Err(ApiError::BadRequest("event_id es requerido".into()));
+    };
+    if !IMAGE_KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::Field(
+            "type",
+            format!("\"{kind}\" no es una elección válida."),
+        ));
+    }
+    let event = own_event(&api, &member, &event_id).await?;
+    let main = if replace_main {
+        event_images::Entity::find()
+            .filter(event_images::Column::EventId.eq(event.id))
+            .order_by_asc(event_images::Column::Position)
+            .order_by_asc(event_images::Column::Id)
+            .one(&api.db)
+            .await?
+    } else {
+        None
+    };
+    let image = match images::add(&ctx, event.id, file, &alt).await {
+        Ok(image) => image,
+        Err(ImageError::NotAnImage | ImageError::TooLarge | ImageError::NoSuchEvent) => {
+            return Err(ApiError::BadRequest(
+                "El archivo debe ser una imagen JPEG, PNG, GIF o WebP de hasta 5 MB.".into(),
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an event image could not be stored");
+            return Err(ApiError::Internal);
+        }
+    };
+    let position = main.as_ref().map_or(image.position, |m| m.position);
+    event_images::Entity::update_many()
+        .col_expr(event_images::Column::Position, Expr::value(position))
+        .col_expr(event_images::Column::Kind, Expr::value(kind))
+        .filter(event_images::Column::Id.eq(image.id))
+        .exec(&api.db)
+        .await?;
+    if let Some(main) = main {
+        images::remove(&ctx, main.id).await.map_err(|e| {
+            tracing::error!(error = %e, "the replaced image could not be removed");
+            ApiError::Internal
+        })?;
+    }
+    api.cache.invalidate();
+    Ok((
+        StatusCode::CREATED,
+        Json(ImageUploaded {
+            url: url.media_base(&api.settings).url(&image.path),
+            event_image_id: image.id,
+            message: "Image uploaded and associated with event successfully",
+        }),
+    )
+        .into_response())
+}
+
+/// Removes one of an event's images (the file too).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}/images/{image_id}/",
+    tag = "organizer events",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The event's id"),
+        ("image_id" = String, Path, description = "The image's id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not signed in", body = Detail),
+        (status = 403, description = "Not a member who manages events", body = Detail),
+        (status = 404, description = "Not one of the organizer's events, or not its image", body = Detail),
+    )
+)]
+pub async fn delete_image(
+    axum::extract::State(ctx): axum::extract::State<AppContext>,
+    api: Api,
+    member: Member,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    member.require_events()?;
+    let event = own_event(&api, &member, &id).await?;
+    let not_found = ApiError::NotFound("No encontrado.");
+    let image_id = Uuid::parse_str(image_id.trim()).map_err(|_| not_found.clone())?;
+    let image = event_images::Entity::find_by_id(image_id)
+        .filter(event_images::Column::EventId.eq(event.id))
+        .one(&api.db)
+        .await?
+        .ok_or(not_found)?;
+    crate::models::event_images::remove(&ctx, image.id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "an event image could not be removed");
+            ApiError::Internal
+        })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_with_figures, with_figures)
@@ -1212,6 +1396,8 @@ pub fn table() -> Table {
         .doc(__path_complete_draft, complete_draft)
         .doc(__path_publish, publish)
         .doc(__path_unpublish, unpublish)
+        .doc(__path_upload_image, upload_image)
+        .doc(__path_delete_image, delete_image)
 }
 
 pub fn routes() -> Routes {
