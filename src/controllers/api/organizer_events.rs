@@ -74,16 +74,26 @@ impl Member {
     }
 }
 
-/// One of the member's organizer's events (not deleted), or 404.
+/// One of the member's organizer's events (not deleted), by the id in a
+/// path, or 404.
 async fn own_event(api: &Api, member: &Member, id: &str) -> Result<events::Model, ApiError> {
-    let not_found = ApiError::NotFound("No encontrado.");
-    let id = Uuid::parse_str(id.trim()).map_err(|_| not_found.clone())?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
+    own_event_by_id(api, member, id).await
+}
+
+/// One of the member's organizer's events (not deleted), or 404: the one
+/// query every organizer endpoint reaches an event through.
+pub(super) async fn own_event_by_id(
+    api: &Api,
+    member: &Member,
+    id: Uuid,
+) -> Result<events::Model, ApiError> {
     events::Entity::find_by_id(id)
         .filter(events::Column::OrganizerId.eq(member.organizer.id))
         .filter(events::Column::DeletedAt.is_null())
         .one(&api.db)
         .await?
-        .ok_or(not_found)
+        .ok_or(ApiError::NotFound("No encontrado."))
 }
 
 /// An event as the dashboard's list shows it (`EventListSerializer`).

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::{
     drf::{Body, Input},
+    organizer_events::own_event_by_id,
     organizers::Member,
     page_number, Api, ApiError, Detail, Page, RequestUrl, Table,
 };
@@ -59,16 +60,6 @@ fn shown(api: &Api, event: &events::Model, t: &ticket_tiers::Model) -> TierRespo
     out
 }
 
-/// One of the member's organizer's events (not deleted), or 404.
-async fn own_event(api: &Api, member: &Member, id: Uuid) -> Result<events::Model, ApiError> {
-    events::Entity::find_by_id(id)
-        .filter(events::Column::OrganizerId.eq(member.organizer.id))
-        .filter(events::Column::DeletedAt.is_null())
-        .one(&api.db)
-        .await?
-        .ok_or(ApiError::NotFound("No encontrado."))
-}
-
 /// One of the member's organizer's tiers with its event, or 404.
 async fn own_tier(
     api: &Api,
@@ -81,7 +72,7 @@ async fn own_tier(
         .one(&api.db)
         .await?
         .ok_or(not_found)?;
-    let event = own_event(api, member, tier.event_id).await?;
+    let event = own_event_by_id(api, member, tier.event_id).await?;
     Ok((tier, event))
 }
 
@@ -152,7 +143,7 @@ pub async fn list(api: Api, url: RequestUrl, member: Member) -> Result<Response,
         None => None,
         Some(e) => {
             let id = Uuid::parse_str(e.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
-            Some(own_event(&api, &member, id).await?.id)
+            Some(own_event_by_id(&api, &member, id).await?.id)
         }
     };
     list_for(&api, &url, &member, event).await
@@ -179,7 +170,7 @@ pub async fn list_of_event(
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(event_id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
-    let event = own_event(&api, &member, id).await?;
+    let event = own_event_by_id(&api, &member, id).await?;
     list_for(&api, &url, &member, Some(event.id)).await
 }
 
@@ -387,7 +378,7 @@ async fn create_in(
     if !member.manages_events() {
         return Err(ApiError::Forbidden(super::organizers::NOT_ALLOWED));
     }
-    let event = own_event(api, member, event_id).await?;
+    let event = own_event_by_id(api, member, event_id).await?;
     let input = read_tier(body, true)?;
     check_limits(&input, None)?;
     let now = Utc::now().fixed_offset();
