@@ -1,6 +1,7 @@
 #![allow(elided_lifetimes_in_paths)]
 #![allow(clippy::wildcard_imports)]
 pub use sea_orm_migration::prelude::*;
+mod columns;
 mod m20261126_000001_users;
 mod m20261126_000002_catalogue;
 mod m20261126_000003_cache_entries;

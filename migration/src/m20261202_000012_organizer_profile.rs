@@ -7,9 +7,8 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Every column this migration adds, by table. SQLite alters one column per
-/// statement.
-fn columns() -> Vec<(DynIden, ColumnDef)> {
+/// Every column this migration adds, by table.
+fn columns() -> crate::columns::Columns {
     let org = || Organizers::Table.into_iden();
     vec![
         (org(), string(Organizers::Website).default("").to_owned()),
@@ -66,15 +65,7 @@ fn columns() -> Vec<(DynIden, ColumnDef)> {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for (table, mut column) in columns() {
-            m.alter_table(
-                Table::alter()
-                    .table(table)
-                    .add_column(&mut column)
-                    .to_owned(),
-            )
-            .await?;
-        }
+        crate::columns::add(m, columns()).await?;
         // Organizers that already sell have finished their onboarding.
         m.get_connection()
             .execute_unprepared(
@@ -85,16 +76,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for (table, column) in columns().into_iter().rev() {
-            m.alter_table(
-                Table::alter()
-                    .table(table)
-                    .drop_column(Alias::new(column.get_column_name()))
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        crate::columns::drop(m, columns()).await
     }
 }
 

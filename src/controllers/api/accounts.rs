@@ -433,17 +433,7 @@ async fn save_profile(
     } else {
         input.text("phone_number", false, true, 30)
     };
-    let password = input.text("password", false, false, 4096);
-    if let Some(p) = &password {
-        if has_password(&user) {
-            input.error(
-                "password",
-                "Usa /auth/change-password/ para cambiar tu contraseña.",
-            );
-        } else if let Some(problem) = password_problem(p, &user.email) {
-            input.error("password", problem);
-        }
-    }
+    let password = first_password_input(&mut input, &user);
     input.finish(INVALID)?;
     let now = Utc::now().fixed_offset();
     let mut user = user;
@@ -754,6 +744,26 @@ pub async fn password_reset_confirm(
     .into_response())
 }
 
+/// What an account that has a password is told when it sends one where only
+/// a first password is taken.
+const CHANGE_IT_ELSEWHERE: &str = "Usa /auth/change-password/ para cambiar tu contraseña.";
+
+/// Reads `password` as an account's first password: refused under
+/// `password` when the account has one already or it is too weak; the
+/// password when it may be set.
+pub fn first_password_input(input: &mut Input, user: &users::Model) -> Option<String> {
+    let password = input.text("password", false, false, 4096)?;
+    if has_password(user) {
+        input.error("password", CHANGE_IT_ELSEWHERE);
+        return None;
+    }
+    if let Some(problem) = password_problem(&password, &user.email) {
+        input.error("password", problem);
+        return None;
+    }
+    Some(password)
+}
+
 /// Sets an account's first password; one that has a password by now (a
 /// set-up at the same time won) is told to change it instead.
 ///
@@ -770,10 +780,9 @@ pub async fn first_password(
         .set_first_password(&api.db, password)
         .await
         .map_err(|e| match e {
-            loco_rs::model::ModelError::EntityNotFound => ApiError::Field(
-                "password",
-                "Usa /auth/change-password/ para cambiar tu contraseña.".into(),
-            ),
+            loco_rs::model::ModelError::EntityNotFound => {
+                ApiError::Field("password", CHANGE_IT_ELSEWHERE.into())
+            }
             other => other.into(),
         })
 }

@@ -23,9 +23,9 @@ use crate::{
         one_time_codes::Purpose,
         organizer_members,
         organizers::{self, Model as Organizer},
-        users::{self, password_problem},
+        users,
     },
-    views::accounts::{has_password, UserProfile},
+    views::accounts::UserProfile,
 };
 
 /// Organizer sign-in attempts (sends and checks) per client address in 15
@@ -354,24 +354,13 @@ pub async fn setup(
     let phone = input
         .text("contact_phone", false, true, 30)
         .filter(|p| !p.is_empty());
-    let password = input.text("password", false, false, 4096);
+    let password = super::accounts::first_password_input(&mut input, &user);
     let confirm = input.text("password_confirm", false, true, 4096);
     if let Some(p) = &password {
-        if has_password(&user) {
-            input.error(
-                "password",
-                "Usa /auth/change-password/ para cambiar tu contraseña.",
-            );
-        } else if let Some(problem) = password_problem(p, &user.email) {
-            input.error("password", problem);
-        } else {
-            match confirm.as_deref() {
-                None | Some("") => input.error("non_field_errors", "Confirma tu contraseña"),
-                Some(c) if c != p => {
-                    input.error("non_field_errors", "Las contraseñas no coinciden")
-                }
-                Some(_) => {}
-            }
+        match confirm.as_deref() {
+            None | Some("") => input.error("non_field_errors", "Confirma tu contraseña"),
+            Some(c) if c != p => input.error("non_field_errors", "Las contraseñas no coinciden"),
+            Some(_) => {}
         }
     }
     input.finish("Datos inválidos")?;
