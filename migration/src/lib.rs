@@ -14,6 +14,7 @@ mod m20261202_000009_ticket_holders;
 mod m20261202_000010_event_page;
 mod m20261202_000011_orders_by_event;
 mod m20261202_000012_organizer_profile;
+mod m20261202_000013_organizer_signup;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_event_page::Migration),
             Box::new(m20261202_000011_orders_by_event::Migration),
             Box::new(m20261202_000012_organizer_profile::Migration),
+            Box::new(m20261202_000013_organizer_signup::Migration),
             // inject-above (do not remove this comment)
         ]
     }

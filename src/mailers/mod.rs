@@ -2,4 +2,5 @@
 
 pub mod one_time_code;
 pub mod order_confirmation;
+pub mod organizer_invitation;
 pub mod password_reset;

@@ -450,6 +450,7 @@ pub async fn seed(
                 tier_type: Set((*name).into()),
                 benefits: Set(String::new()),
                 is_highlighted: Set(false),
+                category_id: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

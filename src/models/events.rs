@@ -342,12 +342,40 @@ impl Model {
         db: &C,
         key: &str,
     ) -> Result<Option<PublicEvent>, DbErr> {
+        Self::find_detail(db, key, None).await
+    }
+
+    /// One of an organizer's events (any status, not deleted) by id or slug,
+    /// as its page shows it: what the organizer previews and edits.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_own<C: ConnectionTrait>(
+        db: &C,
+        key: &str,
+        organizer_id: Uuid,
+    ) -> Result<Option<PublicEvent>, DbErr> {
+        Self::find_detail(db, key, Some(organizer_id)).await
+    }
+
+    async fn find_detail<C: ConnectionTrait>(
+        db: &C,
+        key: &str,
+        organizer: Option<Uuid>,
+    ) -> Result<Option<PublicEvent>, DbErr> {
         let backend = db.get_database_backend();
-        let (sql, value): (&str, sea_orm::Value) = match Uuid::parse_str(key) {
-            Ok(id) => (detail_sql(backend, DetailKey::Id), id.into()),
-            Err(_) => (detail_sql(backend, DetailKey::Slug), key.into()),
+        let (by, value): (DetailKey, sea_orm::Value) = match Uuid::parse_str(key) {
+            Ok(id) => (DetailKey::Id, id.into()),
+            Err(_) => (DetailKey::Slug, key.into()),
         };
-        let stmt = Statement::from_sql_and_values(backend, sql, [value]);
+        let sql = detail_sql(backend, by, organizer.is_some());
+        // SQLite's `?` are positional: the scope's comes first in the text.
+        let values: Vec<sea_orm::Value> = match organizer {
+            None => vec![value],
+            Some(o) if backend == sea_orm::DbBackend::Postgres => vec![value, o.into()],
+            Some(o) => vec![o.into(), value],
+        };
+        let stmt = Statement::from_sql_and_values(backend, sql, values);
         let rows = DetailRow::find_by_statement(stmt).all(db).await?;
         PublicEvent::from_rows(rows)
     }
@@ -360,8 +388,10 @@ enum DetailKey {
 }
 
 /// The event page's statement; `{images}` is the backend's JSON array of the
-/// images (`id`, `path`, `alt`, `kind`) in order, `{key}` the column the key
-/// matches. Tiers come in backtuki's order: its `order`, then price.
+/// images (`id`, `path`, `alt`, `kind`) in order, `{categories}` the one of
+/// the ticket categories buyers see, `{scope}` which events (the public ones,
+/// or one organizer's), `{key}` the column the key matches. Tiers come in
+/// backtuki's order: its `order`, then price.
 const DETAIL_SQL: &str = "
 SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.status,
        e.visibility, e.featured, e.start_date, e.end_date, e.ticket_sales_start,
@@ -377,18 +407,21 @@ SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.stat
        l.id AS venue_id, l.name AS venue_name, l.city AS venue_city,
        l.country AS venue_country, l.address AS venue_address,
        {images} AS images,
+       {categories} AS ticket_categories,
        t.id AS tier_id, t.name AS tier_name, t.description AS tier_description,
        t.tier_type, t.benefits AS tier_benefits, t.is_highlighted AS tier_highlighted,
        t.price AS tier_price, t.capacity AS tier_capacity, t.sold AS tier_sold,
        t.reserved AS tier_reserved, t.min_per_order AS tier_min_per_order,
        t.max_per_order AS tier_max_per_order, t.sale_start AS tier_sale_start,
-       t.sale_end AS tier_sale_end
+       t.sale_end AS tier_sale_end, tc.id AS tier_category_id,
+       tc.name AS tier_category_name, tc.description AS tier_category_description
 FROM events e
 LEFT JOIN organizers o ON o.id = e.organizer_id
 LEFT JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN locations l ON l.id = e.location_id
 LEFT JOIN ticket_tiers t ON t.event_id = e.id AND t.is_public = TRUE
-WHERE {listed} AND e.{key} = $1
+LEFT JOIN ticket_categories tc ON tc.id = t.category_id
+WHERE {scope} AND e.{key} = $1
 ORDER BY t.display_order, t.price, t.id";
 
 const IMAGES_PG: &str = "(SELECT json_agg(json_build_object('id', i.id, 'path', i.path, \
@@ -398,27 +431,82 @@ const IMAGES_SQLITE: &str = "(SELECT json_group_array(json_object('id', lower(he
      'path', i.path, 'alt', i.alt, 'kind', i.kind) ORDER BY i.position, i.id) \
      FROM event_images i WHERE i.event_id = e.id)";
 
-/// [`DETAIL_SQL`] for a backend and key, written out once.
-fn detail_sql(backend: sea_orm::DbBackend, key: DetailKey) -> &'static str {
+/// The columns of a category on the page, `{build}` being the backend's JSON
+/// object function, `{id}` and `{approval}` its spellings of the id and of a
+/// boolean; sold is what its tiers sold.
+const CATEGORY_FIELDS: &str = "{build}('id', {id}, 'name', k.name, 'description', k.description, \
+     'capacity', k.capacity, 'sold', (SELECT COALESCE(SUM(s.sold), 0) FROM ticket_tiers s \
+     WHERE s.category_id = k.id), 'status', k.status, 'visibility', k.visibility, \
+     'color', k.color, 'order', k.display_order, 'max_per_purchase', k.max_per_purchase, \
+     'min_per_purchase', k.min_per_purchase, 'sale_start_date', k.sale_start_date, \
+     'sale_end_date', k.sale_end_date, 'sale_start_time', k.sale_start_time, \
+     'sale_end_time', k.sale_end_time, 'access_start_date', k.access_start_date, \
+     'access_end_date', k.access_end_date, 'access_start_time', k.access_start_time, \
+     'access_end_time', k.access_end_time, 'requires_approval', {approval})";
+const CATEGORIES_WHERE: &str = "FROM ticket_categories k WHERE k.event_id = e.id \
+     AND k.status <> 'hidden' AND k.visibility = 'public'";
+
+/// [`DETAIL_SQL`] for a backend, key and scope, written out once.
+fn detail_sql(backend: sea_orm::DbBackend, key: DetailKey, own: bool) -> &'static str {
     use std::sync::LazyLock;
-    fn write(images: &str, key: &str) -> String {
-        DETAIL_SQL
+    fn write(pg: bool, key: &str, own: bool) -> String {
+        let (images, fields, aggregate) = if pg {
+            (
+                IMAGES_PG,
+                CATEGORY_FIELDS
+                    .replace("{build}", "json_build_object")
+                    .replace("{id}", "k.id")
+                    .replace("{approval}", "k.requires_approval"),
+                "json_agg",
+            )
+        } else {
+            (
+                IMAGES_SQLITE,
+                CATEGORY_FIELDS
+                    .replace("{build}", "json_object")
+                    .replace("{id}", "lower(hex(k.id))")
+                    .replace(
+                        "{approval}",
+                        "json(CASE WHEN k.requires_approval THEN 'true' ELSE 'false' END)",
+                    ),
+                "json_group_array",
+            )
+        };
+        let cast = if pg { "::text" } else { "" };
+        let categories = format!(
+            "(SELECT {aggregate}({fields} ORDER BY k.display_order, k.id){cast} {CATEGORIES_WHERE})"
+        );
+        let scope = if own {
+            "e.deleted_at IS NULL AND e.organizer_id = $2".to_string()
+        } else {
+            LISTED.replace("events.", "e.")
+        };
+        let sql = DETAIL_SQL
             .replace("{images}", images)
-            .replace("{listed}", &LISTED.replace("events.", "e."))
-            .replace("{key}", key)
+            .replace("{categories}", &categories)
+            .replace("{scope}", &scope)
+            .replace("{key}", key);
+        if pg {
+            sql
+        } else {
+            sql.replace("$1", "?").replace("$2", "?")
+        }
     }
-    static PG_ID: LazyLock<String> = LazyLock::new(|| write(IMAGES_PG, "id"));
-    static PG_SLUG: LazyLock<String> = LazyLock::new(|| write(IMAGES_PG, "slug"));
-    static SQLITE_ID: LazyLock<String> =
-        LazyLock::new(|| write(IMAGES_SQLITE, "id").replace("$1", "?"));
-    static SQLITE_SLUG: LazyLock<String> =
-        LazyLock::new(|| write(IMAGES_SQLITE, "slug").replace("$1", "?"));
-    match (backend == sea_orm::DbBackend::Postgres, key) {
-        (true, DetailKey::Id) => &PG_ID,
-        (true, DetailKey::Slug) => &PG_SLUG,
-        (false, DetailKey::Id) => &SQLITE_ID,
-        (false, DetailKey::Slug) => &SQLITE_SLUG,
-    }
+    static STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let mut all = Vec::new();
+        for pg in [true, false] {
+            for key in ["id", "slug"] {
+                for own in [false, true] {
+                    all.push(write(pg, key, own));
+                }
+            }
+        }
+        all
+    });
+    let pg = backend == sea_orm::DbBackend::Postgres;
+    let index =
+        usize::from(!pg) * 4 + usize::from(matches!(key, DetailKey::Slug)) * 2 + usize::from(own);
+    &STATEMENTS[index]
 }
 
 /// One row of [`DETAIL_SQL`].
@@ -474,6 +562,10 @@ struct DetailRow {
     tier_max_per_order: Option<i32>,
     tier_sale_start: Option<DateTime<FixedOffset>>,
     tier_sale_end: Option<DateTime<FixedOffset>>,
+    ticket_categories: Option<String>,
+    tier_category_id: Option<Uuid>,
+    tier_category_name: Option<String>,
+    tier_category_description: Option<String>,
 }
 
 /// An event with everything its public page shows.
@@ -512,6 +604,8 @@ pub struct PublicEvent {
     pub images: Vec<PublicImage>,
     /// Public tiers, in their display order, then cheapest first.
     pub tiers: Vec<PublicTier>,
+    /// The ticket categories buyers see (not hidden, public), in order.
+    pub ticket_categories: Vec<PublicTicketCategory>,
 }
 
 #[derive(Debug, Clone)]
@@ -569,6 +663,42 @@ pub struct PublicTier {
     pub max_per_order: Option<i32>,
     pub sale_start: Option<DateTime<FixedOffset>>,
     pub sale_end: Option<DateTime<FixedOffset>>,
+    /// The ticket category the tier is in.
+    pub category: Option<TierCategory>,
+}
+
+/// A tier's ticket category, as the tier shows it.
+#[derive(Debug, Clone)]
+pub struct TierCategory {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+}
+
+/// A ticket category as the event page lists it (what its tiers sold
+/// included).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PublicTicketCategory {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub capacity: Option<i32>,
+    pub sold: i64,
+    pub status: String,
+    pub visibility: String,
+    pub color: String,
+    pub order: i32,
+    pub max_per_purchase: i32,
+    pub min_per_purchase: i32,
+    pub sale_start_date: Option<String>,
+    pub sale_end_date: Option<String>,
+    pub sale_start_time: Option<String>,
+    pub sale_end_time: Option<String>,
+    pub access_start_date: Option<String>,
+    pub access_end_date: Option<String>,
+    pub access_start_time: Option<String>,
+    pub access_end_time: Option<String>,
+    pub requires_approval: bool,
 }
 
 impl From<&super::_entities::ticket_tiers::Model> for PublicTier {
@@ -588,6 +718,7 @@ impl From<&super::_entities::ticket_tiers::Model> for PublicTier {
             max_per_order: t.max_per_order,
             sale_start: t.sale_start,
             sale_end: t.sale_end,
+            category: None,
         }
     }
 }
@@ -603,6 +734,11 @@ impl PublicEvent {
             Some(json) => {
                 serde_json::from_str(json).map_err(|e| DbErr::Type(format!("event images: {e}")))?
             }
+        };
+        let ticket_categories = match first.ticket_categories.as_deref() {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| DbErr::Type(format!("ticket categories: {e}")))?,
         };
         let tier = |r: &mut DetailRow| {
             Some(PublicTier {
@@ -620,6 +756,11 @@ impl PublicEvent {
                 max_per_order: r.tier_max_per_order,
                 sale_start: r.tier_sale_start,
                 sale_end: r.tier_sale_end,
+                category: r.tier_category_id.map(|id| TierCategory {
+                    id,
+                    name: r.tier_category_name.take().unwrap_or_default(),
+                    description: r.tier_category_description.take().unwrap_or_default(),
+                }),
             })
         };
         let mut first = first;
@@ -673,6 +814,7 @@ impl PublicEvent {
             }),
             images,
             tiers,
+            ticket_categories,
         }))
     }
 }

@@ -60,7 +60,7 @@ pub enum CreateUserError {
 }
 
 /// `lower(email) = lower(<email>)`: the lookup the unique index serves.
-fn email_is(email: &str) -> SimpleExpr {
+pub fn email_is(email: &str) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col(users::Column::Email))).eq(email.trim().to_lowercase())
 }
 

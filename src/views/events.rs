@@ -273,6 +273,84 @@ pub struct PriceResponse {
 pub struct TierMetadata {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub is_highlighted: bool,
+    /// The tier's ticket category (these four only when it has one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_description: Option<String>,
+}
+
+/// A ticket category as backtuki's `TicketCategorySerializer` shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct TicketCategoryResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// `null`: unlimited.
+    pub capacity: Option<i32>,
+    /// Sold by its tiers.
+    pub sold: i64,
+    /// Capacity minus sold; 9999999: unlimited.
+    pub available: i64,
+    /// `active`, `hidden` or `sold_out`.
+    pub status: String,
+    /// `public`, `private` or `password`.
+    pub visibility: String,
+    pub color: String,
+    pub order: i32,
+    pub max_per_purchase: i32,
+    pub min_per_purchase: i32,
+    /// `YYYY-MM-DD`.
+    pub sale_start_date: Option<String>,
+    pub sale_end_date: Option<String>,
+    /// `HH:MM:SS`.
+    pub sale_start_time: Option<String>,
+    pub sale_end_time: Option<String>,
+    pub access_start_date: Option<String>,
+    pub access_end_date: Option<String>,
+    pub access_start_time: Option<String>,
+    pub access_end_time: Option<String>,
+    pub is_sold_out: bool,
+    pub has_capacity_limit: bool,
+    pub requires_approval: bool,
+}
+
+impl From<&crate::models::events::PublicTicketCategory> for TicketCategoryResponse {
+    fn from(c: &crate::models::events::PublicTicketCategory) -> Self {
+        let available = c
+            .capacity
+            .map_or(i64::from(UNLIMITED), |cap| (i64::from(cap) - c.sold).max(0));
+        Self {
+            id: c.id,
+            name: c.name.clone(),
+            description: c.description.clone(),
+            capacity: c.capacity,
+            sold: c.sold,
+            available,
+            status: c.status.clone(),
+            visibility: c.visibility.clone(),
+            color: c.color.clone(),
+            order: c.order,
+            max_per_purchase: c.max_per_purchase,
+            min_per_purchase: c.min_per_purchase,
+            sale_start_date: c.sale_start_date.clone(),
+            sale_end_date: c.sale_end_date.clone(),
+            sale_start_time: c.sale_start_time.clone(),
+            sale_end_time: c.sale_end_time.clone(),
+            access_start_date: c.access_start_date.clone(),
+            access_end_date: c.access_end_date.clone(),
+            access_start_time: c.access_start_time.clone(),
+            access_end_time: c.access_end_time.clone(),
+            is_sold_out: c.status == "sold_out" || (c.capacity.is_some() && available == 0),
+            has_capacity_limit: c.capacity.is_some(),
+            requires_approval: c.requires_approval,
+        }
+    }
 }
 
 /// A tier's counts together.
@@ -388,6 +466,10 @@ impl TierResponse {
             benefits: comma_list(&t.benefits),
             metadata: TierMetadata {
                 is_highlighted: t.is_highlighted,
+                category: t.category.as_ref().map(|c| c.id),
+                category_id: t.category.as_ref().map(|c| c.id),
+                category_name: t.category.as_ref().map(|c| c.name.clone()),
+                category_description: t.category.as_ref().map(|c| c.description.clone()),
             },
             requires_approval: false,
             is_pay_what_you_want: false,
@@ -454,9 +536,8 @@ pub struct EventDetailResponse {
     pub images: Vec<EventImageResponse>,
     /// Public tiers, in their display order, then cheapest first.
     pub ticket_tiers: Vec<TierResponse>,
-    /// Always empty: tiers are not grouped in categories here.
-    #[schema(value_type = Vec<Object>)]
-    pub ticket_categories: Vec<serde_json::Value>,
+    /// The ticket categories buyers see (not hidden, public).
+    pub ticket_categories: Vec<TicketCategoryResponse>,
     /// `25 Noviembre 2026`, in Santiago.
     pub date: String,
     /// `19:30`, in Santiago.
@@ -557,7 +638,7 @@ impl EventDetailResponse {
             ticket_sales_end: e.ticket_sales_end.map(iso_santiago),
             images,
             ticket_tiers,
-            ticket_categories: Vec::new(),
+            ticket_categories: e.ticket_categories.iter().map(Into::into).collect(),
             date: date_es(e.start_date),
             time: time_hm(e.start_date),
             is_past: e.end_date < now,

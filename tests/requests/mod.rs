@@ -14,5 +14,6 @@ mod mail;
 mod media;
 mod openapi_fuzz;
 mod organizer_events;
+mod organizer_signup;
 pub mod organizers;
 mod purchase;

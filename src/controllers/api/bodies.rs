@@ -394,3 +394,95 @@ pub struct TierWrite {
     /// Needed to change the price of a tier with sales.
     pub confirm_price_change: Option<bool>,
 }
+
+/// One step of the organizer sign-up wizard.
+#[derive(Serialize, ToSchema)]
+pub struct OnboardingStep {
+    pub onboarding_id: uuid::Uuid,
+    /// 1: `selected_types`; 2: `organization_name`, `organization_slug`,
+    /// `organization_size`; 3: `contact_name`, `contact_email`, `contact_phone`.
+    #[schema(minimum = 1, maximum = 3)]
+    pub step: i32,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// The end of the organizer sign-up wizard.
+#[derive(Serialize, ToSchema)]
+pub struct OnboardingComplete {
+    pub onboarding_id: uuid::Uuid,
+    /// The new account's password (none: it signs in by emailed codes).
+    #[schema(nullable = false)]
+    pub password: Option<String>,
+}
+
+/// An invitation to an organizer's team.
+#[derive(Serialize, ToSchema)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct MemberInvite {
+    #[schema(format = Email)]
+    pub email: String,
+    #[schema(max_length = 150)]
+    pub first_name: Option<String>,
+    #[schema(max_length = 150)]
+    pub last_name: Option<String>,
+    /// Default `false`.
+    pub is_admin: Option<bool>,
+    /// Default `true`.
+    pub can_manage_events: Option<bool>,
+    /// Default `true`.
+    pub can_view_reports: Option<bool>,
+    /// Default `false`.
+    pub can_manage_settings: Option<bool>,
+}
+
+/// A team member's flags; those not sent stay as they are.
+#[derive(Serialize, ToSchema)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct MemberFlags {
+    pub is_admin: Option<bool>,
+    pub can_manage_events: Option<bool>,
+    pub can_view_reports: Option<bool>,
+    pub can_manage_settings: Option<bool>,
+}
+
+/// A ticket category's fields.
+#[derive(Serialize, ToSchema)]
+pub struct CategoryWrite {
+    /// The event (on `ticket-categories/` only).
+    pub event: Option<uuid::Uuid>,
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `null`: unlimited.
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub capacity: Option<i32>,
+    /// `active`, `hidden` or `sold_out`.
+    pub status: Option<String>,
+    /// `public`, `private` or `password`.
+    pub visibility: Option<String>,
+    #[schema(max_length = 20)]
+    pub color: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000)]
+    pub order: Option<i32>,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_per_purchase: Option<i32>,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub min_per_purchase: Option<i32>,
+    /// `YYYY-MM-DD`.
+    pub sale_start_date: Option<String>,
+    pub sale_end_date: Option<String>,
+    /// `hh:mm[:ss]`.
+    pub sale_start_time: Option<String>,
+    pub sale_end_time: Option<String>,
+    pub access_start_date: Option<String>,
+    pub access_end_date: Option<String>,
+    pub access_start_time: Option<String>,
+    pub access_end_time: Option<String>,
+}
+
+/// A tier's category: an id of one of its event's categories, or `null`.
+#[derive(Serialize, ToSchema)]
+pub struct CategoryLink {
+    pub category_id: Option<uuid::Uuid>,
+}

@@ -9,8 +9,8 @@ use super::Table;
 use serde_json::json;
 
 use super::{
-    cached_json, json_bytes, page_number, parse_page, Api, ApiError, Detail, FieldErrors, Page,
-    PageRequest, RequestUrl, PAGE_SIZE,
+    cached_json, json_bytes, organizers::MaybeMember, page_number, parse_page, Api, ApiError,
+    Detail, FieldErrors, Page, PageRequest, RequestUrl, PAGE_SIZE,
 };
 use crate::{
     models::events::{Model as Event, PublicFilters},
@@ -161,7 +161,7 @@ async fn render_public_list(api: &Api, url: &RequestUrl) -> Result<Bytes, ApiErr
     params(("id" = String, Path, description = "The event's id or slug")),
     responses(
         (status = 200, description = "The event", body = EventDetailResponse),
-        (status = 404, description = "Unknown, draft, private or deleted", body = Detail,
+        (status = 404, description = "Unknown, deleted, or a draft or private event of another organizer", body = Detail,
             example = json!({"detail": "No encontrado."})),
         (status = 503, description = "The database is not answering", body = Detail),
     )
@@ -170,11 +170,25 @@ pub async fn detail(
     api: Api,
     Path(key): Path<String>,
     url: RequestUrl,
+    MaybeMember(member): MaybeMember,
 ) -> Result<Response, ApiError> {
     // One spelling of an id (and so one cache entry) per event: the
     // canonical one the API gives out.
     if uuid::Uuid::parse_str(&key).is_ok_and(|id| id.to_string() != key) {
         return Err(ApiError::NotFound("No encontrado."));
+    }
+    // An organizer's member sees their own events in any state (the editor
+    // loads drafts here), uncached and private.
+    if let Some(member) = member {
+        if let Some(event) = Event::find_own(&api.db, &key, member.organizer.id).await? {
+            let settings = &api.settings;
+            return Ok(super::private_json(EventDetailResponse::new(
+                &event,
+                Utc::now().fixed_offset(),
+                &url.media_base(settings),
+                &settings.limits,
+            )));
+        }
     }
     cached_json(&api, &url, || async {
         let settings = &api.settings;
@@ -210,7 +224,7 @@ pub async fn public_detail(
     key: Path<String>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    detail(api, key, url).await
+    detail(api, key, url, MaybeMember(None)).await
 }
 
 /// The storage key of an image URL that this server gave out: one under the

@@ -12,7 +12,10 @@ pub mod confirmation;
 pub mod drf;
 pub mod events;
 pub mod organizer_auth;
+pub mod organizer_categories;
 pub mod organizer_events;
+pub mod organizer_onboarding;
+pub mod organizer_team;
 pub mod organizer_tiers;
 pub mod organizers;
 pub mod otp;
@@ -42,6 +45,9 @@ pub fn tables() -> Vec<Table> {
         organizer_auth::table(),
         organizer_events::table(),
         organizer_tiers::table(),
+        organizer_onboarding::table(),
+        organizer_team::table(),
+        organizer_categories::table(),
     ]
 }
 

@@ -165,12 +165,18 @@ pub async fn validate(
         ));
     };
     let user = usable(user)?;
-    let Some((_, organizer)) = organizer_members::primary(&api.db, user.id).await? else {
+    let Some((_, mut organizer)) = organizer_members::primary(&api.db, user.id).await? else {
         return Err(ApiError::refused(
             StatusCode::FORBIDDEN,
             "Usuario no es organizador",
         ));
     };
+    // The code proved the email: an organizer the wizard made for it starts
+    // selling.
+    if crate::models::organizer_onboardings::email_proved(&api.db, organizer.id, &email).await? {
+        organizer.email_validated = true;
+        organizer.status = "active".into();
+    }
     let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
     Ok(super::private_json(OrganizerSignIn {
         success: true,

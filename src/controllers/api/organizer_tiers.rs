@@ -61,7 +61,7 @@ fn shown(api: &Api, event: &events::Model, t: &ticket_tiers::Model) -> TierRespo
 }
 
 /// One of the member's organizer's tiers with its event, or 404.
-async fn own_tier(
+pub(super) async fn own_tier(
     api: &Api,
     member: &Member,
     id: &str,
@@ -400,6 +400,7 @@ async fn create_in(
         tier_type: Set(input.tier_type.unwrap_or_default()),
         benefits: Set(input.benefits.unwrap_or_default()),
         is_highlighted: Set(input.is_highlighted.unwrap_or(false)),
+        category_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -65,6 +65,28 @@ impl FromRequestParts<AppContext> for Member {
     }
 }
 
+/// The signed-in member of an organizer when the request carries a bearer
+/// token that resolves to one; anything else (no token, a bad one, not a
+/// member) is `None`: for public pages an organizer sees differently.
+pub struct MaybeMember(pub Option<Member>);
+
+impl FromRequestParts<AppContext> for MaybeMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Ok(Self(None));
+        }
+        Ok(Self(Member::from_request_parts(parts, ctx).await.ok()))
+    }
+}
+
 impl Member {
     /// Whether this member may change the organizer's profile: its admins
     /// and those who manage its settings.
@@ -402,7 +424,7 @@ pub async fn upload_logo(
 const CHECKS_PER_CLIENT: u64 = 30;
 
 /// Subdomains the platform keeps for itself.
-const RESERVED: [&str; 35] = [
+pub const RESERVED: [&str; 35] = [
     "admin",
     "api",
     "www",
@@ -451,7 +473,7 @@ pub struct NameAvailability {
 }
 
 /// Why a subdomain is malformed, in backtuki's words.
-fn subdomain_problem(slug: &str) -> Option<&'static str> {
+pub fn subdomain_problem(slug: &str) -> Option<&'static str> {
     if slug.is_empty() {
         Some("El subdominio no puede estar vacío.")
     } else if slug.chars().count() < 3 {

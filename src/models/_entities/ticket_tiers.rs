@@ -28,6 +28,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub benefits: String,
     pub is_highlighted: bool,
+    pub category_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -40,6 +41,14 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Events,
+    #[sea_orm(
+        belongs_to = "super::ticket_categories::Entity",
+        from = "Column::CategoryId",
+        to = "super::ticket_categories::Column::Id",
+        on_update = "NoAction",
+        on_delete = "SetNull"
+    )]
+    TicketCategories,
     #[sea_orm(has_many = "super::order_items::Entity")]
     OrderItems,
     #[sea_orm(has_many = "super::reservation_items::Entity")]
@@ -51,6 +60,12 @@ pub enum Relation {
 impl Related<super::events::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Events.def()
+    }
+}
+
+impl Related<super::ticket_categories::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TicketCategories.def()
     }
 }
 

@@ -1,0 +1,1 @@
+Te invitaron a {{ organizer }} en Tuki
