@@ -826,3 +826,194 @@ async fn categories_belong_to_the_organizers_own_events() {
     let res = send("GET", &format!("ticket-tiers/{tier_id}/"), &admin, None).await;
     assert_eq!(res.status_code(), 200);
 }
+
+#[tokio::test]
+async fn an_event_is_cloned_its_images_reordered_and_the_admin_history_shows_who() {
+    let media = tempfile::tempdir().unwrap();
+    let root = media.path().display().to_string();
+    let app = TestApp::boot_with(move |c| {
+        let settings = c.settings.as_mut().unwrap();
+        settings["media"] =
+            json!({"backend": {"kind": "local", "root": root}, "public_base": null});
+    })
+    .await;
+    let server = app.server();
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let post = |path: &str, auth: &str, body: Value| {
+        server
+            .post(&format!("/api/v1/{path}"))
+            .add_header("authorization", auth.to_string())
+            .json(&body)
+    };
+    let event: Value = post(
+        "events/",
+        &admin,
+        json!({
+            "title": "Jazz", "description": "Noche de jazz", "short_description": "Jazz",
+            "start_date": "2031-06-01T21:00:00", "end_date": "2031-06-01T23:00:00",
+            "location": {"name": "Teatro", "address": "Calle 1"}
+        }),
+    )
+    .await
+    .json();
+    let event = event["id"].as_str().unwrap().to_string();
+    let category: Value = post(
+        &format!("events/{event}/ticket-categories/"),
+        &admin,
+        json!({"name": "Platea"}),
+    )
+    .await
+    .json();
+    let tier: Value = post(
+        "ticket-tiers/",
+        &admin,
+        json!({"event": event, "name": "General", "price": 9000, "capacity": 50}),
+    )
+    .await
+    .json();
+    let res = post(
+        &format!(
+            "ticket-tiers/{}/category_link/",
+            tier["id"].as_str().unwrap()
+        ),
+        &admin,
+        json!({"category_id": category["id"]}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200);
+    let png = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+            .unwrap()
+    };
+    let mut images = Vec::new();
+    for n in 0..2 {
+        let form = axum_test::multipart::MultipartForm::new()
+            .add_text("event_id", event.clone())
+            .add_text("replace_main", "false")
+            .add_text("alt", format!("foto {n}"))
+            .add_part(
+                "file",
+                axum_test::multipart::Part::bytes(png.clone()).file_name("a.png"),
+            );
+        let res = server
+            .post("/api/v1/events/upload/")
+            .add_header("authorization", admin.clone())
+            .multipart(form)
+            .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        images.push(
+            res.json::<Value>()["event_image_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+
+    // Reorder: exactly the event's images; another organizer 404.
+    let path = format!("events/{event}/images/reorder/");
+    assert_eq!(
+        post(&path, &admin, json!({"order": [images[0]]}))
+            .await
+            .status_code(),
+        400
+    );
+    assert_eq!(
+        post(&path, &admin, json!({"order": [images[0], images[0]]}))
+            .await
+            .status_code(),
+        400
+    );
+    assert_eq!(
+        post(&path, &other, json!({"order": [images[1], images[0]]}))
+            .await
+            .status_code(),
+        404
+    );
+    let res = post(&path, &admin, json!({"order": [images[1], images[0]]})).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let page: Value = server
+        .get(&format!("/api/v1/events/{event}/"))
+        .add_header("authorization", admin.clone())
+        .await
+        .json();
+    assert_eq!(
+        page["images"][0]["id"],
+        json!(images[1]),
+        "the new cover first"
+    );
+
+    // Clone: another organizer 404; the copy is a draft with its own tiers,
+    // categories and image files, nothing sold.
+    assert_eq!(
+        post(&format!("events/{event}/clone/"), &other, json!({}))
+            .await
+            .status_code(),
+        404
+    );
+    let res = post(&format!("events/{event}/clone/"), &admin, json!({})).await;
+    assert_eq!(res.status_code(), 201, "{}", res.text());
+    let copy: Value = res.json();
+    assert_eq!(copy["title"], "Jazz (copia)");
+    assert_eq!(copy["status"], "draft_complete");
+    let copy_id = copy["id"].as_str().unwrap();
+    let page: Value = server
+        .get(&format!("/api/v1/events/{copy_id}/"))
+        .add_header("authorization", admin.clone())
+        .await
+        .json();
+    assert_eq!(page["ticket_tiers"][0]["name"], "General");
+    assert_eq!(page["ticket_tiers"][0]["tickets_sold"], 0);
+    assert_eq!(
+        page["ticket_tiers"][0]["metadata"]["categoryName"],
+        "Platea"
+    );
+    assert_ne!(page["ticket_tiers"][0]["id"], tier["id"]);
+    assert_eq!(page["images"].as_array().unwrap().len(), 2);
+    assert_ne!(page["images"][0]["url"], json!(null));
+    let original: Value = server
+        .get(&format!("/api/v1/events/{event}/"))
+        .add_header("authorization", admin.clone())
+        .await
+        .json();
+    assert_ne!(
+        page["images"][0]["url"], original["images"][0]["url"],
+        "files are the copy's own"
+    );
+
+    // The admin's history: each change, as the organizer's member's.
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.ctx().db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT user_email, model, message FROM admin_log WHERE object_id = '{event}' ORDER BY action_time"),
+        ))
+        .await
+        .unwrap();
+    let log: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "user_email").unwrap(),
+                r.try_get("", "model").unwrap(),
+                r.try_get("", "message").unwrap(),
+            )
+        })
+        .collect();
+    assert!(log.len() >= 4, "{log:?}");
+    assert!(
+        log.iter()
+            .all(|(who, model, _)| who == "eva@sur.cl" && model == "event"),
+        "{log:?}"
+    );
+    assert!(log[0].2.starts_with("Creado como borrador."), "{log:?}");
+    assert!(
+        log.iter().any(|(_, _, m)| m.starts_with("Reordenadas")),
+        "{log:?}"
+    );
+}

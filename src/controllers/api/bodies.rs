@@ -486,3 +486,17 @@ pub struct CategoryWrite {
 pub struct CategoryLink {
     pub category_id: Option<uuid::Uuid>,
 }
+
+/// An event's images in their new order (the first is the cover).
+#[derive(Serialize, ToSchema)]
+pub struct ImageOrder {
+    pub order: Vec<uuid::Uuid>,
+}
+
+/// A copy of an event.
+#[derive(Serialize, ToSchema)]
+pub struct CloneEvent {
+    /// Default: the original's title with ` (copia)`.
+    #[schema(max_length = 255, nullable = false)]
+    pub title: Option<String>,
+}

@@ -27,6 +27,7 @@ use super::{
     page_number, Api, ApiError, Detail, Page, RequestUrl, Table,
 };
 use crate::{
+    admin::audit::Change,
     models::{
         _entities::{event_categories, event_images, locations, orders, ticket_tiers},
         events::{self, STATUS_PUBLISHED, VISIBILITY_PUBLIC},
@@ -616,7 +617,45 @@ pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Respon
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    member
+        .log(
+            &api,
+            "event",
+            row.id,
+            &row.title,
+            Change::Added,
+            "Creado como borrador.",
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(saved(&api, &row).await?)).into_response())
+}
+
+/// The columns an update changed, by name, for the admin's history.
+fn changed_fields(before: &events::Model, after: &events::Model) -> Vec<&'static str> {
+    [
+        ("title", before.title != after.title),
+        ("description", before.description != after.description),
+        (
+            "short_description",
+            before.short_description != after.short_description,
+        ),
+        ("type", before.r#type != after.r#type),
+        ("start_date", before.start_date != after.start_date),
+        ("end_date", before.end_date != after.end_date),
+        ("location", before.location_id != after.location_id),
+        ("tags", before.tags != after.tags),
+        ("status", before.status != after.status),
+        (
+            "age_restriction",
+            before.age_restriction != after.age_restriction,
+        ),
+        ("dresscode", before.dresscode != after.dresscode),
+        ("accessibility", before.accessibility != after.accessibility),
+        ("parking", before.parking != after.parking),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// What a buyer needs before an event is published; the first thing
@@ -636,6 +675,11 @@ async fn publish_problem(
     }
     if e.end_date <= e.start_date {
         return Ok(Some("La fecha de término debe ser posterior al inicio"));
+    }
+    if e.location_id.is_none() {
+        return Ok(Some(
+            "El evento necesita un lugar (puede ser «Por confirmar»)",
+        ));
     }
     let public_tiers = ticket_tiers::Entity::find()
         .filter(ticket_tiers::Column::EventId.eq(e.id))
@@ -726,6 +770,22 @@ async fn update(
     let saved_row = row.update(&txn).await?;
     txn.commit().await?;
     api.cache.invalidate();
+    let changed = changed_fields(&event, &saved_row);
+    let message = if changed.is_empty() {
+        "No ha cambiado ningún campo.".to_string()
+    } else {
+        format!("Modificado {}.", changed.join(", "))
+    };
+    member
+        .log(
+            api,
+            "event",
+            saved_row.id,
+            &saved_row.title,
+            Change::Changed,
+            &message,
+        )
+        .await;
     Ok(super::private_json(saved(api, &saved_row).await?))
 }
 
@@ -825,6 +885,16 @@ pub async fn destroy(
         .exec(&api.db)
         .await?;
     api.cache.invalidate();
+    member
+        .log(
+            &api,
+            "event",
+            event.id,
+            &event.title,
+            Change::Changed,
+            "Eliminado (queda en el historial).",
+        )
+        .await;
     Ok(Json(Detail {
         detail: "Evento eliminado correctamente".into(),
     })
@@ -901,7 +971,7 @@ pub async fn complete_draft(
             .into_response());
     }
     if event.status != STATUS_DRAFT {
-        set_status(&api, &event, STATUS_DRAFT).await?;
+        set_status(&api, &member, &event, STATUS_DRAFT).await?;
     }
     Ok(Json(StatusChanged {
         status: STATUS_DRAFT_COMPLETE,
@@ -911,7 +981,12 @@ pub async fn complete_draft(
     .into_response())
 }
 
-async fn set_status(api: &Api, event: &events::Model, status: &str) -> Result<(), ApiError> {
+async fn set_status(
+    api: &Api,
+    member: &Member,
+    event: &events::Model,
+    status: &str,
+) -> Result<(), ApiError> {
     events::Entity::update_many()
         .col_expr(events::Column::Status, Expr::value(status))
         .col_expr(
@@ -922,6 +997,24 @@ async fn set_status(api: &Api, event: &events::Model, status: &str) -> Result<()
         .exec(&api.db)
         .await?;
     api.cache.invalidate();
+    let message = match status {
+        STATUS_PUBLISHED => "Publicado.".to_string(),
+        STATUS_DRAFT if event.status == STATUS_PUBLISHED => {
+            "Despublicado (vuelve a borrador).".to_string()
+        }
+        STATUS_DRAFT => "Borrador completado.".to_string(),
+        other => format!("Estado: {other}."),
+    };
+    member
+        .log(
+            api,
+            "event",
+            event.id,
+            &event.title,
+            Change::Changed,
+            &message,
+        )
+        .await;
     Ok(())
 }
 
@@ -959,7 +1052,7 @@ pub async fn publish(
     if let Some(problem) = publish_problem(&api, &member, &event).await? {
         return Ok((StatusCode::BAD_REQUEST, Json(json!({ "error": problem }))).into_response());
     }
-    set_status(&api, &event, STATUS_PUBLISHED).await?;
+    set_status(&api, &member, &event, STATUS_PUBLISHED).await?;
     Ok(Json(StatusChanged {
         status: STATUS_PUBLISHED,
         message: "Evento publicado exitosamente",
@@ -993,7 +1086,7 @@ pub async fn unpublish(
     if event.status != STATUS_PUBLISHED {
         return Err(refusal("El evento no está publicado"));
     }
-    set_status(&api, &event, STATUS_DRAFT).await?;
+    set_status(&api, &member, &event, STATUS_DRAFT).await?;
     Ok(Json(StatusChanged {
         status: if missing_fields(&event).is_empty() {
             STATUS_DRAFT_COMPLETE
@@ -1343,6 +1436,16 @@ pub async fn upload_image(
         })?;
     }
     api.cache.invalidate();
+    member
+        .log(
+            &api,
+            "event",
+            event.id,
+            &event.title,
+            Change::Changed,
+            "Añadida una imagen.",
+        )
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(ImageUploaded {
@@ -1392,7 +1495,243 @@ pub async fn delete_image(
             tracing::error!(error = %e, "an event image could not be removed");
             ApiError::Internal
         })?;
+    member
+        .log(
+            &api,
+            "event",
+            event.id,
+            &event.title,
+            Change::Changed,
+            "Eliminada una imagen.",
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Puts an event's images in a new order: `order` lists every image id of
+/// the event once; the first is the cover.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/images/reorder/",
+    tag = "organizer events",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id")),
+    request_body(content = super::bodies::ImageOrder, description = "`{order: [image ids]}`"),
+    responses(
+        (status = 200, description = "The images in their new order", body = Vec<EventImageResponse>),
+        (status = 400, description = "Not exactly the event's images, each once", body = super::FieldErrors),
+        (status = 401, description = "Not signed in", body = Detail),
+        (status = 403, description = "Not a member who manages events", body = Detail),
+        (status = 404, description = "Not one of the organizer's events", body = Detail),
+    )
+)]
+pub async fn reorder_images(
+    api: Api,
+    url: RequestUrl,
+    member: Member,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    member.require_events()?;
+    let event = own_event(&api, &member, &id).await?;
+    let wrong = || {
+        ApiError::Field(
+            "order",
+            "Envía cada imagen del evento una vez, en el orden deseado.".into(),
+        )
+    };
+    let order: Vec<Uuid> = body
+        .get("order")
+        .and_then(Value::as_array)
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|v| v.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok()))
+        .collect::<Option<Vec<Uuid>>>()
+        .ok_or_else(wrong)?;
+    let txn = api.db.begin().await?;
+    let images = event_images::Entity::find()
+        .filter(event_images::Column::EventId.eq(event.id))
+        .all(&txn)
+        .await?;
+    let mut have: Vec<Uuid> = images.iter().map(|i| i.id).collect();
+    let mut want = order.clone();
+    have.sort_unstable();
+    want.sort_unstable();
+    if have != want {
+        return Err(wrong());
+    }
+    for (position, image) in order.iter().enumerate() {
+        event_images::Entity::update_many()
+            .col_expr(
+                event_images::Column::Position,
+                Expr::value(i32::try_from(position).unwrap_or(i32::MAX)),
+            )
+            .col_expr(
+                event_images::Column::UpdatedAt,
+                Expr::value(Utc::now().fixed_offset()),
+            )
+            .filter(event_images::Column::Id.eq(*image))
+            .filter(event_images::Column::EventId.eq(event.id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    api.cache.invalidate();
+    member
+        .log(
+            &api,
+            "event",
+            event.id,
+            &event.title,
+            Change::Changed,
+            "Reordenadas las imágenes.",
+        )
+        .await;
+    let media = url.media_base(&api.settings);
+    let by_id: std::collections::HashMap<Uuid, event_images::Model> =
+        images.into_iter().map(|i| (i.id, i)).collect();
+    let out: Vec<EventImageResponse> = order
+        .iter()
+        .filter_map(|id| by_id.get(id))
+        .map(|i| EventImageResponse {
+            id: i.id,
+            url: media.url(&i.path),
+            r#type: i.kind.clone(),
+            alt: if i.alt.is_empty() {
+                event.title.clone()
+            } else {
+                i.alt.clone()
+            },
+        })
+        .collect();
+    Ok(super::private_json(out))
+}
+
+/// Copies one of the organizer's events as a new draft: its texts, dates,
+/// venue, ticket categories and tiers (nothing sold or held) and images
+/// (files copied, so each event's images are its own).
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/clone/",
+    tag = "organizer events",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id")),
+    request_body(content = super::bodies::CloneEvent, description = "`{title?}`"),
+    responses(
+        (status = 201, description = "The new draft", body = EventSaved),
+        (status = 400, description = "A bad title", body = super::FieldErrors),
+        (status = 401, description = "Not signed in", body = Detail),
+        (status = 403, description = "Not a member who manages events", body = Detail),
+        (status = 404, description = "Not one of the organizer's events", body = Detail),
+    )
+)]
+pub async fn clone_event(
+    axum::extract::State(ctx): axum::extract::State<AppContext>,
+    api: Api,
+    member: Member,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    use crate::models::_entities::ticket_categories;
+    member.require_events()?;
+    let source = own_event(&api, &member, &id).await?;
+    let mut input = Input::new(if Value::is_null(&body) {
+        json!({})
+    } else {
+        body
+    });
+    let title = input.text("title", false, false, 255).unwrap_or_else(|| {
+        let copy = format!("{} (copia)", source.title);
+        copy.chars().take(255).collect()
+    });
+    input.finish_fields()?;
+    let now = Utc::now().fixed_offset();
+    let base: String = slug::slugify(&title).chars().take(60).collect();
+    let slug = format!(
+        "{}-{}",
+        if base.is_empty() { "evento" } else { &base },
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let txn = api.db.begin().await?;
+    let mut row: events::ActiveModel = source.clone().into();
+    row.id = Set(Uuid::new_v4());
+    row.title = Set(title);
+    row.slug = Set(slug);
+    row.status = Set(STATUS_DRAFT.into());
+    row.featured = Set(false);
+    row.deleted_at = Set(None);
+    row.views_count = Set(0);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    let copy = row.insert(&txn).await?;
+    let mut categories = std::collections::HashMap::new();
+    for c in ticket_categories::Entity::find()
+        .filter(ticket_categories::Column::EventId.eq(source.id))
+        .all(&txn)
+        .await?
+    {
+        let old = c.id;
+        let mut new: ticket_categories::ActiveModel = c.into();
+        let id = Uuid::new_v4();
+        new.id = Set(id);
+        new.event_id = Set(copy.id);
+        new.created_at = Set(now);
+        new.updated_at = Set(now);
+        new.insert(&txn).await?;
+        categories.insert(old, id);
+    }
+    for t in ticket_tiers::Entity::find()
+        .filter(ticket_tiers::Column::EventId.eq(source.id))
+        .all(&txn)
+        .await?
+    {
+        let category = t.category_id.and_then(|c| categories.get(&c).copied());
+        let mut new: ticket_tiers::ActiveModel = t.into();
+        new.id = Set(Uuid::new_v4());
+        new.event_id = Set(copy.id);
+        new.sold = Set(0);
+        new.reserved = Set(0);
+        new.category_id = Set(category);
+        new.created_at = Set(now);
+        new.updated_at = Set(now);
+        new.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    // Images after the rows: each file is copied under the new event.
+    let images = event_images::Entity::find()
+        .filter(event_images::Column::EventId.eq(source.id))
+        .order_by_asc(event_images::Column::Position)
+        .all(&api.db)
+        .await?;
+    for image in images {
+        let bytes: Vec<u8> = match ctx
+            .storage
+            .download(std::path::Path::new(&image.path))
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(key = image.path, error = %e, "an image to copy could not be read");
+                continue;
+            }
+        };
+        if let Err(e) =
+            crate::models::event_images::add(&ctx, copy.id, bytes.into(), &image.alt).await
+        {
+            tracing::warn!(key = image.path, error = %e, "an image could not be copied");
+        }
+    }
+    member
+        .log(
+            &api,
+            "event",
+            copy.id,
+            &copy.title,
+            Change::Added,
+            &format!("Copiado de «{}».", source.title),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(saved(&api, &copy).await?)).into_response())
 }
 
 pub fn table() -> Table {
@@ -1408,6 +1747,8 @@ pub fn table() -> Table {
         .doc(__path_unpublish, unpublish)
         .doc(__path_upload_image, upload_image)
         .doc(__path_delete_image, delete_image)
+        .doc(__path_reorder_images, reorder_images)
+        .doc(__path_clone_event, clone_event)
 }
 
 pub fn routes() -> Routes {

@@ -28,6 +28,7 @@ use super::{
     Api, ApiError, Detail, Table,
 };
 use crate::{
+    admin::audit::Change,
     models::{organizer_members, organizers, users},
     views::events::iso_santiago,
 };
@@ -233,6 +234,16 @@ pub async fn invite(
         active.is_organizer = Set(true);
         active.update(&api.db).await?;
     }
+    member
+        .log(
+            &api,
+            "organizermember",
+            row.id,
+            &format!("{} en {}", user.email, member.organizer.name),
+            Change::Added,
+            "Invitado.",
+        )
+        .await;
     let inviter = format!("{} {}", member.user.first_name, member.user.last_name);
     let inviter = if inviter.trim().is_empty() {
         member.user.email.clone()
@@ -332,6 +343,26 @@ pub async fn update(
         .one(&api.db)
         .await?
         .ok_or(ApiError::NotFound("No encontrado."))?;
+    let flags_now: Vec<String> = FLAG_KEYS
+        .iter()
+        .zip([
+            row.is_admin,
+            row.can_manage_events,
+            row.can_view_reports,
+            row.can_manage_settings,
+        ])
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    member
+        .log(
+            &api,
+            "organizermember",
+            row.id,
+            &format!("{} en {}", user.email, member.organizer.name),
+            Change::Changed,
+            &format!("Permisos: {}.", flags_now.join(", ")),
+        )
+        .await;
     Ok(super::private_json(MemberResponse::new(
         &row,
         &user,
@@ -375,6 +406,20 @@ pub async fn remove(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    member
+        .log(
+            &api,
+            "organizermember",
+            row.id,
+            &format!("{} en {}", row.user_id, member.organizer.name),
+            Change::Deleted,
+            if row.user_id == member.user.id {
+                "Dejó el equipo."
+            } else {
+                "Quitado del equipo."
+            },
+        )
+        .await;
     // The removed member's sessions see the change at once: membership is
     // read on every request, never kept in a token.
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -24,6 +24,7 @@ use super::{
     page_number, Api, ApiError, Detail, Page, RequestUrl, Table,
 };
 use crate::{
+    admin::audit::Change,
     models::{
         _entities::{order_items, ticket_tiers},
         events::{self, sales_active_at, PublicTier},
@@ -407,6 +408,16 @@ async fn create_in(
     .insert(&api.db)
     .await?;
     api.cache.invalidate();
+    member
+        .log(
+            api,
+            "tickettier",
+            row.id,
+            &row.name,
+            Change::Added,
+            "Creada.",
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(shown(api, &event, &row))).into_response())
 }
 
@@ -565,6 +576,36 @@ async fn update(
         .one(&api.db)
         .await?
         .ok_or(ApiError::NotFound("No encontrado."))?;
+    let changed: Vec<&str> = [
+        ("name", tier.name != saved.name),
+        ("price", tier.price != saved.price),
+        ("capacity", tier.capacity != saved.capacity),
+        ("description", tier.description != saved.description),
+        ("is_public", tier.is_public != saved.is_public),
+        ("min_per_order", tier.min_per_order != saved.min_per_order),
+        ("max_per_order", tier.max_per_order != saved.max_per_order),
+        ("order", tier.display_order != saved.display_order),
+        ("sale_start", tier.sale_start != saved.sale_start),
+        ("sale_end", tier.sale_end != saved.sale_end),
+    ]
+    .into_iter()
+    .filter_map(|(k, c)| c.then_some(k))
+    .collect();
+    let message = if changed.is_empty() {
+        "No ha cambiado ningún campo.".to_string()
+    } else {
+        format!("Modificado {}.", changed.join(", "))
+    };
+    member
+        .log(
+            api,
+            "tickettier",
+            saved.id,
+            &saved.name,
+            Change::Changed,
+            &message,
+        )
+        .await;
     Ok(super::private_json(shown(api, &event, &saved)))
 }
 
@@ -671,8 +712,28 @@ pub async fn destroy(
     };
     api.cache.invalidate();
     if deleted == 1 {
+        member
+            .log(
+                &api,
+                "tickettier",
+                tier.id,
+                &tier.name,
+                Change::Deleted,
+                "Eliminada.",
+            )
+            .await;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    member
+        .log(
+            &api,
+            "tickettier",
+            tier.id,
+            &tier.name,
+            Change::Changed,
+            "Ocultada (tiene órdenes o reservas).",
+        )
+        .await;
     ticket_tiers::Entity::update_many()
         .col_expr(ticket_tiers::Column::IsPublic, Expr::value(false))
         .col_expr(

@@ -25,6 +25,7 @@ use super::{
     Api, ApiError, Detail, RequestUrl, Table,
 };
 use crate::{
+    admin::audit::Change,
     models::{
         event_images::ImageError,
         organizer_members,
@@ -88,6 +89,31 @@ impl FromRequestParts<AppContext> for MaybeMember {
 }
 
 impl Member {
+    /// Writes a change made from the dashboard into the admin's history, as
+    /// this user's (`model` is the admin's name for it: `event`,
+    /// `tickettier`, `organizer`, `organizermember`). The change is already
+    /// made: a failure to log is reported, not returned.
+    pub async fn log(
+        &self,
+        api: &Api,
+        model: &str,
+        id: Uuid,
+        object: &str,
+        change: crate::admin::audit::Change,
+        message: &str,
+    ) {
+        let Some(m) = crate::admin::site::by_name(model) else {
+            tracing::warn!(model, "no admin model to log an organizer's change");
+            return;
+        };
+        let message = format!("{message} (panel de organizador)");
+        if let Err(e) =
+            crate::admin::audit::record(&api.db, &self.user, m, id, object, change, &message).await
+        {
+            tracing::warn!(model, %id, error = %e, "could not log an organizer's change");
+        }
+    }
+
     /// Whether this member may change the organizer's profile: its admins
     /// and those who manage its settings.
     #[must_use]
@@ -273,9 +299,36 @@ async fn update(
         return Err(ApiError::Forbidden(NOT_ALLOWED));
     }
     let old_logo = member.organizer.logo.clone();
-    let mut row: organizers::ActiveModel = member.organizer.into();
+    let mut row: organizers::ActiveModel = member.organizer.clone().into();
     read_profile(body, full, &mut row)?;
     let saved = row.update(&api.db).await?;
+    let before = serde_json::to_value(&member.organizer).unwrap_or_default();
+    let after = serde_json::to_value(&saved).unwrap_or_default();
+    let mut fields: Vec<&str> = before
+        .as_object()
+        .map(|b| {
+            b.iter()
+                .filter(|(k, v)| k.as_str() != "updated_at" && after.get(k.as_str()) != Some(*v))
+                .map(|(k, _)| k.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort_unstable();
+    let message = if fields.is_empty() {
+        "No ha cambiado ningún campo.".to_string()
+    } else {
+        format!("Modificado {}.", fields.join(", "))
+    };
+    member
+        .log(
+            api,
+            "organizer",
+            saved.id,
+            &saved.name,
+            Change::Changed,
+            &message,
+        )
+        .await;
     if saved.logo.is_empty() && !old_logo.is_empty() {
         if let Err(e) = ctx.storage.delete(std::path::Path::new(&old_logo)).await {
             tracing::warn!(key = old_logo, error = %e, "could not delete a cleared logo");
@@ -411,6 +464,16 @@ pub async fn upload_logo(
             return Err(ApiError::Internal);
         }
     };
+    member
+        .log(
+            &api,
+            "organizer",
+            saved.id,
+            &saved.name,
+            Change::Changed,
+            "Modificado logo.",
+        )
+        .await;
     Ok(Json(LogoUploaded {
         logo: url.media_base(&api.settings).url(&saved.logo),
         file_path: saved.logo,
