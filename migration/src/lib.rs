@@ -15,6 +15,7 @@ mod m20261202_000010_event_page;
 mod m20261202_000011_orders_by_event;
 mod m20261202_000012_organizer_profile;
 mod m20261202_000013_organizer_signup;
+mod m20261202_000014_draft_dates;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_orders_by_event::Migration),
             Box::new(m20261202_000012_organizer_profile::Migration),
             Box::new(m20261202_000013_organizer_signup::Migration),
+            Box::new(m20261202_000014_draft_dates::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -403,6 +403,7 @@ pub async fn seed(
             accessibility: Set(String::new()),
             parking: Set(String::new()),
             views_count: Set(0),
+            dates_pending: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         });

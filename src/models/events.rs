@@ -397,6 +397,7 @@ SELECT e.id, e.title, e.slug, e.short_description, e.description, e.type, e.stat
        e.visibility, e.featured, e.start_date, e.end_date, e.ticket_sales_start,
        e.ticket_sales_end, e.max_tickets_per_purchase, e.service_fee_bps, e.tags,
        e.age_restriction, e.dresscode, e.accessibility, e.parking, e.views_count,
+       e.dates_pending,
        (SELECT COUNT(*) FROM orders a WHERE a.event_id = e.id) AS cart_adds_count,
        (SELECT COUNT(*) FROM orders p WHERE p.event_id = e.id
             AND p.status IN ('paid', 'partially_refunded')) AS conversion_count,
@@ -533,6 +534,7 @@ struct DetailRow {
     accessibility: String,
     parking: String,
     views_count: i32,
+    dates_pending: bool,
     cart_adds_count: i64,
     conversion_count: i64,
     organizer_name: Option<String>,
@@ -593,6 +595,8 @@ pub struct PublicEvent {
     pub accessibility: String,
     pub parking: String,
     pub views_count: i32,
+    /// A draft's dates are placeholders (not set yet).
+    pub dates_pending: bool,
     /// Orders booked for the event, in any state.
     pub cart_adds_count: i64,
     /// Orders paid (wholly or partly kept).
@@ -789,6 +793,7 @@ impl PublicEvent {
             accessibility: r.accessibility,
             parking: r.parking,
             views_count: r.views_count,
+            dates_pending: r.dates_pending,
             cart_adds_count: r.cart_adds_count,
             conversion_count: r.conversion_count,
             organizer: r.organizer_name.map(|name| PublicOrganizer {

@@ -514,8 +514,9 @@ pub struct EventDetailResponse {
     pub r#type: String,
     /// Always `standard`: one date, general admission.
     pub template: &'static str,
-    pub start_date: String,
-    pub end_date: String,
+    /// `null`: an organizer's draft whose dates are not set yet.
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
     pub location: Option<EventLocation>,
     pub category: Option<EventCategoryDetail>,
     pub featured: bool,
@@ -605,8 +606,8 @@ impl EventDetailResponse {
             visibility: e.visibility.clone(),
             r#type: e.r#type.clone(),
             template: "standard",
-            start_date: iso_santiago(e.start_date),
-            end_date: iso_santiago(e.end_date),
+            start_date: (!e.dates_pending).then(|| iso_santiago(e.start_date)),
+            end_date: (!e.dates_pending).then(|| iso_santiago(e.end_date)),
             location: e.venue.as_ref().map(|l| EventLocation {
                 id: l.id,
                 name: l.name.clone(),
@@ -639,10 +640,18 @@ impl EventDetailResponse {
             images,
             ticket_tiers,
             ticket_categories: e.ticket_categories.iter().map(Into::into).collect(),
-            date: date_es(e.start_date),
-            time: time_hm(e.start_date),
-            is_past: e.end_date < now,
-            is_upcoming: e.start_date > now && sales_active,
+            date: if e.dates_pending {
+                String::new()
+            } else {
+                date_es(e.start_date)
+            },
+            time: if e.dates_pending {
+                String::new()
+            } else {
+                time_hm(e.start_date)
+            },
+            is_past: !e.dates_pending && e.end_date < now,
+            is_upcoming: !e.dates_pending && e.start_date > now && sales_active,
             is_ongoing: e.start_date <= now && now <= e.end_date && e.status == STATUS_PUBLISHED,
             views_count: e.views_count,
             cart_adds_count: e.cart_adds_count,

@@ -1017,3 +1017,108 @@ async fn an_event_is_cloned_its_images_reordered_and_the_admin_history_shows_who
         "{log:?}"
     );
 }
+
+#[tokio::test]
+async fn a_draft_may_wait_for_its_dates_but_is_not_published_without_them() {
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let send = |method: &str, path: &str, body: Option<Value>| {
+        let path = format!("/api/v1/{path}");
+        let req = match method {
+            "GET" => server.get(&path),
+            "POST" => server.post(&path),
+            _ => server.patch(&path),
+        }
+        .add_header("authorization", admin.clone());
+        match body {
+            Some(b) => req.json(&b),
+            None => req,
+        }
+    };
+    // One date alone is refused; none is a draft without dates.
+    let res = send(
+        "POST",
+        "events/",
+        Some(json!({"title": "Pronto", "start_date": "2031-01-01T20:00:00"})),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    assert_eq!(
+        res.json::<Value>()["end_date"][0],
+        "Este campo es requerido."
+    );
+    let res = send(
+        "POST",
+        "events/",
+        Some(json!({
+            "title": "Pronto", "description": "d", "short_description": "s",
+            "location": {"name": "Por confirmar", "address": "Por confirmar"}
+        })),
+    )
+    .await;
+    assert_eq!(res.status_code(), 201, "{}", res.text());
+    let draft: Value = res.json();
+    assert_eq!(draft["start_date"], Value::Null);
+    assert_eq!(draft["end_date"], Value::Null);
+    let id = draft["id"].as_str().unwrap().to_string();
+    let list: Value = send("GET", "events/", None).await.json();
+    assert_eq!(list["results"][0]["start_date"], Value::Null);
+    let page: Value = send("GET", &format!("events/{id}/"), None).await.json();
+    assert_eq!(page["start_date"], Value::Null);
+    assert_eq!(page["date"], "");
+    assert_eq!(
+        send("GET", "events/organizer/", None).await.json::<Value>(),
+        json!([])
+    );
+    // Not complete, not publishable.
+    let res = send("POST", &format!("events/{id}/complete_draft/"), None).await;
+    assert_eq!(res.status_code(), 400);
+    assert_eq!(
+        res.json::<Value>()["missing_fields"],
+        json!(["start_date", "end_date"])
+    );
+    let tier = send(
+        "POST",
+        "ticket-tiers/",
+        Some(json!({"event": id, "name": "G", "price": 1000})),
+    )
+    .await;
+    assert_eq!(tier.status_code(), 201);
+    let res = send("POST", &format!("events/{id}/publish/"), None).await;
+    assert_eq!(res.status_code(), 400);
+    assert_eq!(
+        res.json::<Value>()["error"],
+        "El evento necesita fechas de inicio y término"
+    );
+    // Both dates at once (one is refused); then it publishes, and the
+    // category names are there for the editor.
+    let res = send(
+        "PATCH",
+        &format!("events/{id}/"),
+        Some(json!({"startDate": "2031-03-01T20:00:00"})),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    let res = send(
+        "PATCH",
+        &format!("events/{id}/"),
+        Some(json!({"startDate": "2031-03-01T20:00:00", "endDate": "2031-03-01T23:00:00"})),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(
+        res.json::<Value>()["start_date"],
+        "2031-03-01T20:00:00-03:00"
+    );
+    let res = send("POST", &format!("events/{id}/publish/"), None).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let names = send("GET", "events/categories/", None).await;
+    assert_eq!(names.status_code(), 200);
+    assert!(names.json::<Value>().is_array());
+    assert_eq!(
+        server.get("/api/v1/events/categories/").await.status_code(),
+        401
+    );
+}

@@ -108,8 +108,9 @@ pub struct EventCard {
     pub visibility: String,
     pub r#type: String,
     pub template: &'static str,
-    pub start_date: String,
-    pub end_date: String,
+    /// `null`: a draft whose dates are not set yet.
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
     pub location: Option<EventLocation>,
     /// Absent when the event has no category.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,8 +221,8 @@ impl Extras {
             visibility: e.visibility.clone(),
             r#type: e.r#type.clone(),
             template: "standard",
-            start_date: iso_santiago(e.start_date),
-            end_date: iso_santiago(e.end_date),
+            start_date: dates_of(e).map(|(s, _)| s),
+            end_date: dates_of(e).map(|(_, e)| e),
             location: e
                 .location_id
                 .and_then(|id| self.venues.get(&id))
@@ -298,10 +299,14 @@ pub async fn list(api: Api, url: RequestUrl, member: Member) -> Result<Response,
         );
     }
     if let Some(v) = url.get("start_date").filter(|v| !v.is_empty()) {
-        query = query.filter(events::Column::StartDate.gte(parse_when("start_date", v)?));
+        query = query
+            .filter(events::Column::StartDate.gte(parse_when("start_date", v)?))
+            .filter(events::Column::DatesPending.eq(false));
     }
     if let Some(v) = url.get("end_date").filter(|v| !v.is_empty()) {
-        query = query.filter(events::Column::StartDate.lte(parse_when("end_date", v)?));
+        query = query
+            .filter(events::Column::StartDate.lte(parse_when("end_date", v)?))
+            .filter(events::Column::DatesPending.eq(false));
     }
     let query = query
         .order_by_desc(events::Column::StartDate)
@@ -325,6 +330,19 @@ pub async fn list(api: Api, url: RequestUrl, member: Member) -> Result<Response,
 struct Venue {
     name: String,
     address: String,
+}
+
+/// What a draft made without dates stores until they are set (shown as
+/// `null`; far ahead, so it sorts where backtuki's null dates did).
+static PENDING_DATE: std::sync::LazyLock<DateTime<Utc>> = std::sync::LazyLock::new(|| {
+    DateTime::parse_from_rfc3339("2100-01-01T00:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now())
+});
+
+/// An event's dates as the dashboard shows them; `None` while pending.
+fn dates_of(e: &events::Model) -> Option<(String, String)> {
+    (!e.dates_pending).then(|| (iso_santiago(e.start_date), iso_santiago(e.end_date)))
 }
 
 /// What a create or an update carries; `None`: not sent.
@@ -376,16 +394,19 @@ fn datetime(input: &mut Input, key: &'static str, required: bool) -> Option<Date
     }
 }
 
-/// Reads an event's fields (`creating`: title and both dates required).
+/// Reads an event's fields (`creating`: the title required, and both dates
+/// or neither; `full` (PUT): title and both dates).
 fn read_event(body: Value, creating: bool, full: bool) -> Result<EventInput, ApiError> {
     let mut input = Input::new(snake_case_keys(body));
     let required = creating || full;
+    // A new draft may come without dates (both or neither).
+    let dates_required = full || (creating && (input.has("start_date") || input.has("end_date")));
     let mut out = EventInput {
         title: input.text("title", required, false, 255),
         description: input.text("description", false, true, 20_000),
         short_description: input.text("short_description", false, true, 255),
-        start: datetime(&mut input, "start_date", required),
-        end: datetime(&mut input, "end_date", required),
+        start: datetime(&mut input, "start_date", dates_required),
+        end: datetime(&mut input, "end_date", dates_required),
         ..EventInput::default()
     };
     if let Some(t) = input.text("type", false, false, 20) {
@@ -478,8 +499,9 @@ pub struct EventSaved {
     pub description: String,
     pub short_description: String,
     pub r#type: String,
-    pub start_date: String,
-    pub end_date: String,
+    /// `null`: not set yet.
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
     pub location: Option<EventLocation>,
     #[schema(value_type = Vec<Object>)]
     pub ticket_tiers: Vec<Value>,
@@ -499,8 +521,8 @@ async fn saved(api: &Api, e: &events::Model) -> Result<EventSaved, ApiError> {
         description: e.description.clone(),
         short_description: e.short_description.clone(),
         r#type: e.r#type.clone(),
-        start_date: iso_santiago(e.start_date),
-        end_date: iso_santiago(e.end_date),
+        start_date: dates_of(e).map(|(s, _)| s),
+        end_date: dates_of(e).map(|(_, e)| e),
         location: venue.as_ref().map(location_view),
         ticket_tiers: Vec::new(),
         featured: e.featured,
@@ -569,9 +591,17 @@ async fn venue_for<C: sea_orm::ConnectionTrait>(
 pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Response, ApiError> {
     member.require_events()?;
     let input = read_event(body, true, false)?;
-    let (Some(title), Some(start), Some(end)) = (input.title.clone(), input.start, input.end)
-    else {
+    let Some(title) = input.title.clone() else {
         return Err(ApiError::Internal);
+    };
+    // Without dates, the stored ones are placeholders (shown as null).
+    let (start, end, dates_pending) = match (input.start, input.end) {
+        (Some(start), Some(end)) => (start, end, false),
+        _ => (
+            PENDING_DATE.fixed_offset(),
+            PENDING_DATE.fixed_offset(),
+            true,
+        ),
     };
     let now = Utc::now().fixed_offset();
     let txn = api.db.begin().await?;
@@ -611,6 +641,7 @@ pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Respon
         accessibility: Set(input.accessibility.unwrap_or_default()),
         parking: Set(input.parking.unwrap_or_default()),
         views_count: Set(0),
+        dates_pending: Set(dates_pending),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -673,6 +704,9 @@ async fn publish_problem(
     if e.title.trim().is_empty() {
         return Ok(Some("El evento necesita un título"));
     }
+    if e.dates_pending {
+        return Ok(Some("El evento necesita fechas de inicio y término"));
+    }
     if e.end_date <= e.start_date {
         return Ok(Some("La fecha de término debe ser posterior al inicio"));
     }
@@ -702,7 +736,17 @@ async fn update(
     member.require_events()?;
     let event = own_event(api, &member, id).await?;
     let input = read_event(body, false, full)?;
-    // Dates checked against the stored ones when only one is sent.
+    // A draft without dates gets both at once; otherwise dates are checked
+    // against the stored ones when only one is sent.
+    let dates_pending = event.dates_pending && (input.start.is_none() || input.end.is_none());
+    if event.dates_pending && (input.start.is_some() != input.end.is_some()) {
+        let missing = if input.start.is_none() {
+            "start_date"
+        } else {
+            "end_date"
+        };
+        return Err(ApiError::Field(missing, "Este campo es requerido.".into()));
+    }
     let start = input.start.unwrap_or(event.start_date);
     let end = input.end.unwrap_or(event.end_date);
     if end < start {
@@ -720,6 +764,7 @@ async fn update(
             let mut probe = event.clone();
             probe.start_date = start;
             probe.end_date = end;
+            probe.dates_pending = dates_pending;
             if let Some(problem) = publish_problem(api, &member, &probe).await? {
                 return Err(ApiError::Field("status", problem.into()));
             }
@@ -751,6 +796,7 @@ async fn update(
     }
     row.start_date = Set(start);
     row.end_date = Set(end);
+    row.dates_pending = Set(dates_pending);
     if let Some(v) = input.tags {
         row.tags = Set(v);
     }
@@ -907,6 +953,8 @@ fn missing_fields(e: &events::Model) -> Vec<&'static str> {
         ("title", e.title.trim().is_empty()),
         ("description", e.description.trim().is_empty()),
         ("short_description", e.short_description.trim().is_empty()),
+        ("start_date", e.dates_pending),
+        ("end_date", e.dates_pending),
         ("location", e.location_id.is_none()),
     ]
     .into_iter()
@@ -1188,7 +1236,9 @@ struct Sums {
 pub async fn with_figures(api: Api, url: RequestUrl, member: Member) -> Result<Response, ApiError> {
     let mut query = events::Entity::find()
         .filter(events::Column::OrganizerId.eq(member.organizer.id))
-        .filter(events::Column::DeletedAt.is_null());
+        .filter(events::Column::DeletedAt.is_null())
+        // As backtuki: drafts without dates are not in this table.
+        .filter(events::Column::DatesPending.eq(false));
     let statuses: Vec<String> = url
         .all("status")
         .into_iter()
@@ -1205,10 +1255,14 @@ pub async fn with_figures(api: Api, url: RequestUrl, member: Member) -> Result<R
         query = query.filter(events::Column::Status.is_in(statuses));
     }
     if let Some(v) = url.get("start_date").filter(|v| !v.is_empty()) {
-        query = query.filter(events::Column::StartDate.gte(parse_when("start_date", v)?));
+        query = query
+            .filter(events::Column::StartDate.gte(parse_when("start_date", v)?))
+            .filter(events::Column::DatesPending.eq(false));
     }
     if let Some(v) = url.get("end_date").filter(|v| !v.is_empty()) {
-        query = query.filter(events::Column::StartDate.lte(parse_when("end_date", v)?));
+        query = query
+            .filter(events::Column::StartDate.lte(parse_when("end_date", v)?))
+            .filter(events::Column::DatesPending.eq(false));
     }
     if let Some(v) = url.get("search").map(str::trim).filter(|v| !v.is_empty()) {
         let pattern = format!("%{}%", v.to_lowercase().replace(['%', '_'], ""));
@@ -1734,8 +1788,32 @@ pub async fn clone_event(
     Ok((StatusCode::CREATED, Json(saved(&api, &copy).await?)).into_response())
 }
 
+/// The names of the event categories (what a new event may be filed under).
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/categories/",
+    tag = "organizer events",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every category's name, alphabetically", body = Vec<String>),
+        (status = 401, description = "Not signed in", body = Detail),
+    )
+)]
+pub async fn category_names(api: Api, _user: super::auth::SignedIn) -> Result<Response, ApiError> {
+    let names: Vec<String> = event_categories::Entity::find()
+        .select_only()
+        .column(event_categories::Column::Name)
+        .order_by_asc(event_categories::Column::Name)
+        .limit(500)
+        .into_tuple()
+        .all(&api.db)
+        .await?;
+    Ok(super::private_json(names))
+}
+
 pub fn table() -> Table {
     Table::new()
+        .doc(__path_category_names, category_names)
         .doc(__path_with_figures, with_figures)
         .doc(__path_list, list)
         .doc(__path_create, create)

@@ -5,6 +5,8 @@
 //! a price change on a tier with sales only when confirmed, and a tier with
 //! sales hidden instead of deleted.
 
+use std::collections::HashMap;
+
 use axum::{extract::Path, http::StatusCode, response::Response, Json};
 use chrono::{DateTime, FixedOffset, Utc};
 use loco_rs::prelude::*;
@@ -26,15 +28,57 @@ use super::{
 use crate::{
     admin::audit::Change,
     models::{
-        _entities::{order_items, ticket_tiers},
-        events::{self, sales_active_at, PublicTier},
+        _entities::{order_items, ticket_categories, ticket_tiers},
+        events::{self, sales_active_at, PublicTier, TierCategory},
     },
     views::events::TierResponse,
 };
 
 /// A tier as the dashboard reads it: backtuki's `TicketTierSerializer`,
 /// hidden tiers included.
-fn shown(api: &Api, event: &events::Model, t: &ticket_tiers::Model) -> TierResponse {
+/// The ticket categories of these tiers, by id.
+async fn categories_of(
+    api: &Api,
+    tiers: &[&ticket_tiers::Model],
+) -> Result<HashMap<Uuid, TierCategory>, ApiError> {
+    let ids: Vec<Uuid> = tiers.iter().filter_map(|t| t.category_id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(ticket_categories::Entity::find()
+        .filter(ticket_categories::Column::Id.is_in(ids))
+        .all(&api.db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.id,
+                TierCategory {
+                    id: c.id,
+                    name: c.name,
+                    description: c.description,
+                },
+            )
+        })
+        .collect())
+}
+
+/// [`shown`] with the tier's category looked up.
+async fn shown_one(
+    api: &Api,
+    event: &events::Model,
+    t: &ticket_tiers::Model,
+) -> Result<TierResponse, ApiError> {
+    let categories = categories_of(api, &[t]).await?;
+    Ok(shown(api, event, t, &categories))
+}
+
+fn shown(
+    api: &Api,
+    event: &events::Model,
+    t: &ticket_tiers::Model,
+    categories: &HashMap<Uuid, TierCategory>,
+) -> TierResponse {
     let now = Utc::now().fixed_offset();
     let ceiling = i32::try_from(crate::payments::checkout::order_ceiling(
         event.max_tickets_per_purchase,
@@ -48,13 +92,9 @@ fn shown(api: &Api, event: &events::Model, t: &ticket_tiers::Model) -> TierRespo
         event.end_date,
         now,
     );
-    let mut out = TierResponse::new(
-        &PublicTier::from(t),
-        event.service_fee_bps,
-        ceiling,
-        active,
-        now,
-    );
+    let mut tier = PublicTier::from(t);
+    tier.category = t.category_id.and_then(|c| categories.get(&c).cloned());
+    let mut out = TierResponse::new(&tier, event.service_fee_bps, ceiling, active, now);
     out.is_public = t.is_public;
     out.isPublic = t.is_public;
     out.on_sale = out.on_sale && t.is_public;
@@ -114,9 +154,14 @@ async fn list_for(
         .into_iter()
         .map(|e| (e.id, e))
         .collect();
+    let categories = categories_of(api, &rows.iter().collect::<Vec<_>>()).await?;
     let results: Vec<TierResponse> = rows
         .iter()
-        .filter_map(|t| events.get(&t.event_id).map(|e| shown(api, e, t)))
+        .filter_map(|t| {
+            events
+                .get(&t.event_id)
+                .map(|e| shown(api, e, t, &categories))
+        })
         .collect();
     Ok(super::private_json(Page::new(url, count, page, results)))
 }
@@ -418,7 +463,11 @@ async fn create_in(
             "Creada.",
         )
         .await;
-    Ok((StatusCode::CREATED, Json(shown(api, &event, &row))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(shown_one(api, &event, &row).await?),
+    )
+        .into_response())
 }
 
 /// A new tier for one of the organizer's events (`event` in the body).
@@ -487,7 +536,7 @@ pub async fn create_for_event(
 )]
 pub async fn read(api: Api, member: Member, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (tier, event) = own_tier(&api, &member, &id).await?;
-    Ok(super::private_json(shown(&api, &event, &tier)))
+    Ok(super::private_json(shown_one(&api, &event, &tier).await?))
 }
 
 async fn update(
@@ -606,7 +655,7 @@ async fn update(
             &message,
         )
         .await;
-    Ok(super::private_json(shown(api, &event, &saved)))
+    Ok(super::private_json(shown_one(api, &event, &saved).await?))
 }
 
 /// Replaces a tier's fields (`name` and `price` required).

@@ -37,6 +37,7 @@ pub struct Model {
     pub accessibility: String,
     pub parking: String,
     pub views_count: i32,
+    pub dates_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
