@@ -16,6 +16,7 @@ mod m20261202_000011_orders_by_event;
 mod m20261202_000012_organizer_profile;
 mod m20261202_000013_organizer_signup;
 mod m20261202_000014_draft_dates;
+mod m20261202_000015_member_invitations;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_organizer_profile::Migration),
             Box::new(m20261202_000013_organizer_signup::Migration),
             Box::new(m20261202_000014_draft_dates::Migration),
+            Box::new(m20261202_000015_member_invitations::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -421,6 +421,8 @@ LEFT JOIN organizers o ON o.id = e.organizer_id
 LEFT JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN locations l ON l.id = e.location_id
 LEFT JOIN ticket_tiers t ON t.event_id = e.id AND t.is_public = TRUE
+     AND NOT EXISTS (SELECT 1 FROM ticket_categories h WHERE h.id = t.category_id
+                     AND (h.status = 'hidden' OR h.visibility <> 'public'))
 LEFT JOIN ticket_categories tc ON tc.id = t.category_id
 WHERE {scope} AND e.{key} = $1
 ORDER BY t.display_order, t.price, t.id";

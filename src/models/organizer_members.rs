@@ -35,6 +35,7 @@ pub async fn has_role<C: ConnectionTrait>(
     };
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))
+        .filter(Column::InvitationPending.eq(false))
         .filter(allowed)
         .filter(
             Column::OrganizerId.in_subquery(
@@ -50,21 +51,47 @@ pub async fn has_role<C: ConnectionTrait>(
         .is_some())
 }
 
-/// Whether `user_id` is a member of any organizer.
+/// Whether `user_id` is a member of any organizer (an accepted one, or
+/// also a pending invitation with `or_invited`).
 ///
 /// # Errors
 /// The database error.
-pub async fn is_member<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<bool, DbErr> {
+pub async fn is_member<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    or_invited: bool,
+) -> Result<bool, DbErr> {
     use sea_orm::PaginatorTrait;
-    Ok(Entity::find()
+    let mut query = Entity::find().filter(Column::UserId.eq(user_id));
+    if !or_invited {
+        query = query.filter(Column::InvitationPending.eq(false));
+    }
+    Ok(query.count(db).await? > 0)
+}
+
+/// Accepts a user's pending invitations: their sign-in by an emailed code
+/// proved the address the invitations went to.
+///
+/// # Errors
+/// The database error.
+pub async fn accept_invitations<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::Expr;
+    Ok(Entity::update_many()
+        .col_expr(Column::InvitationPending, Expr::value(false))
+        .col_expr(
+            Column::UpdatedAt,
+            Expr::value(chrono::Utc::now().fixed_offset()),
+        )
         .filter(Column::UserId.eq(user_id))
-        .count(db)
+        .filter(Column::InvitationPending.eq(true))
+        .exec(db)
         .await?
-        > 0)
+        .rows_affected)
 }
 
 /// A user's organizer on the dashboard (backtuki's "primary" one): their
-/// oldest membership as an admin, else their oldest membership.
+/// oldest membership as an admin, else their oldest membership (pending
+/// invitations are not memberships yet).
 ///
 /// # Errors
 /// The database error.
@@ -75,6 +102,7 @@ pub async fn primary<C: ConnectionTrait>(
     use sea_orm::QueryOrder;
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))
+        .filter(Column::InvitationPending.eq(false))
         .find_also_related(super::organizers::Entity)
         .order_by_desc(Column::IsAdmin)
         .order_by_asc(Column::CreatedAt)

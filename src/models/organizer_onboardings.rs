@@ -63,13 +63,14 @@ fn split_name(full: &str) -> (String, String) {
     (first, last)
 }
 
-/// Turns a wizard's rows into an organizer (`pending`, its email not yet
-/// proved) with the contact's account as its first admin, in one
-/// transaction. A new account gets `password_hash` (or none: it signs in by
-/// code); an existing account joins as it is — nothing about it changes
-/// from an anonymous request but its organizer flag. The wizard is marked
-/// completed by the same transaction's first statement, so a replay (or two
-/// at once) completes it once.
+/// Turns a wizard's rows into an organizer, `pending` with its email not
+/// yet proved, in one transaction. Nobody is its member yet: the contact
+/// becomes its admin by signing in with a code sent to the contact email
+/// ([`claim_signups`]), so an anonymous wizard never gives anyone access to
+/// anything, nor touches an existing account. An email without an account
+/// gets one (with `password_hash`, or none: it signs in by code). The wizard
+/// is marked completed by the transaction's first statement, so a replay (or
+/// two at once) completes it once.
 ///
 /// # Errors
 /// [`CompleteError`].
@@ -111,23 +112,38 @@ pub async fn complete(
         .one(&txn)
         .await?;
     let (user, new_account) = if let Some(user) = existing {
-        let mut active: users::ActiveModel = user.into();
-        active.is_organizer = Set(true);
-        (active.update(&txn).await?, false)
+        (user, false)
     } else {
         let (first, last) = split_name(&row.contact_name);
         let has_password = password_hash.is_some();
+        let username_free = users::Entity::find()
+            .filter(users::users::Column::Username.eq(email.as_str()))
+            .one(&txn)
+            .await?
+            .is_none();
+        let username = if username_free && email.chars().count() <= 150 {
+            email.clone()
+        } else {
+            let local: String = email
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect();
+            format!("{local}-{}", &Uuid::new_v4().simple().to_string()[..8])
+        };
         let user = users::ActiveModel {
             id: Set(Uuid::new_v4()),
             email: Set(email.clone()),
-            username: Set(email.clone()),
+            username: Set(username),
             first_name: Set(first),
             last_name: Set(last),
             password: Set(password_hash.unwrap_or_default()),
             is_active: Set(true),
             is_staff: Set(false),
             is_superuser: Set(false),
-            is_organizer: Set(true),
+            is_organizer: Set(false),
             is_validator: Set(false),
             last_login: Set(None),
             date_joined: Set(now),
@@ -174,19 +190,6 @@ pub async fn complete(
     .insert(&txn)
     .await
     .map_err(race)?;
-    organizer_members::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        organizer_id: Set(organizer.id),
-        user_id: Set(user.id),
-        is_admin: Set(true),
-        can_manage_events: Set(true),
-        can_view_reports: Set(true),
-        can_manage_settings: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
     let mut done: ActiveModel = row.into();
     done.organizer_id = Set(Some(organizer.id));
     done.update(&txn).await?;
@@ -198,40 +201,109 @@ pub async fn complete(
     })
 }
 
-/// After its member proved the email by a code: an organizer the wizard
-/// made, still `pending` with its email never proved, becomes `active` when
-/// the code went to its contact email.
-/// Organizers staff made `pending` stay so, and `suspended` is never undone.
-///
-/// # Errors
-/// The database error.
-pub async fn email_proved<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    organizer_id: Uuid,
-    email: &str,
-) -> Result<bool, DbErr> {
-    let done = organizers::Entity::update_many()
-        .col_expr(organizers::Column::EmailValidated, Expr::value(true))
-        .col_expr(organizers::Column::Status, Expr::value("active"))
-        .col_expr(
-            organizers::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
-        .filter(organizers::Column::Id.eq(organizer_id))
-        .filter(organizers::Column::EmailValidated.eq(false))
-        .filter(organizers::Column::Status.eq("pending"))
-        .filter(organizers::Column::ContactEmail.eq(email.trim().to_lowercase()))
-        .filter(
+/// The organizers the wizard made for `email` that nobody has claimed yet:
+/// `pending`, email not proved, without members.
+fn unclaimed(email: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::Query;
+    sea_orm::Condition::all()
+        .add(
             organizers::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
+                Query::select()
                     .column(Column::OrganizerId)
                     .from(Entity)
+                    .and_where(Column::IsCompleted.eq(true))
+                    .and_where(Column::OrganizerId.is_not_null())
                     .to_owned(),
             ),
         )
-        .exec(db)
+        .add(organizers::Column::ContactEmail.eq(email.trim().to_lowercase()))
+        .add(organizers::Column::Status.eq("pending"))
+        .add(organizers::Column::EmailValidated.eq(false))
+        .add(
+            organizers::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(organizer_members::Column::OrganizerId)
+                    .from(organizer_members::Entity)
+                    .to_owned(),
+            ),
+        )
+}
+
+/// Whether the wizard made an organizer for `email` that waits to be
+/// claimed by a sign-in with a code.
+///
+/// # Errors
+/// The database error.
+pub async fn has_unclaimed<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(organizers::Entity::find()
+        .filter(unclaimed(email))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// After `user` proved their email by a code: each organizer the wizard made
+/// for that email and nobody claimed becomes `active` with them as its
+/// admin. Returns how many.
+///
+/// # Errors
+/// The database error.
+pub async fn claim_signups(db: &DatabaseConnection, user: &users::Model) -> Result<u64, DbErr> {
+    let found = organizers::Entity::find()
+        .filter(unclaimed(&user.email))
+        .all(db)
         .await?;
-    Ok(done.rows_affected == 1)
+    let mut claimed = 0;
+    for organizer in found {
+        let txn = db.begin().await?;
+        let now = Utc::now().fixed_offset();
+        let activated = organizers::Entity::update_many()
+            .col_expr(organizers::Column::EmailValidated, Expr::value(true))
+            .col_expr(organizers::Column::Status, Expr::value("active"))
+            .col_expr(organizers::Column::UpdatedAt, Expr::value(now))
+            .filter(organizers::Column::Id.eq(organizer.id))
+            .filter(unclaimed(&user.email))
+            .exec(&txn)
+            .await?;
+        if activated.rows_affected != 1 {
+            continue;
+        }
+        let member = organizer_members::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            organizer_id: Set(organizer.id),
+            user_id: Set(user.id),
+            is_admin: Set(true),
+            can_manage_events: Set(true),
+            can_view_reports: Set(true),
+            can_manage_settings: Set(true),
+            invitation_pending: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        match member {
+            Ok(_) => {
+                txn.commit().await?;
+                claimed += 1;
+            }
+            // A concurrent sign-in claimed it first.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if claimed > 0 && !user.is_organizer {
+        users::Entity::update_many()
+            .col_expr(users::users::Column::IsOrganizer, Expr::value(true))
+            .filter(users::users::Column::Id.eq(user.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(claimed)
 }
 
 #[cfg(test)]

@@ -189,6 +189,26 @@ pub async fn reserve(
         .filter(events::Column::DeletedAt.is_null())
         .find_also_related(ticket_tiers::Entity)
         .filter(ticket_tiers::Column::IsPublic.eq(true))
+        // A tier in a ticket category is sold while its category is
+        // active and public.
+        .filter(
+            sea_orm::Condition::any()
+                .add(ticket_tiers::Column::CategoryId.is_null())
+                .add(
+                    ticket_tiers::Column::CategoryId.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(crate::models::ticket_categories::Column::Id)
+                            .from(crate::models::ticket_categories::Entity)
+                            .and_where(
+                                crate::models::ticket_categories::Column::Status.eq("active"),
+                            )
+                            .and_where(
+                                crate::models::ticket_categories::Column::Visibility.eq("public"),
+                            )
+                            .to_owned(),
+                    ),
+                ),
+        )
         .filter(ticket_tiers::Column::Id.is_in(wanted.keys().copied()))
         .all(db)
         .await?;

@@ -250,7 +250,11 @@ async fn the_wizard_checks_each_step_and_completes_once() {
         .await
         .unwrap()
         .unwrap();
-    assert!(user.is_organizer && !user.is_staff && !user.is_guest);
+    assert!(!user.is_staff && !user.is_guest);
+    assert!(
+        !user.is_organizer,
+        "a member only once the email is proved by a code"
+    );
     // The password chosen signs in.
     let res = server
         .post("/api/v1/auth/token/")
@@ -270,6 +274,25 @@ async fn the_wizard_checks_each_step_and_completes_once() {
         res.status_code(),
         200,
         "an anonymous wizard never sets a password"
+    );
+    // Nor makes anyone a member: the account holder gets no organizer until
+    // they sign in by a code sent to that address.
+    let res = server
+        .post("/api/v1/auth/token/")
+        .json(&json!({"email": "leo@ya.cl", "password": "Organiza-segura-42"}))
+        .await;
+    let leo = format!("Bearer {}", res.json::<Value>()["access"].as_str().unwrap());
+    let res = server
+        .get("/api/v1/organizers/current/")
+        .add_header("authorization", leo)
+        .await;
+    assert_eq!(res.status_code(), 403);
+    assert_eq!(
+        organizer_members::Entity::find()
+            .count(&app.ctx().db)
+            .await
+            .unwrap(),
+        0
     );
 }
 
@@ -401,6 +424,48 @@ async fn the_dashboard_sequence_from_sign_up_to_the_catalogue() {
     );
     assert_eq!(page["images"].as_array().unwrap().len(), 1);
     assert_eq!(page["organizer_description"], "Teatro en Frutillar");
+
+    // A tier in a hidden category is neither shown nor sold.
+    let res = send(
+        "POST",
+        &format!("events/{event}/ticket-categories/"),
+        Some(json!({"name": "Backstage", "status": "hidden"})),
+    )
+    .await;
+    assert_eq!(res.status_code(), 201, "{}", res.text());
+    let hidden = res.json::<Value>()["id"].as_str().unwrap().to_string();
+    let res = send(
+        "POST",
+        "ticket-tiers/",
+        Some(json!({"event": event, "name": "Backstage", "price": 90000})),
+    )
+    .await;
+    let secret = res.json::<Value>()["id"].as_str().unwrap().to_string();
+    send(
+        "POST",
+        &format!("ticket-tiers/{secret}/category_link/"),
+        Some(json!({"category_id": hidden})),
+    )
+    .await;
+    let page: Value = server.get(&format!("/api/v1/events/{event}/")).await.json();
+    let names: Vec<&str> = page["ticket_tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["General"]);
+    assert_eq!(page["ticket_categories"].as_array().unwrap().len(), 1);
+    let res = server
+        .post(&format!("/api/v1/events/{event}/reserve/"))
+        .json(&json!({"tickets": [{"tierId": secret, "quantity": 1}]}))
+        .await;
+    assert_eq!(res.status_code(), 400, "{}", res.text());
+    let res = server
+        .post(&format!("/api/v1/events/{event}/reserve/"))
+        .json(&json!({"tickets": [{"tierId": tier, "quantity": 1}]}))
+        .await;
+    assert!(res.status_code().is_success(), "{}", res.text());
 }
 
 #[tokio::test]
@@ -463,6 +528,11 @@ async fn a_team_is_invited_changed_and_never_left_without_an_admin() {
     assert_eq!(mia["can_manage_events"], true);
     assert_eq!(mia["can_view_reports"], false);
     assert_eq!(mia["invitation_sent"], true);
+    assert_eq!(mia["pending"], true);
+    assert_eq!(
+        mia["first_name"], "Mía",
+        "what the inviter typed, nothing of the account"
+    );
     assert!(sink
         .messages()
         .iter()
@@ -584,9 +654,21 @@ async fn a_team_is_invited_changed_and_never_left_without_an_admin() {
         .unwrap();
     assert_eq!(left, 1);
 
-    // With a second admin, the first may step down.
+    // An invited admin counts once they sign in by code; then the first may
+    // step down.
     let res = invite(&admin, json!({"email": "sol@sur.cl", "is_admin": true})).await;
     assert_eq!(res.status_code(), 201, "{}", res.text());
+    let res = server
+        .patch(&eva_path)
+        .add_header("authorization", admin.clone())
+        .json(&json!({"is_admin": false}))
+        .await;
+    assert_eq!(
+        res.status_code(),
+        400,
+        "a pending invitation is no admin yet"
+    );
+    code_sign_in(&server, &sink, "sol@sur.cl").await;
     let res = server
         .patch(&eva_path)
         .add_header("authorization", admin.clone())

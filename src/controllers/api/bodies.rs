@@ -497,6 +497,6 @@ pub struct ImageOrder {
 #[derive(Serialize, ToSchema)]
 pub struct CloneEvent {
     /// Default: the original's title with ` (copia)`.
-    #[schema(max_length = 255, nullable = false)]
+    #[schema(max_length = 200, nullable = false)]
     pub title: Option<String>,
 }

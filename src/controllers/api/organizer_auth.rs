@@ -71,10 +71,11 @@ pub async fn send(
             "No se encontró una cuenta con este email",
         ));
     };
-    if organizer_members::primary(&api.db, user.id)
-        .await?
-        .is_none()
-    {
+    // A member, an invitee, or the contact of an organizer the sign-up
+    // wizard made: the code proves the address.
+    let may_sign_in = organizer_members::is_member(&api.db, user.id, true).await?
+        || crate::models::organizer_onboardings::has_unclaimed(&api.db, &user.email).await?;
+    if !may_sign_in {
         return Err(ApiError::refused(
             StatusCode::NOT_FOUND,
             "Este email no está asociado a una cuenta de organizador",
@@ -165,18 +166,17 @@ pub async fn validate(
         ));
     };
     let user = usable(user)?;
-    let Some((_, mut organizer)) = organizer_members::primary(&api.db, user.id).await? else {
+    // The code proved the email: the invitations sent to it are accepted,
+    // and the organizers the wizard made for it are claimed (active, this
+    // user their admin).
+    organizer_members::accept_invitations(&api.db, user.id).await?;
+    crate::models::organizer_onboardings::claim_signups(&api.db, &user).await?;
+    let Some((_, organizer)) = organizer_members::primary(&api.db, user.id).await? else {
         return Err(ApiError::refused(
             StatusCode::FORBIDDEN,
             "Usuario no es organizador",
         ));
     };
-    // The code proved the email: an organizer the wizard made for it starts
-    // selling.
-    if crate::models::organizer_onboardings::email_proved(&api.db, organizer.id, &email).await? {
-        organizer.email_validated = true;
-        organizer.status = "active".into();
-    }
     let pair = auth::issue(&api.db, &api.settings.secret_key, &user, Utc::now()).await?;
     Ok(super::private_json(OrganizerSignIn {
         success: true,
@@ -343,7 +343,7 @@ pub async fn setup(
     }
     let mut input = Input::new(body);
     let name = input
-        .text("organization_name", false, true, 255)
+        .text("organization_name", false, true, 200)
         .filter(|n| !n.is_empty());
     if name
         .as_deref()

@@ -402,7 +402,7 @@ fn read_event(body: Value, creating: bool, full: bool) -> Result<EventInput, Api
     // A new draft may come without dates (both or neither).
     let dates_required = full || (creating && (input.has("start_date") || input.has("end_date")));
     let mut out = EventInput {
-        title: input.text("title", required, false, 255),
+        title: input.text("title", required, false, 200),
         description: input.text("description", false, true, 20_000),
         short_description: input.text("short_description", false, true, 255),
         start: datetime(&mut input, "start_date", dates_required),
@@ -424,8 +424,8 @@ fn read_event(body: Value, creating: bool, full: bool) -> Result<EventInput, Api
         Some(Value::Null) => input.error("location", super::drf::NULL),
         Some(Value::Object(map)) => {
             let mut inner = Input::new(Value::Object(map));
-            let name = inner.text("name", true, false, 255);
-            let address = inner.text("address", true, false, 500);
+            let name = inner.text("name", true, false, 200);
+            let address = inner.text("address", true, false, 255);
             if let (Some(name), Some(address)) = (name, address) {
                 out.venue = Some(Venue { name, address });
             } else {
@@ -1694,9 +1694,9 @@ pub async fn clone_event(
     } else {
         body
     });
-    let title = input.text("title", false, false, 255).unwrap_or_else(|| {
+    let title = input.text("title", false, false, 200).unwrap_or_else(|| {
         let copy = format!("{} (copia)", source.title);
-        copy.chars().take(255).collect()
+        copy.chars().take(200).collect()
     });
     input.finish_fields()?;
     let now = Utc::now().fixed_offset();

@@ -243,7 +243,7 @@ pub async fn step(api: Api, Body(body): Body) -> Result<Response, ApiError> {
             }
         }
         2 => {
-            if let Some(name) = input.text("organization_name", false, true, 255) {
+            if let Some(name) = input.text("organization_name", false, true, 200) {
                 active.organization_name = Set(name);
             }
             if let Some(slug) = input.text("organization_slug", false, true, 50) {
@@ -290,10 +290,12 @@ pub async fn step(api: Api, Body(body): Body) -> Result<Response, ApiError> {
     Ok(super::private_json(OnboardingResponse::from(&row)))
 }
 
-/// Makes the organizer from a wizard: `pending` until its first admin (the
-/// contact) signs in by an emailed code. A new account gets the optional
-/// `password`; an existing account joins unchanged. No tokens are returned:
-/// the contact signs in next (`auth/organizer/otp/send/`).
+/// Makes the organizer from a wizard: `pending`, with no member, until its
+/// contact signs in by a code sent to the contact email
+/// (`auth/organizer/otp/send/` then `validate/`): that proves the address and
+/// makes them its admin and the organizer `active`. An email without an
+/// account gets one (with the optional `password`); an existing account is
+/// not touched. No tokens are returned.
 #[utoipa::path(
     post,
     path = "/api/v1/organizers/onboarding/complete/",
@@ -304,10 +306,25 @@ pub async fn step(api: Api, Body(body): Body) -> Result<Response, ApiError> {
         (status = 400, description = "Missing steps (`Missing required fields: …`), completed already, a taken subdomain or a weak password", body = super::FieldErrors),
         (status = 404, description = "No such wizard", body = Detail),
         (status = 409, description = "Another sign-up took the subdomain or email at the same moment", body = Detail),
+        (status = 429, description = "Too many completions from this client", body = Detail),
         (status = 503, description = "Password hashing at capacity: retry after `Retry-After` seconds", body = Detail),
     )
 )]
-pub async fn finish(api: Api, url: RequestUrl, Body(body): Body) -> Result<Response, ApiError> {
+pub async fn finish(
+    State(ctx): State<AppContext>,
+    api: Api,
+    url: RequestUrl,
+    ClientIp(ip): ClientIp,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    // Counted first: a completion may hash a password.
+    crate::platform::context::throttle(&ctx)?
+        .limit(
+            &format!("organizer-onboarding-complete:ip:{ip}"),
+            STARTS_PER_CLIENT,
+        )
+        .await
+        .map_err(ApiError::TooManyRequests)?;
     let mut input = Input::new(body);
     let id = input.raw("onboarding_id").cloned();
     let password = input.text("password", false, true, 128);
@@ -346,6 +363,29 @@ pub async fn finish(api: Api, url: RequestUrl, Body(body): Body) -> Result<Respo
         }
     }
     input.finish_fields()?;
+    // The cheap refusals before any hashing: a taken subdomain, and an email
+    // that already has an account (whose password is never the wizard's).
+    let taken = || {
+        ApiError::Field(
+            "organization_slug",
+            format!(
+                "El subdominio \"{}\" ya está en uso.",
+                row.organization_slug
+            ),
+        )
+    };
+    if crate::models::organizers::Entity::find()
+        .filter(crate::models::organizers::Column::Slug.eq(row.organization_slug.as_str()))
+        .one(&api.db)
+        .await?
+        .is_some()
+    {
+        return Err(taken());
+    }
+    let known = users::Model::find_by_email(&api.db, &row.contact_email)
+        .await?
+        .is_some();
+    let password = password.filter(|_| !known);
     let hash =
         match password {
             None => None,
@@ -359,13 +399,7 @@ pub async fn finish(api: Api, url: RequestUrl, Body(body): Body) -> Result<Respo
     let done = complete(&api.db, row.id, hash).await.map_err(|e| match e {
         CompleteError::NotFound => ApiError::NotFound("No encontrado."),
         CompleteError::Completed => ApiError::BadRequest("Este registro ya fue completado.".into()),
-        CompleteError::SlugTaken => ApiError::Field(
-            "organization_slug",
-            format!(
-                "El subdominio \"{}\" ya está en uso.",
-                row.organization_slug
-            ),
-        ),
+        CompleteError::SlugTaken => taken(),
         CompleteError::Race => ApiError::Conflict(json!({
             "detail": "Otro registro tomó este subdominio o email recién; inténtalo de nuevo."
         })),

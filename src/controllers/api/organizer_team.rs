@@ -36,6 +36,9 @@ use crate::{
 /// Members an organizer may have.
 const MAX_MEMBERS: u64 = 200;
 
+/// Invitations an organizer may send in 15 minutes (each sends a mail).
+const INVITES_PER_ORGANIZER: u64 = 20;
+
 const LAST_ADMIN: &str = "La organización debe conservar al menos un administrador.";
 
 /// A member of the team.
@@ -52,6 +55,9 @@ pub struct MemberResponse {
     pub can_manage_events: bool,
     pub can_view_reports: bool,
     pub can_manage_settings: bool,
+    /// Invited, not yet signed in by code (no access yet; their account's
+    /// names are not shown).
+    pub pending: bool,
     /// Whether this is the signed-in user.
     pub is_you: bool,
     pub created_at: String,
@@ -63,12 +69,21 @@ impl MemberResponse {
             id: m.id,
             user_id: u.id,
             email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
+            first_name: if m.invitation_pending {
+                String::new()
+            } else {
+                u.first_name.clone()
+            },
+            last_name: if m.invitation_pending {
+                String::new()
+            } else {
+                u.last_name.clone()
+            },
             is_admin: m.is_admin,
             can_manage_events: m.can_manage_events,
             can_view_reports: m.can_view_reports,
             can_manage_settings: m.can_manage_settings,
+            pending: m.invitation_pending,
             is_you: u.id == you,
             created_at: iso_santiago(m.created_at),
         }
@@ -149,9 +164,11 @@ fn require_admin(member: &Member) -> Result<(), ApiError> {
     }
 }
 
-/// Invites someone by email: they join with the flags given (by default
-/// managing events and reading reports) and are told by mail to sign in by
-/// code.
+/// Invites someone by email (admins of an active organizer): a pending
+/// member with the flags given (by default managing events and reading
+/// reports), told by mail to sign in by code; that sign-in (which proves
+/// the address) makes them a member. The answer says nothing about the
+/// invitee's account.
 #[utoipa::path(
     post,
     path = "/api/v1/organizers/current/members/",
@@ -162,8 +179,9 @@ fn require_admin(member: &Member) -> Result<(), ApiError> {
         (status = 201, description = "The new member (`invitation_sent`: whether the mail left)", body = MemberResponse),
         (status = 400, description = "A bad email or flag, a deactivated account, or the team is full", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = Detail),
-        (status = 403, description = "Not an admin of an organizer", body = Detail),
-        (status = 409, description = "Already a member", body = Detail),
+        (status = 403, description = "Not an admin of an active organizer", body = Detail),
+        (status = 409, description = "Already a member or invited", body = Detail),
+        (status = 429, description = "Too many invitations from this organizer", body = Detail),
     )
 )]
 pub async fn invite(
@@ -173,6 +191,16 @@ pub async fn invite(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     require_admin(&member)?;
+    if member.organizer.status != "active" {
+        return Err(ApiError::Forbidden(NOT_ALLOWED));
+    }
+    crate::platform::context::throttle(&ctx)?
+        .limit(
+            &format!("organizer-invite:{}", member.organizer.id),
+            INVITES_PER_ORGANIZER,
+        )
+        .await
+        .map_err(ApiError::TooManyRequests)?;
     let mut input = Input::new(body);
     let email = input.email("email");
     let first = input
@@ -196,12 +224,6 @@ pub async fn invite(
         )));
     }
     let (user, _) = users::find_or_create_guest(&api.db, &email, &first, &last).await?;
-    if !user.is_active {
-        return Err(ApiError::Field(
-            "email",
-            "Esta cuenta está desactivada.".into(),
-        ));
-    }
     let now = chrono::Utc::now().fixed_offset();
     let mut row = organizer_members::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -211,6 +233,7 @@ pub async fn invite(
         can_manage_events: Set(true),
         can_view_reports: Set(true),
         can_manage_settings: Set(false),
+        invitation_pending: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -229,11 +252,6 @@ pub async fn invite(
         }
         Err(e) => return Err(e.into()),
     };
-    if !user.is_organizer {
-        let mut active: users::ActiveModel = user.clone().into();
-        active.is_organizer = Set(true);
-        active.update(&api.db).await?;
-    }
     member
         .log(
             &api,
@@ -260,8 +278,10 @@ pub async fn invite(
     if let Err(e) = &sent {
         tracing::warn!(organizer = %member.organizer.id, error = %e, "could not mail an invitation");
     }
-    let mut out = serde_json::to_value(MemberResponse::new(&row, &user, member.user.id))
-        .map_err(|_| ApiError::Internal)?;
+    let mut shown = MemberResponse::new(&row, &user, member.user.id);
+    shown.first_name = first;
+    shown.last_name = last;
+    let mut out = serde_json::to_value(shown).map_err(|_| ApiError::Internal)?;
     out["invitation_sent"] = json!(sent.is_ok());
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -295,6 +315,7 @@ async fn only_admin<C: ConnectionTrait>(
     let others = organizer_members::Entity::find()
         .filter(organizer_members::Column::OrganizerId.eq(organizer_id))
         .filter(organizer_members::Column::IsAdmin.eq(true))
+        .filter(organizer_members::Column::InvitationPending.eq(false))
         .filter(organizer_members::Column::Id.ne(except))
         .count(db)
         .await?;
@@ -330,6 +351,7 @@ pub async fn update(
     let txn = api.db.begin().await?;
     let row = own_membership(&txn, &member, &id).await?;
     if row.is_admin
+        && !row.invitation_pending
         && flags.0[0] == Some(false)
         && only_admin(&txn, member.organizer.id, row.id).await?
     {
@@ -397,7 +419,10 @@ pub async fn remove(
     if row.user_id != member.user.id {
         require_admin(&member)?;
     }
-    if row.is_admin && only_admin(&txn, member.organizer.id, row.id).await? {
+    if row.is_admin
+        && !row.invitation_pending
+        && only_admin(&txn, member.organizer.id, row.id).await?
+    {
         return Err(ApiError::BadRequest(LAST_ADMIN.into()));
     }
     organizer_members::Entity::delete_many()

@@ -232,7 +232,7 @@ fn read_profile(
     row: &mut organizers::ActiveModel,
 ) -> Result<(), ApiError> {
     let mut input = Input::new(body);
-    if let Some(name) = input.text("name", full, false, 255) {
+    if let Some(name) = input.text("name", full, false, 200) {
         row.name = Set(name);
     }
     let texts: [(&str, usize, SetText); 9] = [

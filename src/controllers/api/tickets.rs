@@ -608,7 +608,7 @@ pub async fn by_uuid(
         return Err(ApiError::BadRequest("UUID parameter is required.".into()));
     };
     let staff = user.is_staff || user.is_superuser;
-    if !staff && !organizer_members::is_member(&api.db, user.id).await? {
+    if !staff && !organizer_members::is_member(&api.db, user.id, false).await? {
         return Err(ApiError::Forbidden("Unauthorized."));
     }
     let not_found = ApiError::NotFound("Ticket not found.");

@@ -18,6 +18,7 @@ pub struct Model {
     pub can_manage_events: bool,
     pub can_view_reports: bool,
     pub can_manage_settings: bool,
+    pub invitation_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
