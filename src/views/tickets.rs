@@ -433,7 +433,9 @@ pub struct OrderDetail {
     pub payment_details: PaymentDetails,
     pub subtotal_effective: Option<String>,
     pub service_fee_effective: Option<String>,
-    pub tickets: Vec<TicketDetail>,
+    /// The order's tickets (not in the organizer's order list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<Vec<TicketDetail>>,
 }
 
 impl OrderDetail {
@@ -503,10 +505,12 @@ impl OrderDetail {
             payment_details: PaymentDetails::new(order, payment),
             subtotal_effective: None,
             service_fee_effective: None,
-            tickets: tickets
-                .iter()
-                .map(|t| TicketDetail::new(t, order))
-                .collect(),
+            tickets: Some(
+                tickets
+                    .iter()
+                    .map(|t| TicketDetail::new(t, order))
+                    .collect(),
+            ),
         }
     }
 }

@@ -14,6 +14,7 @@ mod mail;
 mod media;
 mod openapi_fuzz;
 mod organizer_events;
-mod organizer_signup;
+mod organizer_sales;
+pub mod organizer_signup;
 pub mod organizers;
 mod purchase;

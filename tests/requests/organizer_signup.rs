@@ -18,7 +18,7 @@ use crate::support::{app::TestApp, tools::SmtpSink};
 
 /// An app that mails through a local SMTP sink, with a media root and no
 /// catalogue cache.
-async fn mailing_app(sink: &SmtpSink, media: &std::path::Path) -> TestApp {
+pub async fn mailing_app(sink: &SmtpSink, media: &std::path::Path) -> TestApp {
     let port = sink.peer.port;
     let root = media.display().to_string();
     TestApp::boot_with(move |config| {
@@ -59,7 +59,7 @@ fn code_for(sink: &SmtpSink, email: &str) -> String {
 }
 
 /// Signs in as an organizer by code: the `Authorization` value and the body.
-async fn code_sign_in(server: &TestServer, sink: &SmtpSink, email: &str) -> (String, Value) {
+pub async fn code_sign_in(server: &TestServer, sink: &SmtpSink, email: &str) -> (String, Value) {
     let res = server
         .post("/api/v1/auth/organizer/otp/send/")
         .json(&json!({"email": email}))

@@ -500,3 +500,10 @@ pub struct CloneEvent {
     #[schema(max_length = 200, nullable = false)]
     pub title: Option<String>,
 }
+
+/// An optional reason.
+#[derive(Serialize, ToSchema)]
+pub struct Reason {
+    #[schema(max_length = 500, nullable = false)]
+    pub reason: Option<String>,
+}

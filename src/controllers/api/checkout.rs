@@ -471,24 +471,43 @@ async fn order_by_id(
     ))
 }
 
-/// The signed-in buyer's orders, newest first.
+/// The signed-in buyer's orders, newest first; with `event_id`, the
+/// organizer's orders of that event (backtuki's dashboard list: filters
+/// `status`, `search`, `ordering`, `no_pagination=true`; the page under
+/// `results.results` beside `results.statistics`).
 #[utoipa::path(
     get,
     path = "/api/v1/orders/",
     tag = "checkout",
-    params(("page" = Option<String>, Query)),
+    params(
+        ("page" = Option<String>, Query),
+        ("event_id" = Option<String>, Query, description = "One of the organizer's events"),
+        ("status" = Option<String>, Query, description = "With `event_id`: one order status"),
+        ("search" = Option<String>, Query, description = "With `event_id`: words in the number, name or email"),
+        ("ordering" = Option<String>, Query, description = "With `event_id`: `created_at`, `updated_at`, `total` (`-` descending), comma-separated"),
+        ("no_pagination" = Option<String>, Query, description = "With `event_id`: `true` for every order (2000 at most) at once"),
+    ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<OrderResponse>),
+        (status = 200, description = "The buyer's orders, or with `event_id` the organizer's (`OrderPage`)", body = Page<OrderResponse>),
+        (status = 400, description = "A bad `status` or a parameter with a NUL character", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
-        (status = 404, description = "A page beyond the last", body = super::Detail),
+        (status = 403, description = "With `event_id`: not a member who reads orders", body = super::Detail),
+        (status = 404, description = "A page beyond the last, or not one of the organizer's events", body = super::Detail),
     )
 )]
 pub async fn my_orders(
     api: Api,
     url: RequestUrl,
     SignedIn(user): SignedIn,
+    super::organizers::MaybeMember(member): super::organizers::MaybeMember,
 ) -> Result<Response, ApiError> {
+    // With `event_id`: the organizer's orders of that event (backtuki's
+    // dashboard list).
+    if let Some(event_id) = url.get("event_id").filter(|e| !e.is_empty()) {
+        let member = member.ok_or(ApiError::Forbidden(super::organizers::NOT_ALLOWED))?;
+        return super::organizer_orders::list_for_event(&api, &url, &member, event_id).await;
+    }
     let query = orders::Entity::find()
         .filter(orders::Column::UserId.eq(user.id))
         .order_by_desc(orders::Column::CreatedAt)

@@ -15,6 +15,7 @@ pub mod organizer_auth;
 pub mod organizer_categories;
 pub mod organizer_events;
 pub mod organizer_onboarding;
+pub mod organizer_orders;
 pub mod organizer_team;
 pub mod organizer_tiers;
 pub mod organizers;
@@ -48,6 +49,7 @@ pub fn tables() -> Vec<Table> {
         organizer_onboarding::table(),
         organizer_team::table(),
         organizer_categories::table(),
+        organizer_orders::table(),
     ]
 }
 

@@ -1,0 +1,279 @@
+//! The organizer's orders (issue 13, first part): the event's order list
+//! with its statistics, cancel, resend the confirmation, timeline — each
+//! with another organizer's member getting 404 and changing nothing.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use serde_json::{json, Value};
+use tuki_backend::models::_entities::{orders, ticket_tiers};
+use uuid::Uuid;
+
+use super::{
+    organizer_signup::mailing_app,
+    organizers::{organizer, signed_in},
+};
+use crate::support::tools::SmtpSink;
+
+#[tokio::test]
+async fn an_organizer_lists_cancels_resends_and_traces_only_their_own_orders() {
+    let sink = SmtpSink::start();
+    let media = tempfile::tempdir().unwrap();
+    let app = mailing_app(&sink, media.path()).await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let buyer = signed_in(&server, &app, "compra@example.cl", None).await;
+    let post = |path: &str, auth: &str, body: Value| {
+        server
+            .post(&format!("/api/v1/{path}"))
+            .add_header("authorization", auth.to_string())
+            .json(&body)
+    };
+    let get = |path: &str, auth: &str| {
+        server
+            .get(&format!("/api/v1/{path}"))
+            .add_header("authorization", auth.to_string())
+    };
+
+    // An event on sale, and two orders booked for it.
+    let event: Value = post(
+        "events/",
+        &admin,
+        json!({
+            "title": "Cumbia en el Puerto", "description": "d", "short_description": "s",
+            "start_date": "2031-04-01T21:00:00", "end_date": "2031-04-02T02:00:00",
+            "location": {"name": "Muelle", "address": "Costanera 1"}
+        }),
+    )
+    .await
+    .json();
+    let event = event["id"].as_str().unwrap().to_string();
+    let tier: Value = post(
+        "ticket-tiers/",
+        &admin,
+        json!({"event": event, "name": "General", "price": 10000, "capacity": 100}),
+    )
+    .await
+    .json();
+    let tier: Uuid = tier["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        post(&format!("events/{event}/publish/"), &admin, json!({}))
+            .await
+            .status_code(),
+        200
+    );
+    let mut numbers = Vec::new();
+    for (name, email) in [
+        ("Ana Pérez", "ana@example.cl"),
+        ("Luis Soto", "luis@example.cl"),
+    ] {
+        let res = server
+            .post(&format!("/api/v1/events/{event}/reserve/"))
+            .json(&json!({"tiers": [{"tier_id": tier, "quantity": 2}]}))
+            .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        let reservation = res.json::<Value>()["reservation_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = server
+            .post(&format!("/api/v1/events/{event}/book/"))
+            .json(
+                &json!({"reservation_id": reservation, "customer": {"name": name, "email": email}}),
+            )
+            .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        numbers.push(
+            res.json::<Value>()["order_number"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // The first is paid (as the payment flow leaves it).
+    let paid = {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        orders::Entity::find()
+            .filter(orders::Column::OrderNumber.eq(numbers[0].as_str()))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let total = paid.total;
+    let mut row: orders::ActiveModel = paid.clone().into();
+    row.status = Set("paid".into());
+    row.paid_at = Set(Some(chrono::Utc::now().fixed_offset()));
+    row.update(db).await.unwrap();
+
+    // The list: both orders, statistics of the paid one, filters.
+    let list = format!("orders/?event_id={event}");
+    let res = get(&list, &admin).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let page: Value = res.json();
+    assert_eq!(page["count"], 2);
+    assert_eq!(page["results"]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(page["results"]["statistics"]["total_orders"], 1);
+    assert_eq!(
+        page["results"]["statistics"]["total_revenue"],
+        json!(total as f64)
+    );
+    assert_eq!(page["results"]["statistics"]["current_page_count"], 2);
+    let first = &page["results"]["results"][0];
+    assert_eq!(first["order_number"], json!(numbers[1]), "newest first");
+    assert_eq!(first["items"][0]["quantity"], 2);
+    assert!(first.get("tickets").is_none());
+    let found: Value = get(&format!("{list}&search=luis%20SOTO"), &admin)
+        .await
+        .json();
+    assert_eq!(found["count"], 1);
+    let found: Value = get(&format!("{list}&search={}", numbers[0]), &admin)
+        .await
+        .json();
+    assert_eq!(found["results"]["results"][0]["status"], "paid");
+    let found: Value = get(&format!("{list}&status=pending"), &admin).await.json();
+    assert_eq!(found["count"], 1);
+    assert_eq!(
+        get(&format!("{list}&status=pagado"), &admin)
+            .await
+            .status_code(),
+        400
+    );
+    let sorted: Value = get(&format!("{list}&ordering=created_at"), &admin)
+        .await
+        .json();
+    assert_eq!(
+        sorted["results"]["results"][0]["order_number"],
+        json!(numbers[0])
+    );
+    let all: Value = get(&format!("{list}&no_pagination=true"), &admin)
+        .await
+        .json();
+    assert_eq!(all["count"], 2);
+    assert_eq!(all["statistics"]["total_orders"], 1);
+    // Without event_id: the signed-in user's own orders, as before.
+    assert_eq!(get("orders/", &admin).await.status_code(), 200);
+
+    // Another organizer's member, a buyer: 404 / 403, nothing changes.
+    let before = orders::Entity::find().all(db).await.unwrap();
+    assert_eq!(get(&list, &other).await.status_code(), 404);
+    assert_eq!(get(&list, &buyer).await.status_code(), 403);
+    for number in &numbers {
+        for (path, body) in [
+            (format!("orders/{number}/cancel/"), json!({})),
+            (format!("orders/{number}/resend_email/"), json!({})),
+        ] {
+            let res = post(&path, &other, body).await;
+            assert_eq!(res.status_code(), 404, "{path}: {}", res.text());
+        }
+        assert_eq!(
+            get(&format!("orders/{number}/timeline/"), &other)
+                .await
+                .status_code(),
+            404
+        );
+    }
+    assert_eq!(orders::Entity::find().all(db).await.unwrap(), before);
+
+    // A report reader lists and reads timelines, but cancels nothing.
+    let reader = signed_in(&server, &app, "leo@sur.cl", Some((sur, false, false))).await;
+    {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        use tuki_backend::models::_entities::organizer_members;
+        let m = organizer_members::Entity::find()
+            .filter(organizer_members::Column::OrganizerId.eq(sur))
+            .filter(organizer_members::Column::IsAdmin.eq(false))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut m: organizer_members::ActiveModel = m.into();
+        m.can_manage_events = Set(false);
+        m.update(db).await.unwrap();
+    }
+    assert_eq!(get(&list, &reader).await.status_code(), 200);
+    assert_eq!(
+        post(
+            &format!("orders/{}/cancel/", numbers[1]),
+            &reader,
+            json!({})
+        )
+        .await
+        .status_code(),
+        403
+    );
+
+    // Cancel: a paid order is refunded instead; a pending one ends and its
+    // seats go back on sale.
+    let res = post(&format!("orders/{}/cancel/", numbers[0]), &admin, json!({})).await;
+    assert_eq!(res.status_code(), 400);
+    let held = ticket_tiers::Entity::find_by_id(tier)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .reserved;
+    let res = post(
+        &format!("orders/{}/cancel/", numbers[1]),
+        &admin,
+        json!({"reason": "pedido duplicado"}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let after = ticket_tiers::Entity::find_by_id(tier)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.reserved, held - 2, "the seats are back");
+    let res = post(&format!("orders/{}/cancel/", numbers[1]), &admin, json!({})).await;
+    assert_eq!(res.status_code(), 400, "once");
+
+    // Resend: only a paid order, only to the buyer's address.
+    let res = post(
+        &format!("orders/{}/resend_email/", numbers[1]),
+        &admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    let res = post(
+        &format!("orders/{}/resend_email/", numbers[0]),
+        &admin,
+        json!({"email": "ladron@example.cl"}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 400);
+    let res = post(
+        &format!("orders/{}/resend_email/", numbers[0]),
+        &admin,
+        json!({"email": "Ana@Example.cl"}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(res.json::<Value>()["email"], "ana@example.cl");
+    assert!(sink
+        .messages()
+        .iter()
+        .any(|m| m["rcpt_tos"] == json!(["ana@example.cl"])));
+
+    // Timelines.
+    let res = get(&format!("orders/{}/timeline/", paid.id), &admin).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let kinds: Vec<String> = res.json::<Value>()["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds[..2], ["order_created", "status_changed"]);
+    let cancelled: Value = get(&format!("orders/{}/timeline/", numbers[1]), &admin)
+        .await
+        .json();
+    assert_eq!(
+        cancelled["timeline"].as_array().unwrap().last().unwrap()["status"],
+        "cancelled"
+    );
+}
