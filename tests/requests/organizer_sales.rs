@@ -277,3 +277,121 @@ async fn an_organizer_lists_cancels_resends_and_traces_only_their_own_orders() {
         "cancelled"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
+    use crate::support::app::TestApp;
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let post = |path: &str, auth: &str, body: Value| {
+        server
+            .post(&format!("/api/v1/{path}"))
+            .add_header("authorization", auth.to_string())
+            .json(&body)
+    };
+    // Each organizer sells: Sur 2 orders (one paid today, one pending),
+    // Norte one paid.
+    let mut sold = Vec::new();
+    for (auth, title) in [(&admin, "Sur"), (&other, "Norte")] {
+        let event: Value = post(
+            "events/",
+            auth,
+            json!({
+                "title": title, "description": "d", "short_description": "s",
+                "start_date": "2031-04-01T21:00:00", "end_date": "2031-04-02T02:00:00",
+                "location": {"name": "Muelle", "address": "Costanera 1"}
+            }),
+        )
+        .await
+        .json();
+        let event = event["id"].as_str().unwrap().to_string();
+        let tier: Value = post(
+            "ticket-tiers/",
+            auth,
+            json!({"event": event, "name": "G", "price": 10000}),
+        )
+        .await
+        .json();
+        post(&format!("events/{event}/publish/"), auth, json!({})).await;
+        for _ in 0..if title == "Sur" { 2 } else { 1 } {
+            let r: Value = server
+                .post(&format!("/api/v1/events/{event}/reserve/"))
+                .json(&json!({"tiers": [{"tier_id": tier["id"], "quantity": 3}]}))
+                .await
+                .json();
+            let o: Value = server
+                .post(&format!("/api/v1/events/{event}/book/"))
+                .json(&json!({"reservation_id": r["reservation_id"], "customer": {"name": "A B", "email": "a@b.cl"}}))
+                .await
+                .json();
+            sold.push((title, o["order_number"].as_str().unwrap().to_string()));
+        }
+    }
+    let all = orders::Entity::find().all(db).await.unwrap();
+    let mut paid_total = 0;
+    for (title, number) in [&sold[0], &sold[2]] {
+        let o = all.iter().find(|o| &o.order_number == number).unwrap();
+        if *title == "Sur" {
+            paid_total = o.total;
+        }
+        let mut row: orders::ActiveModel = o.clone().into();
+        row.status = Set("paid".into());
+        row.paid_at = Set(Some(chrono::Utc::now().fixed_offset()));
+        row.update(db).await.unwrap();
+    }
+
+    let stats = |auth: &str, query: &str| {
+        server
+            .get(&format!("/api/v1/organizers/dashboard-stats/{query}"))
+            .add_header("authorization", auth.to_string())
+    };
+    let res = stats(&admin, "").await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let body: Value = res.json();
+    assert_eq!(body["period"]["days"], 14);
+    assert_eq!(body["summary"]["total_orders"], 1, "{body}");
+    assert_eq!(body["summary"]["total_tickets_sold"], 3);
+    assert_eq!(body["summary"]["total_revenue"], json!(paid_total as f64));
+    assert_eq!(body["summary"]["revenue_trend"], json!(100.0));
+    let days = body["daily_data"].as_array().unwrap();
+    assert_eq!(days.len(), 14);
+    assert_eq!(days[13]["tickets"], 3, "today is the last bar");
+    assert_eq!(days[0]["tickets"], 0);
+    let week: Value = stats(&admin, "?days=7").await.json();
+    assert_eq!(week["daily_data"].as_array().unwrap().len(), 7);
+    for bad in ["?days=0", "?days=abc", "?days=400", "?days="] {
+        assert_eq!(stats(&admin, bad).await.status_code(), 400, "{bad}");
+    }
+    // Norte sees its own figures only; a member without the report flag, none.
+    let theirs: Value = stats(&other, "").await.json();
+    assert_eq!(theirs["summary"]["total_orders"], 1);
+    assert_eq!(theirs["summary"]["total_tickets_sold"], 3);
+    let manager = signed_in(&server, &app, "leo@sur.cl", Some((sur, false, false))).await;
+    {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        use tuki_backend::models::_entities::organizer_members;
+        let m = organizer_members::Entity::find()
+            .filter(organizer_members::Column::OrganizerId.eq(sur))
+            .filter(organizer_members::Column::IsAdmin.eq(false))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut m: organizer_members::ActiveModel = m.into();
+        m.can_view_reports = Set(false);
+        m.update(db).await.unwrap();
+    }
+    assert_eq!(stats(&manager, "").await.status_code(), 403);
+    assert_eq!(
+        server
+            .get("/api/v1/organizers/dashboard-stats/")
+            .await
+            .status_code(),
+        401
+    );
+}

@@ -16,6 +16,7 @@ pub mod organizer_categories;
 pub mod organizer_events;
 pub mod organizer_onboarding;
 pub mod organizer_orders;
+pub mod organizer_stats;
 pub mod organizer_team;
 pub mod organizer_tiers;
 pub mod organizers;
@@ -50,6 +51,7 @@ pub fn tables() -> Vec<Table> {
         organizer_team::table(),
         organizer_categories::table(),
         organizer_orders::table(),
+        organizer_stats::table(),
     ]
 }
 
