@@ -276,6 +276,66 @@ async fn an_organizer_lists_cancels_resends_and_traces_only_their_own_orders() {
         cancelled["timeline"].as_array().unwrap().last().unwrap()["status"],
         "cancelled"
     );
+
+    // Attendees: the paid order's tickets (one checked in).
+    use tuki_backend::models::_entities::tickets;
+    let now = chrono::Utc::now().fixed_offset();
+    for (n, name, used) in [(1, "Ana Pérez", true), (2, "Marta Díaz", false)] {
+        tickets::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            order_id: Set(paid.id),
+            event_id: Set(paid.event_id),
+            tier_id: Set(tier),
+            code: Set(format!(
+                "TKT-{n}-{}",
+                &Uuid::new_v4().simple().to_string()[..8]
+            )),
+            attendee_name: Set(name.into()),
+            status: Set(if used { "used" } else { "valid" }.into()),
+            used_at: Set(used.then_some(now)),
+            used_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let people = format!("tickets/?event_id={event}");
+    let res = get(&people, &admin).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let page: Value = res.json();
+    assert_eq!(page["count"], 2);
+    assert_eq!(page["results"][0]["attendee_name"], "Ana Pérez");
+    assert_eq!(page["results"][0]["check_in_status"], "checked_in");
+    let found: Value = get(&format!("{people}&search=marta"), &admin).await.json();
+    assert_eq!(found["count"], 1);
+    let found: Value = get(&format!("{people}&checked_in=true"), &admin)
+        .await
+        .json();
+    assert_eq!(found["count"], 1);
+    let all: Value = get(&format!("{people}&no_pagination=true"), &admin)
+        .await
+        .json();
+    assert_eq!(
+        all["statistics"],
+        json!({"total_tickets": 2, "checked_in_count": 1, "pending_checkin": 1})
+    );
+    assert_eq!(
+        get(&format!("{people}&status=perdido"), &admin)
+            .await
+            .status_code(),
+        400
+    );
+    assert_eq!(get(&people, &other).await.status_code(), 404);
+    assert_eq!(
+        get(&people, &reader).await.status_code(),
+        403,
+        "ticket numbers are for the door"
+    );
+    assert_eq!(get(&people, &buyer).await.status_code(), 403);
+    // Without event_id: the signed-in user's own tickets, as before.
+    assert_eq!(get("tickets/", &buyer).await.status_code(), 200);
 }
 
 #[tokio::test]

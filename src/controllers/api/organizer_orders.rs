@@ -578,6 +578,153 @@ pub async fn timeline(
     }))
 }
 
+/// The attendees' answer without pages: their statistics beside them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttendeeStatistics {
+    pub total_tickets: u64,
+    pub checked_in_count: u64,
+    pub pending_checkin: u64,
+}
+
+/// The attendees of one of the organizer's events (`GET tickets/?event_id=`):
+/// every ticket of its paid orders in backtuki's `TicketSerializer` shape,
+/// filtered by `status` (`active`, `used`, `cancelled`), `checked_in`,
+/// `search` (every word in the ticket number, name or email) and sorted by
+/// `ordering` (`first_name`, `last_name`, `check_in_time`; default by
+/// name). Members who manage events or administer (ticket numbers let
+/// people in).
+///
+/// # Errors
+/// 403 for other members, 404 for another organizer's event, 400 for a bad
+/// status.
+pub async fn attendees(
+    api: &Api,
+    url: &RequestUrl,
+    member: &Member,
+    event_id: &str,
+) -> Result<Response, ApiError> {
+    use crate::models::status::TicketStatus;
+    if !member.acts_on_orders() {
+        return Err(ApiError::Forbidden(NOT_ALLOWED));
+    }
+    let id = Uuid::parse_str(event_id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
+    let event = own_event_by_id(api, member, id).await?;
+    let mut filter = Condition::all()
+        .add(tickets::Column::EventId.eq(event.id))
+        .add(orders::Column::Status.is_in(OrderStatus::PAID));
+    if let Some(status) = url.get("status").filter(|s| !s.is_empty()) {
+        let stored = match status {
+            "active" => TicketStatus::Valid,
+            "used" => TicketStatus::Used,
+            "cancelled" | "refunded" => TicketStatus::Cancelled,
+            other => {
+                return Err(ApiError::Field(
+                    "status",
+                    format!(
+                        "Escoja una opción válida. {other} no es una de las opciones disponibles."
+                    ),
+                ))
+            }
+        };
+        filter = filter.add(tickets::Column::Status.eq(stored));
+    }
+    match url.get("checked_in").map(str::to_lowercase).as_deref() {
+        Some("true" | "1") => filter = filter.add(tickets::Column::Status.eq(TicketStatus::Used)),
+        Some("false" | "0") => filter = filter.add(tickets::Column::Status.ne(TicketStatus::Used)),
+        _ => {}
+    }
+    if let Some(search) = url.get("search") {
+        for word in search
+            .replace(',', " ")
+            .split_whitespace()
+            .take(10)
+            .map(str::to_lowercase)
+        {
+            let like = format!(
+                "%{}%",
+                word.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let contains = |column: sea_orm::sea_query::SimpleExpr| {
+                Expr::expr(Func::lower(column))
+                    .like(sea_orm::sea_query::LikeExpr::new(like.clone()).escape('\\'))
+            };
+            filter = filter.add(
+                Condition::any()
+                    .add(contains(Expr::col((
+                        tickets::Entity,
+                        tickets::Column::Code,
+                    ))))
+                    .add(contains(Expr::col((
+                        tickets::Entity,
+                        tickets::Column::AttendeeName,
+                    ))))
+                    .add(contains(Expr::col((
+                        orders::Entity,
+                        orders::Column::CustomerEmail,
+                    )))),
+            );
+        }
+    }
+    let mut query = tickets::Entity::find()
+        .find_also_related(orders::Entity)
+        .filter(filter.clone());
+    query = match url.get("ordering").unwrap_or("") {
+        "check_in_time" => query.order_by_asc(tickets::Column::UsedAt),
+        "-check_in_time" => query.order_by_desc(tickets::Column::UsedAt),
+        "-first_name" | "-last_name" => query.order_by_desc(tickets::Column::AttendeeName),
+        _ => query.order_by_asc(tickets::Column::AttendeeName),
+    }
+    .order_by_asc(tickets::Column::Id);
+    let shown = |rows: Vec<(tickets::Model, Option<orders::Model>)>| -> Vec<crate::views::tickets::TicketDetail> {
+        rows.iter()
+            .filter_map(|(t, o)| o.as_ref().map(|o| crate::views::tickets::TicketDetail::new(t, o)))
+            .collect()
+    };
+    if url
+        .get("no_pagination")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        let count = |extra: Option<bool>| {
+            let mut q = tickets::Entity::find()
+                .find_also_related(orders::Entity)
+                .filter(filter.clone());
+            if let Some(used) = extra {
+                q = q.filter(if used {
+                    tickets::Column::Status.eq(TicketStatus::Used)
+                } else {
+                    tickets::Column::Status.ne(TicketStatus::Used)
+                });
+            }
+            q.count(&api.db)
+        };
+        let total = count(None).await?;
+        let checked = count(Some(true)).await?;
+        let rows = query.limit(UNPAGED_MAX).all(&api.db).await?;
+        return Ok(super::private_json(json!({
+            "results": shown(rows),
+            "statistics": AttendeeStatistics {
+                total_tickets: total,
+                checked_in_count: checked,
+                pending_checkin: total - checked,
+            },
+        })));
+    }
+    let count = query.clone().count(&api.db).await?;
+    let page = page_number(url.get("page"), count)?;
+    let rows = query
+        .paginate(&api.db, super::PAGE_SIZE)
+        .fetch_page(page - 1)
+        .await?;
+    Ok(super::private_json(super::Page::new(
+        url,
+        count,
+        page,
+        shown(rows),
+    )))
+}
+
 pub fn table() -> Table {
     Table::new()
         .doc(__path_cancel, cancel)

@@ -45,12 +45,34 @@ use crate::{
     path = "/api/v1/tickets/",
     tag = "tickets",
     security(("bearer" = [])),
+    params(
+        ("event_id" = Option<String>, Query, description = "One of the organizer's events: its attendees instead"),
+        ("status" = Option<String>, Query, description = "With `event_id`: `active`, `used` or `cancelled`"),
+        ("checked_in" = Option<String>, Query, description = "With `event_id`: `true` or `false`"),
+        ("search" = Option<String>, Query, description = "With `event_id`: words in the ticket number, name or email"),
+        ("ordering" = Option<String>, Query, description = "With `event_id`: `first_name`, `last_name`, `check_in_time` (`-` descending)"),
+        ("no_pagination" = Option<String>, Query, description = "With `event_id`: `true` for every attendee (2000 at most) with statistics"),
+        ("page" = Option<String>, Query, description = "With `event_id`: 1-based page number"),
+    ),
     responses(
-        (status = 200, body = Vec<MyTicket>),
+        (status = 200, description = "The buyer's tickets; with `event_id`, a page of attendees (backtuki's `TicketSerializer`)", body = Vec<MyTicket>),
+        (status = 400, description = "With `event_id`: a bad status, or a parameter with a NUL character", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = super::Detail),
+        (status = 403, description = "With `event_id`: not a member who manages events", body = super::Detail),
+        (status = 404, description = "With `event_id`: not one of the organizer's events, or a page beyond the last", body = super::Detail),
     )
 )]
-pub async fn my_tickets(api: Api, SignedIn(user): SignedIn) -> Result<Response, ApiError> {
+pub async fn my_tickets(
+    api: Api,
+    url: super::RequestUrl,
+    SignedIn(user): SignedIn,
+    super::organizers::MaybeMember(member): super::organizers::MaybeMember,
+) -> Result<Response, ApiError> {
+    // With `event_id`: the attendees of one of the organizer's events.
+    if let Some(event_id) = url.get("event_id").filter(|e| !e.is_empty()) {
+        let member = member.ok_or(ApiError::Forbidden(super::organizers::NOT_ALLOWED))?;
+        return super::organizer_orders::attendees(&api, &url, &member, event_id).await;
+    }
     let rows = tickets::Entity::find()
         .join(JoinType::InnerJoin, tickets::Relation::Orders.def())
         .filter(orders::Column::UserId.eq(user.id))
