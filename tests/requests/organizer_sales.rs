@@ -336,6 +336,45 @@ async fn an_organizer_lists_cancels_resends_and_traces_only_their_own_orders() {
     assert_eq!(get(&people, &buyer).await.status_code(), 403);
     // Without event_id: the signed-in user's own tickets, as before.
     assert_eq!(get("tickets/", &buyer).await.status_code(), 200);
+
+    // Exports: CSV with a BOM, Spanish headers, a row per order / ticket;
+    // a report reader may; another organizer 404, a buyer 403.
+    let res = get(&format!("events/{event}/export_orders/"), &reader).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert!(res
+        .header("content-disposition")
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"pedidos_"));
+    let bytes = res.as_bytes().to_vec();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("Número de Orden,Estado de Orden,Fecha de Creación"));
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[1].contains(&numbers[0]) && lines[1].contains("Pagado"));
+    assert!(lines[1].contains("General (x2)"));
+    let text = get(&format!("events/{event}/export_attendees/"), &admin)
+        .await
+        .text();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].contains("Número de Ticket"));
+    assert!(text.contains("Ana Pérez") || text.contains("Ana,Pérez"));
+    for path in ["export_orders", "export_attendees"] {
+        assert_eq!(
+            get(&format!("events/{event}/{path}/"), &other)
+                .await
+                .status_code(),
+            404
+        );
+        assert_eq!(
+            get(&format!("events/{event}/{path}/"), &buyer)
+                .await
+                .status_code(),
+            403
+        );
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ pub mod events;
 pub mod organizer_auth;
 pub mod organizer_categories;
 pub mod organizer_events;
+pub mod organizer_exports;
 pub mod organizer_onboarding;
 pub mod organizer_orders;
 pub mod organizer_stats;
@@ -52,6 +53,7 @@ pub fn tables() -> Vec<Table> {
         organizer_categories::table(),
         organizer_orders::table(),
         organizer_stats::table(),
+        organizer_exports::table(),
     ]
 }
 
