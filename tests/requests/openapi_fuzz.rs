@@ -1,7 +1,8 @@
 //! The OpenAPI description is the truth about every answer (issue 11), so
 //! frontends can generate their clients from it: Schemathesis (from PyPI)
-//! fuzzes the running app from its own description — with a signed-in buyer,
-//! an event on sale and Webpay's stand-in — and must find no server error, no
+//! fuzzes the running app from its own description — with a signed-in buyer
+//! who also administers the organizer of an event on sale, and Webpay's
+//! stand-in — and must find no server error, no
 //! answer outside its schema, no undocumented status code or content type.
 //! The run is bounded and deterministic (the same cases every time).
 
@@ -44,6 +45,37 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .as_str()
         .expect("an access token")
         .to_string();
+    // The same user administers the event's organizer, so the organizer
+    // endpoints are fuzzed past their refusals too.
+    {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        use tuki_backend::models::{
+            _entities::{events, organizer_members},
+            users,
+        };
+        let db = &app.ctx().db;
+        let user = users::Model::find_by_email(db, "fuzz@example.cl")
+            .await
+            .unwrap()
+            .unwrap();
+        let event = events::Entity::find().one(db).await.unwrap().unwrap();
+        let now = chrono::Utc::now().fixed_offset();
+        organizer_members::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            organizer_id: Set(event.organizer_id),
+            user_id: Set(user.id),
+            is_admin: Set(true),
+            can_manage_events: Set(true),
+            can_view_reports: Set(true),
+            can_manage_settings: Set(true),
+            invitation_pending: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
 
     // The app on a real port: Schemathesis is another process.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
