@@ -494,3 +494,74 @@ async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
         401
     );
 }
+
+/// An export larger than one read, with rows sharing their time: every row
+/// once (the keyset continues at the same timestamp by id).
+#[tokio::test]
+async fn an_export_streams_every_row_once_across_reads() {
+    use crate::support::app::TestApp;
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let event: Value = server
+        .post("/api/v1/events/")
+        .add_header("authorization", admin.clone())
+        .json(&json!({"title": "Masivo", "start_date": "2031-04-01T21:00:00", "end_date": "2031-04-02T02:00:00"}))
+        .await
+        .json();
+    let event: Uuid = event["id"].as_str().unwrap().parse().unwrap();
+    // 1,203 orders: three reads of 500 and a bit; groups of 7 share a time.
+    let base = chrono::Utc::now().fixed_offset();
+    let rows: Vec<orders::ActiveModel> = (0..1203)
+        .map(|n| {
+            let at = base + chrono::Duration::seconds(n / 7);
+            orders::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                order_number: Set(format!("ORD-{n:05}")),
+                event_id: Set(event),
+                user_id: Set(None),
+                reservation_id: Set(None),
+                status: Set("paid".into()),
+                customer_name: Set(format!("Persona {n}")),
+                customer_email: Set(format!("p{n}@example.cl")),
+                customer_phone: Set(String::new()),
+                subtotal: Set(1000),
+                service_fee: Set(150),
+                total: Set(1150),
+                refunded_amount: Set(0),
+                access_token_hash: Set(String::new()),
+                paid_at: Set(Some(at)),
+                confirmation_sent: Set(true),
+                ticket_holders: Set("[]".into()),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        orders::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
+    }
+    let res = server
+        .get(&format!("/api/v1/events/{event}/export_orders/"))
+        .add_header("authorization", admin)
+        .await;
+    assert_eq!(res.status_code(), 200);
+    let text = String::from_utf8(res.as_bytes()[3..].to_vec()).unwrap();
+    let numbers: Vec<&str> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 1203);
+    let unique: std::collections::BTreeSet<&str> = numbers.iter().copied().collect();
+    assert_eq!(unique.len(), 1203, "no row twice");
+    // Oldest first (the first seven share the earliest time).
+    assert!(numbers[0] <= "ORD-00006", "{}", numbers[0]);
+    assert!(numbers[1202] >= "ORD-01197", "{}", numbers[1202]);
+}
