@@ -173,6 +173,40 @@ impl Input {
         }
     }
 
+    /// An optional whole number from `min` to `max` (DRF's `IntegerField`:
+    /// a number or a numeric string); `Some(None)` when sent as `null`.
+    pub fn integer(&mut self, key: &str, min: i32, max: i32) -> Option<Option<i32>> {
+        let n = match self.map.get(key)? {
+            Value::Null => return Some(None),
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (i64::from(min)..=i64::from(max)).contains(&n) => {
+                Some(i32::try_from(n).ok())
+            }
+            Some(n) if n < i64::from(min) => {
+                self.error(
+                    key,
+                    format!("Asegúrese de que este valor es mayor o igual a {min}."),
+                );
+                None
+            }
+            Some(_) => {
+                self.error(
+                    key,
+                    format!("Asegúrese de que este valor es menor o igual a {max}."),
+                );
+                None
+            }
+            None => {
+                self.error(key, "Introduzca un número entero válido.");
+                None
+            }
+        }
+    }
+
     /// Any JSON value under `key` (an object stored as given).
     #[must_use]
     pub fn raw(&self, key: &str) -> Option<&Value> {

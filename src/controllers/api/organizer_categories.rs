@@ -232,41 +232,6 @@ pub async fn list_of_event(
     list_for(&api, &url, &member, Some(event.id)).await
 }
 
-fn int(input: &mut Input, key: &str, min: i64, max: i64) -> Option<Option<i32>> {
-    match input.raw(key).cloned() {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(v) => {
-            let n = match &v {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
-                _ => None,
-            };
-            match n.map(|n| (n, (min..=max).contains(&n))) {
-                Some((n, true)) => Some(i32::try_from(n).ok()),
-                Some((n, false)) if n < min => {
-                    input.error(
-                        key,
-                        format!("Asegúrese de que este valor es mayor o igual a {min}."),
-                    );
-                    None
-                }
-                Some(_) => {
-                    input.error(
-                        key,
-                        format!("Asegúrese de que este valor es menor o igual a {max}."),
-                    );
-                    None
-                }
-                None => {
-                    input.error(key, "Introduzca un número entero válido.");
-                    None
-                }
-            }
-        }
-    }
-}
-
 /// A `YYYY-MM-DD` date or an `hh:mm[:ss]` time (as `HH:MM:SS`), or null.
 fn when(input: &mut Input, key: &str, time: bool) -> Option<Option<String>> {
     match input.raw(key).cloned() {
@@ -346,14 +311,18 @@ fn read_category(
             }
         }
     }
-    if let Some(capacity) = int(&mut input, "capacity", 0, 10_000_000) {
+    if let Some(capacity) = input.integer("capacity", 0, 10_000_000) {
         row.capacity = Set(capacity);
     }
-    if let Some(order) = int(&mut input, "order", 0, 10_000) {
+    if let Some(order) = input.integer("order", 0, 10_000) {
         row.display_order = Set(order.unwrap_or(0));
     }
-    let min = int(&mut input, "min_per_purchase", 1, 1000).map(|m| m.unwrap_or(1));
-    let max = int(&mut input, "max_per_purchase", 1, 1000).map(|m| m.unwrap_or(10));
+    let min = input
+        .integer("min_per_purchase", 1, 1000)
+        .map(|m| m.unwrap_or(1));
+    let max = input
+        .integer("max_per_purchase", 1, 1000)
+        .map(|m| m.unwrap_or(10));
     if input.boolean("requires_approval", false) {
         input.error(
             "requires_approval",

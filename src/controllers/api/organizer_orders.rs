@@ -133,6 +133,34 @@ async fn shown(
         .collect())
 }
 
+/// backtuki's `search`: commas are spaces, and every word (ten at most)
+/// must be in one of `columns`, whatever its case.
+fn every_word_in(search: &str, columns: &[Expr]) -> Condition {
+    let mut all = Condition::all();
+    for word in search
+        .replace(',', " ")
+        .split_whitespace()
+        .take(10)
+        .map(str::to_lowercase)
+    {
+        let like = format!(
+            "%{}%",
+            word.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut any = Condition::any();
+        for column in columns {
+            any = any.add(
+                Expr::expr(Func::lower(column.clone()))
+                    .like(sea_orm::sea_query::LikeExpr::new(like.clone()).escape('\\')),
+            );
+        }
+        all = all.add(any);
+    }
+    all
+}
+
 /// The list's figures: paid orders (wholly or partly kept) among those
 /// filtered, their totals and fees.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -199,29 +227,14 @@ pub async fn list_for_event(
         filter = filter.add(orders::Column::Status.eq(status));
     }
     if let Some(search) = url.get("search") {
-        for word in search
-            .replace(',', " ")
-            .split_whitespace()
-            .take(10)
-            .map(str::to_lowercase)
-        {
-            let like = format!(
-                "%{}%",
-                word.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            let contains = |column: orders::Column| {
-                Expr::expr(Func::lower(Expr::col(column)))
-                    .like(sea_orm::sea_query::LikeExpr::new(like.clone()).escape('\\'))
-            };
-            filter = filter.add(
-                Condition::any()
-                    .add(contains(orders::Column::OrderNumber))
-                    .add(contains(orders::Column::CustomerName))
-                    .add(contains(orders::Column::CustomerEmail)),
-            );
-        }
+        filter = filter.add(every_word_in(
+            search,
+            &[
+                Expr::col((orders::Entity, orders::Column::OrderNumber)),
+                Expr::col((orders::Entity, orders::Column::CustomerName)),
+                Expr::col((orders::Entity, orders::Column::CustomerEmail)),
+            ],
+        ));
     }
     let mut query = orders::Entity::find().filter(filter.clone());
     let ordering = url.get("ordering").unwrap_or("");
@@ -634,38 +647,14 @@ pub async fn attendees(
         _ => {}
     }
     if let Some(search) = url.get("search") {
-        for word in search
-            .replace(',', " ")
-            .split_whitespace()
-            .take(10)
-            .map(str::to_lowercase)
-        {
-            let like = format!(
-                "%{}%",
-                word.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            let contains = |column: sea_orm::sea_query::SimpleExpr| {
-                Expr::expr(Func::lower(column))
-                    .like(sea_orm::sea_query::LikeExpr::new(like.clone()).escape('\\'))
-            };
-            filter = filter.add(
-                Condition::any()
-                    .add(contains(Expr::col((
-                        tickets::Entity,
-                        tickets::Column::Code,
-                    ))))
-                    .add(contains(Expr::col((
-                        tickets::Entity,
-                        tickets::Column::AttendeeName,
-                    ))))
-                    .add(contains(Expr::col((
-                        orders::Entity,
-                        orders::Column::CustomerEmail,
-                    )))),
-            );
-        }
+        filter = filter.add(every_word_in(
+            search,
+            &[
+                Expr::col((tickets::Entity, tickets::Column::Code)),
+                Expr::col((tickets::Entity, tickets::Column::AttendeeName)),
+                Expr::col((orders::Entity, orders::Column::CustomerEmail)),
+            ],
+        ));
     }
     let mut query = tickets::Entity::find()
         .find_also_related(orders::Entity)

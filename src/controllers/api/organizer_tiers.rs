@@ -240,41 +240,6 @@ struct TierInput {
     confirm_price_change: bool,
 }
 
-fn int(input: &mut Input, key: &str, min: i64, max: i64) -> Option<Option<i64>> {
-    match input.raw(key).cloned() {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(v) => {
-            let n = match &v {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
-                _ => None,
-            };
-            match n {
-                Some(n) if (min..=max).contains(&n) => Some(Some(n)),
-                Some(n) if n < min => {
-                    input.error(
-                        key,
-                        format!("Asegúrese de que este valor es mayor o igual a {min}."),
-                    );
-                    None
-                }
-                Some(_) => {
-                    input.error(
-                        key,
-                        format!("Asegúrese de que este valor es menor o igual a {max}."),
-                    );
-                    None
-                }
-                None => {
-                    input.error(key, "Introduzca un número entero válido.");
-                    None
-                }
-            }
-        }
-    }
-}
-
 /// backtuki's camelCase keys, and `price: {basePrice}`.
 fn normalized(body: Value) -> Value {
     let Value::Object(mut map) = body else {
@@ -346,16 +311,10 @@ fn read_tier(body: Value, creating: bool) -> Result<TierInput, ApiError> {
     } else if creating {
         input.error("price", "Este campo es requerido.");
     }
-    out.capacity =
-        int(&mut input, "capacity", 0, 10_000_000).map(|c| c.and_then(|c| i32::try_from(c).ok()));
-    out.min_per_order = int(&mut input, "min_per_order", 1, 1000)
-        .flatten()
-        .and_then(|m| i32::try_from(m).ok());
-    out.max_per_order =
-        int(&mut input, "max_per_order", 1, 1000).map(|m| m.and_then(|m| i32::try_from(m).ok()));
-    out.order = int(&mut input, "order", 0, 10_000)
-        .flatten()
-        .and_then(|o| i32::try_from(o).ok());
+    out.capacity = input.integer("capacity", 0, 10_000_000);
+    out.min_per_order = input.integer("min_per_order", 1, 1000).flatten();
+    out.max_per_order = input.integer("max_per_order", 1, 1000);
+    out.order = input.integer("order", 0, 10_000).flatten();
     if input.has("is_public") {
         out.is_public = Some(input.boolean("is_public", true));
     }
