@@ -24,7 +24,7 @@ use super::{
     drf::{Body, Input},
     organizer_events::own_event_by_id,
     organizer_tiers::own_tier,
-    organizers::{Member, NOT_ALLOWED},
+    organizers::Member,
     page_number, Api, ApiError, Detail, Page, RequestUrl, Table,
 };
 use crate::{
@@ -392,21 +392,13 @@ fn read_category(
     Ok(())
 }
 
-fn require_events(member: &Member) -> Result<(), ApiError> {
-    if member.manages_events() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(NOT_ALLOWED))
-    }
-}
-
 async fn create_in(
     api: &Api,
     member: &Member,
     event_id: Uuid,
     body: Value,
 ) -> Result<Response, ApiError> {
-    require_events(member)?;
+    member.require_events()?;
     let event = own_event_by_id(api, member, event_id).await?;
     let now = chrono::Utc::now().fixed_offset();
     let mut row = ticket_categories::ActiveModel {
@@ -446,11 +438,7 @@ async fn create_in(
     )
 )]
 pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Response, ApiError> {
-    let event = body
-        .get("event")
-        .and_then(Value::as_str)
-        .and_then(|e| Uuid::parse_str(e.trim()).ok())
-        .ok_or_else(|| ApiError::Field("event", "Este campo es requerido.".into()))?;
+    let event = super::organizer_events::event_in_body(&body)?;
     create_in(&api, &member, event, body).await
 }
 
@@ -506,7 +494,7 @@ async fn update(
     body: Value,
     full: bool,
 ) -> Result<Response, ApiError> {
-    require_events(member)?;
+    member.require_events()?;
     let current = own_category(api, member, id).await?;
     let mut row: ticket_categories::ActiveModel = current.clone().into();
     read_category(body, full, &mut row, Some(&current))?;
@@ -585,7 +573,7 @@ pub async fn destroy(
     member: Member,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_events(&member)?;
+    member.require_events()?;
     let c = own_category(&api, &member, &id).await?;
     ticket_tiers::Entity::update_many()
         .col_expr(
@@ -626,7 +614,7 @@ pub async fn category_link(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    require_events(&member)?;
+    member.require_events()?;
     let (tier, _) = own_tier(&api, &member, &id).await?;
     let category = match body.get("category_id") {
         None => return Err(ApiError::BadRequest("Category ID is required".into())),

@@ -66,13 +66,37 @@ impl Member {
         self.role.is_admin || self.role.can_manage_events
     }
 
-    fn require_events(&self) -> Result<(), ApiError> {
+    /// 403 unless this member may change the organizer's events (and their
+    /// tiers, categories and orders).
+    pub(super) fn require_events(&self) -> Result<(), ApiError> {
         if self.manages_events() {
             Ok(())
         } else {
             Err(ApiError::Forbidden(NOT_ALLOWED))
         }
     }
+}
+
+/// A new event's slug: its title's, cut, and a random suffix (unique
+/// without a lookup).
+fn new_slug(title: &str) -> String {
+    let base: String = slug::slugify(title).chars().take(60).collect();
+    format!(
+        "{}-{}",
+        if base.is_empty() { "evento" } else { &base },
+        &Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// The event a new tier or category is for: `event` in the body (an id).
+///
+/// # Errors
+/// 400 naming `event` when it is missing or not an id.
+pub(super) fn event_in_body(body: &Value) -> Result<Uuid, ApiError> {
+    body.get("event")
+        .and_then(Value::as_str)
+        .and_then(|e| Uuid::parse_str(e.trim()).ok())
+        .ok_or_else(|| ApiError::Field("event", super::drf::REQUIRED.into()))
 }
 
 /// One of the member's organizer's events (not deleted), by the id in a
@@ -609,12 +633,7 @@ pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Respon
         Some(v) => Some(venue_for(&txn, None, v).await?),
         None => None,
     };
-    let base: String = slug::slugify(&title).chars().take(60).collect();
-    let slug = format!(
-        "{}-{}",
-        if base.is_empty() { "evento" } else { &base },
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
+    let slug = new_slug(&title);
     let row = events::ActiveModel {
         id: Set(Uuid::new_v4()),
         title: Set(title),
@@ -1700,12 +1719,7 @@ pub async fn clone_event(
     });
     input.finish_fields()?;
     let now = Utc::now().fixed_offset();
-    let base: String = slug::slugify(&title).chars().take(60).collect();
-    let slug = format!(
-        "{}-{}",
-        if base.is_empty() { "evento" } else { &base },
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
+    let slug = new_slug(&title);
     let txn = api.db.begin().await?;
     let mut row: events::ActiveModel = source.clone().into();
     row.id = Set(Uuid::new_v4());

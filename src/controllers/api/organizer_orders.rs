@@ -48,11 +48,6 @@ impl Member {
     const fn reads_orders(&self) -> bool {
         self.role.is_admin || self.role.can_manage_events || self.role.can_view_reports
     }
-
-    /// Whether this member may act on the organizer's orders.
-    const fn acts_on_orders(&self) -> bool {
-        self.role.is_admin || self.role.can_manage_events
-    }
 }
 
 /// One of the member's organizer's orders (by id or number) with its
@@ -345,9 +340,7 @@ pub async fn cancel(
     Path(key): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    if !member.acts_on_orders() {
-        return Err(ApiError::Forbidden(NOT_ALLOWED));
-    }
+    member.require_events()?;
     let (order, _) = own_order(&api, &member, &key).await?;
     let reason: String = body
         .get("reason")
@@ -419,9 +412,7 @@ pub async fn resend_email(
     Path(key): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    if !member.acts_on_orders() {
-        return Err(ApiError::Forbidden(NOT_ALLOWED));
-    }
+    member.require_events()?;
     let (order, _) = own_order(&api, &member, &key).await?;
     match body.get("email") {
         None => {}
@@ -617,9 +608,7 @@ pub async fn attendees(
     event_id: &str,
 ) -> Result<Response, ApiError> {
     use crate::models::status::TicketStatus;
-    if !member.acts_on_orders() {
-        return Err(ApiError::Forbidden(NOT_ALLOWED));
-    }
+    member.require_events()?;
     let id = Uuid::parse_str(event_id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
     let event = own_event_by_id(api, member, id).await?;
     let mut filter = Condition::all()

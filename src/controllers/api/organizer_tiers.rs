@@ -380,9 +380,7 @@ async fn create_in(
     event_id: Uuid,
     body: Value,
 ) -> Result<Response, ApiError> {
-    if !member.manages_events() {
-        return Err(ApiError::Forbidden(super::organizers::NOT_ALLOWED));
-    }
+    member.require_events()?;
     let event = own_event_by_id(api, member, event_id).await?;
     let input = read_tier(body, true)?;
     check_limits(&input, None)?;
@@ -445,11 +443,7 @@ async fn create_in(
     )
 )]
 pub async fn create(api: Api, member: Member, Body(body): Body) -> Result<Response, ApiError> {
-    let event = body
-        .get("event")
-        .and_then(Value::as_str)
-        .and_then(|e| Uuid::parse_str(e.trim()).ok())
-        .ok_or_else(|| ApiError::Field("event", "Este campo es requerido.".into()))?;
+    let event = super::organizer_events::event_in_body(&body)?;
     create_in(&api, &member, event, body).await
 }
 
@@ -505,9 +499,7 @@ async fn update(
     body: Value,
     full: bool,
 ) -> Result<Response, ApiError> {
-    if !member.manages_events() {
-        return Err(ApiError::Forbidden(super::organizers::NOT_ALLOWED));
-    }
+    member.require_events()?;
     let (tier, event) = own_tier(api, member, id).await?;
     let input = read_tier(body, full)?;
     check_limits(&input, Some(&tier))?;
@@ -695,9 +687,7 @@ pub async fn destroy(
     member: Member,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !member.manages_events() {
-        return Err(ApiError::Forbidden(super::organizers::NOT_ALLOWED));
-    }
+    member.require_events()?;
     let (tier, _) = own_tier(&api, &member, &id).await?;
     let ordered = order_items::Entity::find()
         .filter(order_items::Column::TierId.eq(tier.id))
