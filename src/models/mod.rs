@@ -14,6 +14,7 @@ pub mod payments;
 pub mod refresh_tokens;
 pub mod reservation_items;
 pub mod reservations;
+pub mod sales;
 pub mod status;
 pub mod ticket_categories;
 pub mod ticket_tiers;

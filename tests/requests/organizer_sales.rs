@@ -466,6 +466,82 @@ async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
     for bad in ["?days=0", "?days=abc", "?days=400", "?days="] {
         assert_eq!(stats(&admin, bad).await.status_code(), 400, "{bad}");
     }
+    // The analytics page: the event's figures, and the organizer's.
+    let sur_order = all.iter().find(|o| o.order_number == sold[0].1).unwrap();
+    let sur_event = sur_order.event_id;
+    let norte_event = all
+        .iter()
+        .find(|o| o.order_number == sold[2].1)
+        .unwrap()
+        .event_id;
+    let analytics = |auth: &str, query: String| {
+        server
+            .get(&format!("/api/v1/events/analytics/{query}"))
+            .add_header("authorization", auth.to_string())
+    };
+    let res = analytics(&admin, format!("?event_id={sur_event}")).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let body: Value = res.json();
+    let kpis = &body["kpis"];
+    assert_eq!(kpis["totalSales"], 3, "{body}");
+    assert_eq!(kpis["totalOrders"], 1);
+    assert_eq!(kpis["totalRevenue"], json!(sur_order.total as f64));
+    assert_eq!(kpis["grossRevenue"], json!(30000.0));
+    assert_eq!(
+        kpis["totalServiceFees"],
+        json!(sur_order.service_fee as f64)
+    );
+    assert_eq!(kpis["netRevenue"], json!(sur_order.total as f64));
+    assert_eq!(kpis["averageTicketPrice"], json!(10000.0));
+    assert_eq!(body["chartData"].as_array().unwrap().len(), 30);
+    assert_eq!(body["chartData"][29]["sales"], 3, "today is the last day");
+    assert_eq!(body["categoryData"][0]["name"], "G");
+    assert_eq!(body["categoryData"][0]["value"], 3);
+    assert_eq!(body["categoryData"][0]["effective_revenue"], json!(30000.0));
+    assert_eq!(
+        body["capacity"]["sold"], 0,
+        "no tickets issued by the test's update"
+    );
+    assert_eq!(body["checkIn"]["check_in_rate"], json!(0.0));
+    assert_eq!(body["metadata"]["event_id_filter"], json!(sur_event));
+    // Since the first sale: one day.
+    let since: Value = analytics(&admin, format!("?event_id={sur_event}&days=0"))
+        .await
+        .json();
+    assert_eq!(since["dateRange"]["days"], 1, "{since}");
+    assert_eq!(since["kpis"]["totalSales"], 3);
+    // The whole organizer: the same sale; Norte's never.
+    let whole: Value = analytics(&admin, String::new()).await.json();
+    assert_eq!(whole["kpis"]["totalSales"], 3, "{whole}");
+    assert!(whole.get("capacity").is_none());
+    let res = analytics(&admin, format!("?event_id={norte_event}")).await;
+    assert_eq!(res.status_code(), 404, "another organizer's event");
+    assert_eq!(res.json::<Value>()["detail"], "Evento no encontrado");
+    for bad in ["?days=-1", "?days=x", "?days=367"] {
+        assert_eq!(
+            analytics(&admin, bad.into()).await.status_code(),
+            400,
+            "{bad}"
+        );
+    }
+    // The funnel: views, holds, orders, paid.
+    let funnel = |auth: &str, event: uuid::Uuid| {
+        server
+            .get(&format!("/api/v1/events/{event}/conversion_metrics/"))
+            .add_header("authorization", auth.to_string())
+    };
+    let res = funnel(&admin, sur_event).await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let body: Value = res.json();
+    let counts: Vec<i64> = body["funnel_stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts[1..], [2, 2, 1], "{body}");
+    assert_eq!(funnel(&admin, norte_event).await.status_code(), 404);
+
     // Norte sees its own figures only; a member without the report flag, none.
     let theirs: Value = stats(&other, "").await.json();
     assert_eq!(theirs["summary"]["total_orders"], 1);
@@ -486,6 +562,8 @@ async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
         m.update(db).await.unwrap();
     }
     assert_eq!(stats(&manager, "").await.status_code(), 403);
+    assert_eq!(analytics(&manager, String::new()).await.status_code(), 403);
+    assert_eq!(funnel(&manager, sur_event).await.status_code(), 403);
     assert_eq!(
         server
             .get("/api/v1/organizers/dashboard-stats/")

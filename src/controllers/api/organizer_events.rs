@@ -75,6 +75,16 @@ impl Member {
             Err(ApiError::Forbidden(NOT_ALLOWED))
         }
     }
+
+    /// 403 unless this member may read the organizer's sales figures and
+    /// exports (admins and report readers).
+    pub(super) fn require_reports(&self) -> Result<(), ApiError> {
+        if self.role.is_admin || self.role.can_view_reports {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(NOT_ALLOWED))
+        }
+    }
 }
 
 /// A new event's slug: its title's, cut, and a random suffix (unique

@@ -23,11 +23,7 @@ use loco_rs::prelude::*;
 use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{
-    organizer_events::own_event_by_id,
-    organizers::{Member, NOT_ALLOWED},
-    Api, ApiError, Detail, Table,
-};
+use super::{organizer_events::own_event_by_id, organizers::Member, Api, ApiError, Detail, Table};
 use crate::{
     models::{
         _entities::{events, order_items, orders, payments, ticket_tiers, tickets},
@@ -372,9 +368,7 @@ fn stream(
 }
 
 async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Response, ApiError> {
-    if !(member.role.is_admin || member.role.can_view_reports) {
-        return Err(ApiError::Forbidden(NOT_ALLOWED));
-    }
+    member.require_reports()?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
     let event: events::Model = own_event_by_id(api, member, id).await?;
     if matches!(kind, Kind::Orders)
