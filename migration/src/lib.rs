@@ -17,6 +17,7 @@ mod m20261202_000012_organizer_profile;
 mod m20261202_000013_organizer_signup;
 mod m20261202_000014_draft_dates;
 mod m20261202_000015_member_invitations;
+mod m20261202_000016_coupons;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_organizer_signup::Migration),
             Box::new(m20261202_000014_draft_dates::Migration),
             Box::new(m20261202_000015_member_invitations::Migration),
+            Box::new(m20261202_000016_coupons::Migration),
             // inject-above (do not remove this comment)
         ]
     }

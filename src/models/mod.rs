@@ -1,4 +1,6 @@
 pub mod _entities;
+pub mod cache_entries;
+pub mod coupons;
 pub mod demo;
 pub mod event_categories;
 pub mod event_images;
@@ -41,4 +43,3 @@ macro_rules! touch_updated_at {
         }
     };
 }
-pub mod cache_entries;

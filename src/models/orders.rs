@@ -349,6 +349,13 @@ impl Model {
             Some(rid) => reservations::consume(txn, rid, now).await?,
             None => false,
         };
+        // A hold that ended gave its code's use back: paid late, the use
+        // is taken again while there is one, like a seat.
+        if let (false, Some(coupon)) = (consumed, order.coupon_id) {
+            if !super::coupons::take_use(txn, coupon).await? {
+                return Err(DbErr::Custom(NO_CAPACITY.into()));
+            }
+        }
         for item in &items {
             // Held seats become sold; a released hold takes seats again only if
             // there are any.

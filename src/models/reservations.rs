@@ -98,6 +98,7 @@ pub async fn end<C: ConnectionTrait>(
     for item in items {
         move_seats(db, item.tier_id, Seats::Release(item.quantity)).await?;
     }
+    super::coupons::release_for_reservation(db, id).await?;
     Ok(true)
 }
 

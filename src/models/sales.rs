@@ -52,9 +52,11 @@ pub struct Totals {
     pub tickets: i64,
     /// What buyers paid (fees included).
     pub total: i64,
-    /// The tickets' price.
+    /// The tickets' price, discounts taken off.
     pub subtotal: i64,
     pub service_fee: i64,
+    /// Taken off by discount codes.
+    pub discount: i64,
     pub refunded: i64,
 }
 
@@ -71,6 +73,7 @@ impl Totals {
         self.total += other.total;
         self.subtotal += other.subtotal;
         self.service_fee += other.service_fee;
+        self.discount += other.discount;
         self.refunded += other.refunded;
     }
 }
@@ -80,6 +83,7 @@ const SUMS: &str = "COUNT(*) AS orders, \
      CAST(COALESCE(SUM(o.total), 0) AS BIGINT) AS total, \
      CAST(COALESCE(SUM(o.subtotal), 0) AS BIGINT) AS subtotal, \
      CAST(COALESCE(SUM(o.service_fee), 0) AS BIGINT) AS service_fee, \
+     CAST(COALESCE(SUM(o.discount), 0) AS BIGINT) AS discount, \
      CAST(COALESCE(SUM(o.refunded_amount), 0) AS BIGINT) AS refunded";
 
 /// A statement in PostgreSQL's `$n` parameters, renumbered for SQLite.
@@ -131,6 +135,7 @@ struct HourRow {
     total: i64,
     subtotal: i64,
     service_fee: i64,
+    discount: i64,
     refunded: i64,
 }
 
@@ -177,6 +182,7 @@ pub async fn hourly<C: ConnectionTrait>(
                     total: row.total,
                     subtotal: row.subtotal,
                     service_fee: row.service_fee,
+                    discount: row.discount,
                     refunded: row.refunded,
                 },
             ))
@@ -228,7 +234,7 @@ pub struct TierSales {
     /// Its price now.
     pub price: i64,
     pub tickets: i64,
-    /// The tickets' price as sold.
+    /// The tickets' price as sold, discounts taken off.
     pub revenue: i64,
     /// Its lines' share of their orders' service fees.
     pub service_fees: i64,
@@ -253,7 +259,7 @@ pub async fn by_tier<C: ConnectionTrait>(
     let sql = format!(
         "SELECT t.id AS tier_id, t.name AS name, t.price AS price, \
            CAST(SUM(i.quantity) AS BIGINT) AS tickets, \
-           CAST(SUM(i.quantity * i.unit_price) AS BIGINT) AS revenue, \
+           CAST(SUM(i.quantity * i.unit_price - i.discount) AS BIGINT) AS revenue, \
            CAST(SUM(CASE WHEN o.subtotal > 0 \
              THEN o.service_fee * i.quantity * i.unit_price / o.subtotal ELSE 0 END) AS BIGINT) AS service_fees \
          FROM order_items i JOIN orders o ON o.id = i.order_id JOIN ticket_tiers t ON t.id = i.tier_id \

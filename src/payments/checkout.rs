@@ -586,6 +586,8 @@ pub struct NewOrder<'a> {
     pub limits: &'a Limits,
     /// The app's secret (the order's access token is derived from it).
     pub secret: &'a str,
+    /// A discount code typed by the buyer.
+    pub coupon: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -601,6 +603,7 @@ pub async fn book(db: &DatabaseConnection, new: &NewOrder<'_>) -> Result<Booked,
         user_id,
         limits,
         secret,
+        coupon,
         now,
     } = *new;
     let customer = customer.check()?;
@@ -654,6 +657,9 @@ pub async fn book(db: &DatabaseConnection, new: &NewOrder<'_>) -> Result<Booked,
         paid_at: Set(None),
         confirmation_sent: Set(false),
         ticket_holders: Set("[]".to_string()),
+        coupon_id: Set(None),
+        coupon_code: Set(String::new()),
+        discount: Set(0),
         created_at: Set(nowf),
         updated_at: Set(nowf),
     }
@@ -668,11 +674,19 @@ pub async fn book(db: &DatabaseConnection, new: &NewOrder<'_>) -> Result<Booked,
             tier_name: Set(tier.as_ref().map(|t| t.name.clone()).unwrap_or_default()),
             quantity: Set(i.quantity),
             unit_price: Set(i.unit_price),
+            discount: Set(0),
             created_at: Set(nowf),
             updated_at: Set(nowf),
         })
         .collect();
     order_items::Entity::insert_many(lines).exec(&txn).await?;
+    let order = match with_coupon(&txn, coupon, order, now).await? {
+        Ok(order) => order,
+        Err(e) => {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    };
     if order.total == 0 {
         if let Err(e) = check_free_tickets(&txn, &event, &customer.email, limits).await? {
             txn.rollback().await?;
@@ -694,6 +708,23 @@ pub async fn book(db: &DatabaseConnection, new: &NewOrder<'_>) -> Result<Booked,
         access_token,
         written: None,
     })
+}
+
+/// The order with the buyer's code on it, if they typed one (see
+/// [`crate::models::coupons::apply`]); a refused code is a 400 on
+/// `couponCode`.
+async fn with_coupon<C: ConnectionTrait>(
+    txn: &C,
+    code: Option<&str>,
+    order: orders::Model,
+    now: DateTime<Utc>,
+) -> Result<Result<orders::Model, CheckoutError>, DbErr> {
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Ok(Ok(order));
+    };
+    Ok(crate::models::coupons::apply(txn, code, &order, now)
+        .await?
+        .map_err(|message| invalid("couponCode", message)))
 }
 
 /// The buyer email's pending orders whose seats are still held.
@@ -802,6 +833,7 @@ async fn book_pg(
         user_id,
         limits,
         secret,
+        coupon,
         now,
         ..
     } = *new;
@@ -879,6 +911,18 @@ async fn book_pg(
     let json_of = |col: &str| -> Result<String, DbErr> { row.try_get::<String>("", col) };
     let order: orders::Model = serde_json::from_str(&json_of("order_json")?)
         .map_err(|e| DbErr::Custom(format!("order row: {e}")))?;
+    let discounted = coupon.is_some();
+    let order = if discounted {
+        match with_coupon(&txn, coupon, order, now).await? {
+            Ok(order) => order,
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        }
+    } else {
+        order
+    };
     if order.total == 0 {
         let event = events::Entity::find_by_id(event_id)
             .one(&txn)
@@ -897,6 +941,14 @@ async fn book_pg(
             Confirmed::Paid(o) | Confirmed::AlreadyDone(o) | Confirmed::NoCapacity(o) => o,
         };
         txn.commit().await?;
+        return Ok(Booked {
+            order,
+            access_token,
+            written: None,
+        });
+    }
+    if discounted {
+        // The lines' shares were written after the statement: read back.
         return Ok(Booked {
             order,
             access_token,

@@ -12,6 +12,9 @@ pub struct LineResponse {
     pub tier_name: String,
     pub quantity: i32,
     pub unit_price: i64,
+    /// This line's share of the order's discount code.
+    pub discount: i64,
+    /// quantity × unit price − discount.
     pub total: i64,
 }
 
@@ -62,8 +65,13 @@ pub struct OrderResponse {
     pub event: Option<OrderEvent>,
     pub customer: CustomerResponse,
     pub items: Vec<LineResponse>,
+    /// The tickets at their listed prices.
     pub subtotal: i64,
     pub service_fee: i64,
+    /// Taken off by `coupon_code`.
+    pub discount: i64,
+    pub coupon_code: Option<String>,
+    /// subtotal + service fee − discount: what the buyer pays.
     pub total: i64,
     pub refunded_amount: i64,
     pub currency: &'static str,
@@ -111,11 +119,14 @@ pub fn order_view(
                 tier_name: i.tier_name.clone(),
                 quantity: i.quantity,
                 unit_price: i.unit_price,
-                total: i64::from(i.quantity) * i.unit_price,
+                discount: i.discount,
+                total: i64::from(i.quantity) * i.unit_price - i.discount,
             })
             .collect(),
-        subtotal: order.subtotal,
+        subtotal: order.subtotal + order.discount,
         service_fee: order.service_fee,
+        discount: order.discount,
+        coupon_code: Some(order.coupon_code.clone()).filter(|c| !c.is_empty()),
         total: order.total,
         refunded_amount: order.refunded_amount,
         currency: "CLP",

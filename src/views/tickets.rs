@@ -270,10 +270,10 @@ impl OrderInfo {
             order_number: order.order_number.clone(),
             status: order.status.clone(),
             total_amount: float(order.total),
-            subtotal: float(order.subtotal),
+            subtotal: float(order.subtotal + order.discount),
             taxes: 0.0,
             service_fee: float(order.service_fee),
-            discount: 0.0,
+            discount: float(order.discount),
             payment_method: payment_method(order).into(),
             created_at: iso_utc(order.created_at),
             user: OrderUser {
@@ -330,6 +330,8 @@ pub struct OrderItemDetail {
     pub unit_service_fee: String,
     /// (unit price + unit fee) × quantity.
     pub subtotal: String,
+    /// This line's share of the order's discount code.
+    pub discount: String,
     pub tickets_count: usize,
     pub attendees: Vec<Attendee>,
 }
@@ -392,10 +394,10 @@ impl PaymentDetails {
             completed_at: payment
                 .filter(|p| PaymentStatus::Authorized.is(&p.status))
                 .map(|p| iso_utc(p.updated_at)),
-            coupon_applied: false,
-            coupon_code: None,
-            discount_amount: 0.0,
-            original_total: None,
+            coupon_applied: order.coupon_id.is_some(),
+            coupon_code: Some(order.coupon_code.clone()).filter(|c| !c.is_empty()),
+            discount_amount: float(order.discount),
+            original_total: (order.discount > 0).then(|| float(order.total + order.discount)),
             final_total: float(order.total),
         }
     }
@@ -420,8 +422,11 @@ pub struct OrderDetail {
     pub currency: &'static str,
     pub payment_method: String,
     pub payment_id: String,
-    /// Always `null`: no coupons here.
+    /// The discount code's id.
     pub coupon: Option<Uuid>,
+    /// Only when a code was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_code: Option<String>,
     pub discount: String,
     pub notes: String,
     pub items: Vec<OrderItemDetail>,
@@ -464,6 +469,7 @@ impl OrderDetail {
                     unit_price: pesos(i.unit_price),
                     unit_service_fee: pesos(unit_fee),
                     subtotal: pesos((i.unit_price + unit_fee) * i64::from(i.quantity)),
+                    discount: pesos(i.discount),
                     tickets_count: of_line.len(),
                     attendees: of_line
                         .iter()
@@ -486,15 +492,16 @@ impl OrderDetail {
             first_name,
             last_name,
             phone: order.customer_phone.clone(),
-            subtotal: pesos(order.subtotal),
+            subtotal: pesos(order.subtotal + order.discount),
             taxes: pesos(0),
             service_fee: pesos(order.service_fee),
             total: pesos(order.total),
             currency: CURRENCY,
             payment_method: payment_method(order).into(),
             payment_id: payment.map(|p| p.id.to_string()).unwrap_or_default(),
-            coupon: None,
-            discount: pesos(0),
+            coupon: order.coupon_id,
+            coupon_code: Some(order.coupon_code.clone()).filter(|c| !c.is_empty()),
+            discount: pesos(order.discount),
             notes: String::new(),
             items,
             buyer_name: order.customer_name.clone(),
@@ -503,8 +510,8 @@ impl OrderDetail {
             refund_reason: String::new(),
             refunded_amount: pesos(order.refunded_amount),
             payment_details: PaymentDetails::new(order, payment),
-            subtotal_effective: None,
-            service_fee_effective: None,
+            subtotal_effective: Some(pesos(order.subtotal)),
+            service_fee_effective: Some(pesos(order.service_fee)),
             tickets: Some(
                 tickets
                     .iter()

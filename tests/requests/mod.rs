@@ -5,6 +5,7 @@ mod admin_models;
 mod buyers;
 mod cache;
 pub mod checkout;
+mod coupons;
 mod docs;
 mod events;
 mod frontend;

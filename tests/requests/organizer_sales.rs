@@ -613,6 +613,9 @@ async fn an_export_streams_every_row_once_across_reads() {
                 paid_at: Set(Some(at)),
                 confirmation_sent: Set(true),
                 ticket_holders: Set("[]".into()),
+                coupon_id: Set(None),
+                coupon_code: Set(String::new()),
+                discount: Set(0),
                 created_at: Set(at),
                 updated_at: Set(at),
             }

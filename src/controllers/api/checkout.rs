@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use loco_rs::prelude::*;
 
 use super::{drf::Body, purchase, Table};
-use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -135,6 +135,7 @@ pub async fn reserve(
             tier_name: t.name.clone(),
             quantity: i.quantity,
             unit_price: i.unit_price,
+            discount: 0,
             total: i64::from(i.quantity) * i.unit_price,
         })
         .collect();
@@ -161,6 +162,9 @@ pub async fn reserve(
 pub struct BookRequest {
     pub reservation_id: Uuid,
     pub customer: Customer,
+    /// A discount code of the event's organizer.
+    #[serde(default)]
+    pub coupon_code: Option<String>,
 }
 
 /// The order as the buyer sees it. `token` is put in the ticket links.
@@ -239,6 +243,7 @@ pub async fn book(
         user_id: user.map(|u| u.id),
         limits: &api.settings.limits,
         secret: &api.settings.secret_key,
+        coupon: req.coupon_code.as_deref(),
         now: Utc::now(),
     };
     let booked = checkout::book(&api.db, &new).await?;
@@ -278,6 +283,7 @@ async fn book_backtuki(
     let booking = purchase::booking(body)?;
     let now = Utc::now();
     let user_id = user.map(|u| u.id);
+    let held_here = booking.reservation.is_none();
     let reservation = match booking.reservation {
         Some(id) => id,
         None => {
@@ -307,11 +313,28 @@ async fn book_backtuki(
         user_id,
         limits: &api.settings.limits,
         secret: &api.settings.secret_key,
+        coupon: booking.coupon.as_deref(),
         now,
     };
-    let booked = checkout::book(&api.db, &new)
-        .await
-        .map_err(|e| purchase::renamed(e.into()))?;
+    let booked = match checkout::book(&api.db, &new).await {
+        Ok(booked) => booked,
+        Err(e) => {
+            // A hold made for this request alone is given back with the
+            // refusal: a refused booking leaves nothing behind.
+            if held_here {
+                let txn = api.db.begin().await?;
+                crate::models::reservations::end(
+                    &txn,
+                    reservation,
+                    crate::models::status::ReservationStatus::Released,
+                    Utc::now(),
+                )
+                .await?;
+                txn.commit().await?;
+            }
+            return Err(purchase::renamed(e.into()));
+        }
+    };
     booked.order.set_holders(&api.db, &booking.holders).await?;
     if OrderStatus::Paid.is(&booked.order.status) {
         api.cache.invalidate();

@@ -13,6 +13,7 @@ pub mod drf;
 pub mod events;
 pub mod organizer_auth;
 pub mod organizer_categories;
+pub mod organizer_coupons;
 pub mod organizer_events;
 pub mod organizer_exports;
 pub mod organizer_onboarding;
@@ -54,6 +55,7 @@ pub fn tables() -> Vec<Table> {
         organizer_orders::table(),
         organizer_stats::table(),
         organizer_exports::table(),
+        organizer_coupons::table(),
     ]
 }
 

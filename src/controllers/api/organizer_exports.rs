@@ -227,16 +227,21 @@ async fn order_rows(
                 first,
                 last,
                 o.customer_phone.clone(),
-                o.subtotal.to_string(),
+                (o.subtotal + o.discount).to_string(),
                 "0".into(),
                 o.service_fee.to_string(),
-                "0".into(),
+                o.discount.to_string(),
                 o.total.to_string(),
                 "CLP".into(),
                 payment_method(o).into(),
                 paid_with.get(&o.id).cloned().unwrap_or_default(),
-                "No".into(),
-                String::new(),
+                if o.coupon_code.is_empty() {
+                    "No"
+                } else {
+                    "Sí"
+                }
+                .into(),
+                o.coupon_code.clone(),
                 String::new(),
                 String::new(),
                 quantity.to_string(),

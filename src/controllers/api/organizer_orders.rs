@@ -130,7 +130,7 @@ async fn shown(
 
 /// backtuki's `search`: commas are spaces, and every word (ten at most)
 /// must be in one of `columns`, whatever its case.
-fn every_word_in(search: &str, columns: &[Expr]) -> Condition {
+pub(super) fn every_word_in(search: &str, columns: &[Expr]) -> Condition {
     let mut all = Condition::all();
     for word in search
         .replace(',', " ")

@@ -212,7 +212,7 @@ pub struct AnalyticsKpis {
     pub total_sales: i64,
     /// What buyers paid, fees included.
     pub total_revenue: f64,
-    /// The tickets' price (the organizer's share).
+    /// The tickets' price less discounts (the organizer's share).
     pub gross_revenue: f64,
     pub total_service_fees: f64,
     pub total_discounts: f64,
@@ -415,7 +415,7 @@ pub async fn analytics(api: Api, url: RequestUrl, member: Member) -> Result<Resp
             total_revenue: money(sums.total),
             gross_revenue: money(sums.subtotal),
             total_service_fees: money(sums.service_fee),
-            total_discounts: 0.0,
+            total_discounts: money(sums.discount),
             total_refunds: money(sums.refunded),
             net_revenue: money(sums.net()),
             average_ticket_price: ratio(sums.subtotal, sums.tickets),

@@ -260,6 +260,8 @@ pub struct Booking {
     pub customer: Customer,
     pub reservation: Option<Uuid>,
     pub holders: Value,
+    /// `couponCode`, when not blank.
+    pub coupon: Option<String>,
 }
 
 /// Reads `{customerInfo, ticketHolders, couponCode, reservationId}`.
@@ -300,11 +302,12 @@ pub fn booking(body: &Value) -> Result<Booking, ApiError> {
     if email.is_empty() {
         return Err(field("customerInfo", "Customer email is required"));
     }
-    if let Some(code) = body.get("couponCode").and_then(Value::as_str) {
-        if !code.trim().is_empty() {
-            return Err(field("couponCode", "Cupón no encontrado"));
-        }
-    }
+    let coupon = match body.get("couponCode") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(code)) if code.trim().is_empty() => None,
+        Some(Value::String(code)) if code.trim().chars().count() <= 50 => Some(code.clone()),
+        Some(_) => return Err(field("couponCode", "Cupón no encontrado")),
+    };
     let reservation = match body.get("reservationId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -323,6 +326,7 @@ pub fn booking(body: &Value) -> Result<Booking, ApiError> {
             .get("ticketHolders")
             .cloned()
             .unwrap_or_else(|| json!([])),
+        coupon,
     })
 }
 
@@ -332,6 +336,12 @@ pub fn booking(body: &Value) -> Result<Booking, ApiError> {
 pub fn booked(order: &crate::models::orders::Model, access_token: &str) -> Value {
     #[allow(clippy::cast_precision_loss)]
     let total = order.total as f64;
+    // The fee is on the tickets' listed price; the code takes its
+    // discount off the total.
+    #[allow(clippy::cast_precision_loss)]
+    let original = (order.total + order.discount) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let discount = order.discount as f64;
     let paid = order.total == 0;
     let mut body = json!({
         "bookingId": order.id,
@@ -339,9 +349,9 @@ pub fn booked(order: &crate::models::orders::Model, access_token: &str) -> Value
         "accessToken": access_token,
         "status": order.status,
         "totalAmount": total,
-        "originalAmount": total,
-        "discount": 0.0,
-        "coupon_applied": Value::Null,
+        "originalAmount": original,
+        "discount": discount,
+        "coupon_applied": if order.coupon_code.is_empty() { Value::Null } else { json!(order.coupon_code) },
         "payment_required": !paid,
         "message": if paid { "Reserva confirmada exitosamente" } else { "Orden creada exitosamente. Proceder al pago." },
     });

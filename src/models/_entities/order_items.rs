@@ -15,6 +15,7 @@ pub struct Model {
     pub tier_name: String,
     pub quantity: i32,
     pub unit_price: i64,
+    pub discount: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

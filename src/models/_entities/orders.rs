@@ -29,6 +29,9 @@ pub struct Model {
     pub confirmation_sent: bool,
     #[sea_orm(column_type = "Text")]
     pub ticket_holders: String,
+    pub coupon_id: Option<Uuid>,
+    pub coupon_code: String,
+    pub discount: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
