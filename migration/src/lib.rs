@@ -18,6 +18,7 @@ mod m20261202_000013_organizer_signup;
 mod m20261202_000014_draft_dates;
 mod m20261202_000015_member_invitations;
 mod m20261202_000016_coupons;
+mod m20261202_000017_door;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_draft_dates::Migration),
             Box::new(m20261202_000015_member_invitations::Migration),
             Box::new(m20261202_000016_coupons::Migration),
+            Box::new(m20261202_000017_door::Migration),
             // inject-above (do not remove this comment)
         ]
     }

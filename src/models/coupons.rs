@@ -1,6 +1,8 @@
 //! Discount codes and their one rule: what a code takes off an order, and
 //! how its uses are counted where every instance agrees — the database.
 //!
+//! `used_count` counts the uses of orders that are paid (refunded ones
+//! included: the code was used) or pending with their seats held.
 //! A use is taken at booking by one guarded `UPDATE` (`used_count` grows
 //! only while under the limit, and a check on the table refuses anything
 //! else), inside the booking's transaction; the same row lock orders the
@@ -138,13 +140,18 @@ impl Model {
 /// `total`).
 #[must_use]
 pub fn apportion(total: i64, weights: &[i64]) -> Vec<i64> {
-    let sum: i64 = weights.iter().sum();
+    let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
     if sum <= 0 {
         return vec![0; weights.len()];
     }
-    let mut shares: Vec<i64> = weights.iter().map(|w| total * w / sum).collect();
+    // In i128: pesos × pesos can pass i64.
+    let part = |w: i64| i128::from(total) * i128::from(w);
+    let mut shares: Vec<i64> = weights
+        .iter()
+        .map(|w| i64::try_from(part(*w) / sum).unwrap_or(0))
+        .collect();
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse((total * weights[i]) % sum));
+    order.sort_by_key(|&i| std::cmp::Reverse(part(weights[i]) % sum));
     let mut left = total - shares.iter().sum::<i64>();
     for i in order {
         if left <= 0 {
@@ -175,6 +182,44 @@ pub async fn take_use<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, DbEr
         .await?
         .rows_affected
         == 1)
+}
+
+/// Takes again the use of an order paid after its hold ended (which gave
+/// the use back), even if the code was deleted since: false when no use is
+/// left, or the buyer has used theirs meanwhile.
+///
+/// # Errors
+/// The database error.
+pub async fn retake_use<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    order: &orders::Model,
+) -> Result<bool, DbErr> {
+    let taken = Entity::update_many()
+        .col_expr(Column::UsedCount, Expr::col(Column::UsedCount).add(1))
+        .filter(Column::Id.eq(id))
+        .filter(
+            Column::UsageLimit
+                .is_null()
+                .or(Expr::col(Column::UsedCount).lt(Expr::col(Column::UsageLimit))),
+        )
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if !taken {
+        return Ok(false);
+    }
+    let per_buyer = Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .and_then(|c| c.per_buyer_limit);
+    Ok(match per_buyer {
+        Some(limit) => {
+            buyer_uses(db, id, &order.customer_email, order.id).await? < i64::from(limit)
+        }
+        None => true,
+    })
 }
 
 /// Gives back the use taken by the unpaid order of a reservation that just

@@ -2,6 +2,7 @@ pub mod _entities;
 pub mod cache_entries;
 pub mod coupons;
 pub mod demo;
+pub mod door;
 pub mod event_categories;
 pub mod event_images;
 pub mod events;

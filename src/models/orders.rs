@@ -349,13 +349,6 @@ impl Model {
             Some(rid) => reservations::consume(txn, rid, now).await?,
             None => false,
         };
-        // A hold that ended gave its code's use back: paid late, the use
-        // is taken again while there is one, like a seat.
-        if let (false, Some(coupon)) = (consumed, order.coupon_id) {
-            if !super::coupons::take_use(txn, coupon).await? {
-                return Err(DbErr::Custom(NO_CAPACITY.into()));
-            }
-        }
         for item in &items {
             // Held seats become sold; a released hold takes seats again only if
             // there are any.
@@ -365,6 +358,15 @@ impl Model {
                 Seats::SellUnheld(item.quantity)
             };
             if !move_seats(txn, item.tier_id, seats).await? {
+                return Err(DbErr::Custom(NO_CAPACITY.into()));
+            }
+        }
+        // A hold that ended gave its code's use back: paid late, the use
+        // is taken again while there is one (and the buyer's own limit
+        // allows), like a seat. After the tiers: locks are always taken
+        // tiers first, then the code.
+        if let (false, Some(coupon)) = (consumed, order.coupon_id) {
+            if !super::coupons::retake_use(txn, coupon, order).await? {
                 return Err(DbErr::Custom(NO_CAPACITY.into()));
             }
         }

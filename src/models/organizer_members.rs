@@ -15,6 +15,9 @@ pub enum Role {
     /// orders and tickets (ticket numbers let people in, so report readers do
     /// not); admins may too.
     ManageEvents,
+    /// Checks tickets in at the door: those who manage events, and
+    /// door-only members (`can_validate_tickets`).
+    Door,
 }
 
 /// Whether `user_id` is a member with `role` of the organizer of `event_id`.
@@ -32,6 +35,10 @@ pub async fn has_role<C: ConnectionTrait>(
         Role::ManageEvents => Condition::any()
             .add(Column::IsAdmin.eq(true))
             .add(Column::CanManageEvents.eq(true)),
+        Role::Door => Condition::any()
+            .add(Column::IsAdmin.eq(true))
+            .add(Column::CanManageEvents.eq(true))
+            .add(Column::CanValidateTickets.eq(true)),
     };
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))

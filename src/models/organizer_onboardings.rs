@@ -281,6 +281,7 @@ pub async fn claim_signups(db: &DatabaseConnection, user: &users::Model) -> Resu
             can_view_reports: Set(true),
             can_manage_settings: Set(true),
             invitation_pending: Set(false),
+            can_validate_tickets: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -260,8 +260,8 @@ pub async fn by_tier<C: ConnectionTrait>(
         "SELECT t.id AS tier_id, t.name AS name, t.price AS price, \
            CAST(SUM(i.quantity) AS BIGINT) AS tickets, \
            CAST(SUM(i.quantity * i.unit_price - i.discount) AS BIGINT) AS revenue, \
-           CAST(SUM(CASE WHEN o.subtotal > 0 \
-             THEN o.service_fee * i.quantity * i.unit_price / o.subtotal ELSE 0 END) AS BIGINT) AS service_fees \
+           CAST(SUM(CASE WHEN o.subtotal + o.discount > 0 \
+             THEN o.service_fee * i.quantity * i.unit_price / (o.subtotal + o.discount) ELSE 0 END) AS BIGINT) AS service_fees \
          FROM order_items i JOIN orders o ON o.id = i.order_id JOIN ticket_tiers t ON t.id = i.tier_id \
          WHERE {condition} AND o.paid_at >= ${} AND o.paid_at < ${} \
          GROUP BY t.id, t.name, t.price, t.display_order \

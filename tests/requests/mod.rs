@@ -7,6 +7,7 @@ mod cache;
 pub mod checkout;
 mod coupons;
 mod docs;
+mod door;
 mod events;
 mod frontend;
 mod hardening;

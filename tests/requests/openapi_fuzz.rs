@@ -69,6 +69,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
             can_view_reports: Set(true),
             can_manage_settings: Set(true),
             invitation_pending: Set(false),
+            can_validate_tickets: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }

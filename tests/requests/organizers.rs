@@ -62,6 +62,7 @@ pub async fn signed_in(
             can_view_reports: Set(true),
             can_manage_settings: Set(can_manage_settings),
             invitation_pending: Set(false),
+            can_validate_tickets: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -393,6 +394,7 @@ async fn an_organizer_signs_in_by_code_and_sets_up_the_profile() {
         can_view_reports: Set(true),
         can_manage_settings: Set(true),
         invitation_pending: Set(false),
+        can_validate_tickets: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -434,6 +434,8 @@ pub struct MemberInvite {
     pub can_view_reports: Option<bool>,
     /// Default `false`.
     pub can_manage_settings: Option<bool>,
+    /// Default `false`: a door-only member when the others are false.
+    pub can_validate_tickets: Option<bool>,
 }
 
 /// A team member's flags; those not sent stay as they are.
@@ -444,6 +446,7 @@ pub struct MemberFlags {
     pub can_manage_events: Option<bool>,
     pub can_view_reports: Option<bool>,
     pub can_manage_settings: Option<bool>,
+    pub can_validate_tickets: Option<bool>,
 }
 
 /// A ticket category's fields.

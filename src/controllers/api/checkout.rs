@@ -232,6 +232,16 @@ pub async fn book(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let event_id = event_id(&api, &key).await?;
+    // A discount code counts against the same guesses as the public check.
+    let code = ["couponCode", "coupon_code"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(serde_json::Value::as_str));
+    if code.is_some_and(|c| !c.trim().is_empty()) {
+        crate::platform::context::throttle(&ctx)?
+            .limit(&format!("{COUPON_TRIES}:ip:{ip}"), COUPON_TRIES_PER_WINDOW)
+            .await
+            .map_err(ApiError::TooManyRequests)?;
+    }
     if purchase::is_backtuki(&body) {
         return book_backtuki(&ctx, &api, &url, user, &ip, event_id, &body).await;
     }
@@ -347,6 +357,11 @@ async fn book_backtuki(
     )
         .into_response())
 }
+
+/// The counter of a client's discount-code tries (checks and bookings).
+pub const COUPON_TRIES: &str = "coupon-check";
+/// Tries per client per throttle window.
+pub const COUPON_TRIES_PER_WINDOW: u64 = 30;
 
 /// An order its reader may see: the signed-in owner, or whoever holds the
 /// order's access token. Anyone else gets the same 404 as for no order.

@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod catalogue;
 pub mod checkout;
 pub mod confirmation;
+pub mod door;
 pub mod drf;
 pub mod events;
 pub mod organizer_auth;
@@ -56,6 +57,7 @@ pub fn tables() -> Vec<Table> {
         organizer_stats::table(),
         organizer_exports::table(),
         organizer_coupons::table(),
+        door::table(),
     ]
 }
 

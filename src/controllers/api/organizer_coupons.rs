@@ -101,7 +101,8 @@ pub struct CouponResponse {
     pub maxUses: Option<i32>,
     /// Uses per buyer (email); null: no limit.
     pub maxUsesPerBuyer: Option<i32>,
-    /// Uses taken by live orders (paid, or pending with seats held).
+    /// Uses taken by orders paid (refunded ones included) or pending with
+    /// their seats held.
     pub usedCount: i32,
     pub startDate: Option<String>,
     pub endDate: Option<String>,
@@ -542,6 +543,13 @@ async fn save(api: &Api, row: coupons::ActiveModel, new: bool) -> Result<coupons
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
         ) {
             ApiError::Field("code", "Ya existe coupon con este code.".into())
+        } else if e.to_string().to_lowercase().contains("check") {
+            // `maxUses` lowered below uses taken meanwhile: the table's
+            // check refuses it.
+            ApiError::Field(
+                "maxUses",
+                "El límite no puede ser menor que los usos ya tomados.".into(),
+            )
         } else {
             e.into()
         }
@@ -1202,7 +1210,10 @@ pub async fn validate(
     };
     // Guessing codes is slow: 30 checks per client per window.
     crate::platform::context::throttle(&ctx)?
-        .limit(&format!("coupon-check:ip:{ip}"), 30)
+        .limit(
+            &format!("{}:ip:{ip}", super::checkout::COUPON_TRIES),
+            super::checkout::COUPON_TRIES_PER_WINDOW,
+        )
         .await
         .map_err(ApiError::TooManyRequests)?;
     let Some(event) = crate::models::events::sellable(&api.db, event).await? else {
@@ -1210,8 +1221,11 @@ pub async fn validate(
     };
     let total: i64 = match body.get("order_total") {
         None | Some(Value::Null) => 0,
-        Some(Value::Number(n)) => n.as_f64().map_or(0, |f| f.round() as i64),
-        Some(Value::String(s)) => s.trim().parse::<f64>().map_or(0, |f| f.round() as i64),
+        Some(Value::Number(n)) => n.as_f64().map_or(0, |f| f.clamp(0.0, 1e10).round() as i64),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map_or(0, |f| f.clamp(0.0, 1e10).round() as i64),
         Some(_) => 0,
     };
     let total = Ord::max(total, 0);

@@ -55,6 +55,9 @@ pub struct MemberResponse {
     pub can_manage_events: bool,
     pub can_view_reports: bool,
     pub can_manage_settings: bool,
+    /// Checks tickets in at the door (and nothing else, unless other flags
+    /// say so).
+    pub can_validate_tickets: bool,
     /// Invited, not yet signed in by code (no access yet; their account's
     /// names are not shown).
     pub pending: bool,
@@ -83,6 +86,7 @@ impl MemberResponse {
             can_manage_events: m.can_manage_events,
             can_view_reports: m.can_view_reports,
             can_manage_settings: m.can_manage_settings,
+            can_validate_tickets: m.can_validate_tickets,
             pending: m.invitation_pending,
             is_you: u.id == you,
             created_at: iso_santiago(m.created_at),
@@ -124,14 +128,15 @@ pub async fn list(api: Api, member: Member) -> Result<Response, ApiError> {
     Ok(super::private_json(out))
 }
 
-/// The four flags, each `None` when not sent.
-struct Flags([Option<bool>; 4]);
+/// The five flags, each `None` when not sent.
+struct Flags([Option<bool>; 5]);
 
-const FLAG_KEYS: [&str; 4] = [
+const FLAG_KEYS: [&str; 5] = [
     "is_admin",
     "can_manage_events",
     "can_view_reports",
     "can_manage_settings",
+    "can_validate_tickets",
 ];
 
 fn read_flags(input: &mut Input) -> Flags {
@@ -140,7 +145,10 @@ fn read_flags(input: &mut Input) -> Flags {
 
 impl Flags {
     fn apply(&self, row: &mut organizer_members::ActiveModel) {
-        let [admin, events, reports, settings] = self.0;
+        let [admin, events, reports, settings, door] = self.0;
+        if let Some(v) = door {
+            row.can_validate_tickets = Set(v);
+        }
         if let Some(v) = admin {
             row.is_admin = Set(v);
         }
@@ -234,6 +242,7 @@ pub async fn invite(
         can_view_reports: Set(true),
         can_manage_settings: Set(false),
         invitation_pending: Set(true),
+        can_validate_tickets: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -372,6 +381,7 @@ pub async fn update(
             row.can_manage_events,
             row.can_view_reports,
             row.can_manage_settings,
+            row.can_validate_tickets,
         ])
         .map(|(k, v)| format!("{k}={v}"))
         .collect();

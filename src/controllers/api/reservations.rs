@@ -101,9 +101,9 @@ async fn card(api: &Api, order: &orders::Model) -> Result<Option<Value>, ApiErro
         "location": location.unwrap_or_else(|| "Ubicación no especificada".to_string()),
         "status": "confirmed",
         "totalAmount": pesos(order.total),
-        "subtotal": pesos(order.subtotal),
+        "subtotal": pesos(order.subtotal + order.discount),
         "serviceFee": pesos(order.service_fee),
-        "discount": 0.0,
+        "discount": pesos(order.discount),
         "currency": "CLP",
         "ticketCount": count,
         "tickets": items.iter().map(|i| json!({

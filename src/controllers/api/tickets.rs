@@ -236,7 +236,7 @@ async fn may_validate(api: &Api, user: &users::Model, event_id: Uuid) -> Result<
     if user.is_staff || user.is_superuser || user.is_validator {
         return Ok(true);
     }
-    Ok(organizer_members::has_role(&api.db, user.id, event_id, Role::ManageEvents).await?)
+    Ok(organizer_members::has_role(&api.db, user.id, event_id, Role::Door).await?)
 }
 
 /// Checks a ticket in: `valid` (now marked used), `already_used` (with when

@@ -19,6 +19,7 @@ pub struct Model {
     pub can_view_reports: bool,
     pub can_manage_settings: bool,
     pub invitation_pending: bool,
+    pub can_validate_tickets: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
