@@ -627,6 +627,7 @@ async fn an_export_streams_every_row_once_across_reads() {
             .await
             .unwrap();
     }
+    let admin_again = admin.clone();
     let res = server
         .get(&format!("/api/v1/events/{event}/export_orders/"))
         .add_header("authorization", admin)
@@ -645,4 +646,38 @@ async fn an_export_streams_every_row_once_across_reads() {
     // Oldest first (the first seven share the earliest time).
     assert!(numbers[0] <= "ORD-00006", "{}", numbers[0]);
     assert!(numbers[1202] >= "ORD-01197", "{}", numbers[1202]);
+
+    // The same as an Excel workbook: a real .xlsx, every order once, the
+    // amounts as numbers.
+    let res = server
+        .get(&format!(
+            "/api/v1/events/{event}/export_orders/?export_format=excel"
+        ))
+        .add_header("authorization", admin_again)
+        .await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(
+        res.header("content-type"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(res
+        .header("content-disposition")
+        .to_str()
+        .unwrap()
+        .ends_with(".xlsx\""));
+    let mut book = zip::ZipArchive::new(std::io::Cursor::new(res.as_bytes().to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut book.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert_eq!(
+        sheet.matches("<row ").count(),
+        1 + 1203,
+        "the header and every order"
+    );
+    assert_eq!(sheet.matches("ORD-").count(), 1203);
+    assert!(sheet.contains("<v>1150</v>"), "totals are numbers");
+    assert!(sheet.contains("Número de Orden"));
 }

@@ -1,7 +1,9 @@
-//! An event's orders and attendees as CSV files, on backtuki's paths
+//! An event's orders and attendees as CSV files or Excel workbooks
+//! (`?export_format=excel`), on backtuki's paths
 //! (`events/{id}/export_orders/`, `events/{id}/export_attendees/`) and
 //! column headers, streamed: rows are read 500 at a time by keyset and
-//! written as they come, so a 100,000-ticket event never sits in memory.
+//! written as they come (CSV to the answer, a workbook to its temporary
+//! file, then sent), so a 100,000-ticket event never sits in memory.
 //!
 //! Dates are es-CL (`dd-mm-aaaa hh:mm:ss`, Santiago time), amounts whole
 //! pesos; a cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`)
@@ -26,7 +28,7 @@ use uuid::Uuid;
 use super::{organizer_events::own_event_by_id, organizers::Member, Api, ApiError, Detail, Table};
 use crate::{
     models::{
-        _entities::{events, order_items, orders, payments, ticket_tiers, tickets},
+        _entities::{events, order_items, orders, payments, ticket_tiers, tickets, users},
         status::{OrderStatus, TicketStatus},
     },
     views::tickets::{payment_method, split_name},
@@ -169,11 +171,14 @@ fn after(
         .add(Condition::all().add(created.eq(at)).add(id.gt(last)))
 }
 
+/// A batch of rows, and the keyset after its last.
+type Batch = (Vec<Vec<String>>, Option<(DateTime<FixedOffset>, Uuid)>);
+
 async fn order_rows(
     db: &DatabaseConnection,
     event: Uuid,
     cursor: Option<(DateTime<FixedOffset>, Uuid)>,
-) -> Result<(String, Option<(DateTime<FixedOffset>, Uuid)>), sea_orm::DbErr> {
+) -> Result<Batch, sea_orm::DbErr> {
     let mut q = orders::Entity::find().filter(orders::Column::EventId.eq(event));
     if let Some((at, id)) = cursor {
         q = q.filter(after(orders::Column::CreatedAt, orders::Column::Id, at, id));
@@ -203,7 +208,7 @@ async fn order_rows(
     {
         paid_with.insert(p.order_id, p.buy_order);
     }
-    let mut out = String::with_capacity(rows.len() * 256);
+    let mut out = Vec::with_capacity(rows.len());
     for o in &rows {
         let lines = items.get(&o.id).map_or(&[][..], Vec::as_slice);
         let (first, last) = split_name(&o.customer_name);
@@ -216,42 +221,39 @@ async fn order_rows(
             .iter()
             .map(|i| format!("{}: ${}", i.tier_name, i.unit_price))
             .collect();
-        line(
-            &mut out,
-            &[
-                o.order_number.clone(),
-                order_status(&o.status).into(),
-                when(Some(o.created_at)),
-                when(o.paid_at),
-                o.customer_email.clone(),
-                first,
-                last,
-                o.customer_phone.clone(),
-                (o.subtotal + o.discount).to_string(),
-                "0".into(),
-                o.service_fee.to_string(),
-                o.discount.to_string(),
-                o.total.to_string(),
-                "CLP".into(),
-                payment_method(o).into(),
-                paid_with.get(&o.id).cloned().unwrap_or_default(),
-                if o.coupon_code.is_empty() {
-                    "No"
-                } else {
-                    "Sí"
-                }
-                .into(),
-                o.coupon_code.clone(),
-                String::new(),
-                String::new(),
-                quantity.to_string(),
-                kinds.join("; "),
-                prices.join("; "),
-                String::new(),
-                o.refunded_amount.to_string(),
-                String::new(),
-            ],
-        );
+        out.push(vec![
+            o.order_number.clone(),
+            order_status(&o.status).into(),
+            when(Some(o.created_at)),
+            when(o.paid_at),
+            o.customer_email.clone(),
+            first,
+            last,
+            o.customer_phone.clone(),
+            (o.subtotal + o.discount).to_string(),
+            "0".into(),
+            o.service_fee.to_string(),
+            o.discount.to_string(),
+            o.total.to_string(),
+            "CLP".into(),
+            payment_method(o).into(),
+            paid_with.get(&o.id).cloned().unwrap_or_default(),
+            if o.coupon_code.is_empty() {
+                "No"
+            } else {
+                "Sí"
+            }
+            .into(),
+            o.coupon_code.clone(),
+            String::new(),
+            String::new(),
+            quantity.to_string(),
+            kinds.join("; "),
+            prices.join("; "),
+            String::new(),
+            o.refunded_amount.to_string(),
+            String::new(),
+        ]);
     }
     Ok((out, rows.last().map(|o| (o.created_at, o.id))))
 }
@@ -261,7 +263,7 @@ async fn attendee_rows(
     event: Uuid,
     tiers: &HashMap<Uuid, String>,
     cursor: Option<(DateTime<FixedOffset>, Uuid)>,
-) -> Result<(String, Option<(DateTime<FixedOffset>, Uuid)>), sea_orm::DbErr> {
+) -> Result<Batch, sea_orm::DbErr> {
     let mut q = tickets::Entity::find().filter(tickets::Column::EventId.eq(event));
     if let Some((at, id)) = cursor {
         q = q.filter(after(
@@ -286,49 +288,65 @@ async fn attendee_rows(
         .into_iter()
         .map(|i| ((i.order_id, i.tier_id), i.unit_price))
         .collect();
-    let mut out = String::with_capacity(rows.len() * 256);
+    let scanners: Vec<Uuid> = rows.iter().filter_map(|(t, _)| t.used_by).collect();
+    let by: HashMap<Uuid, String> = if scanners.is_empty() {
+        HashMap::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(scanners))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(rows.len());
     for (t, o) in &rows {
         let Some(o) = o else { continue };
         let (first, last) = split_name(&t.attendee_name);
         let used = TicketStatus::Used.is(&t.status);
-        line(
-            &mut out,
-            &[
-                t.code.clone(),
-                first,
-                last,
-                o.customer_email.clone(),
-                tiers.get(&t.tier_id).cloned().unwrap_or_default(),
-                prices
-                    .get(&(o.id, t.tier_id))
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                match TicketStatus::parse(&t.status) {
-                    Some(TicketStatus::Valid) => "Activo",
-                    Some(TicketStatus::Used) => "Usado",
-                    _ => "Cancelado",
-                }
-                .into(),
-                if used { "Ingresado" } else { "Pendiente" }.into(),
-                when(t.used_at),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                o.order_number.clone(),
-                order_status(&o.status).into(),
-                payment_method(o).into(),
-                o.total.to_string(),
-                when(Some(o.created_at)),
-                when(o.paid_at),
-                o.customer_phone.clone(),
-                o.customer_name.trim().to_string(),
-                String::new(),
-                String::new(),
-                "0".into(),
-            ],
-        );
+        out.push(vec![
+            t.code.clone(),
+            first,
+            last,
+            o.customer_email.clone(),
+            tiers.get(&t.tier_id).cloned().unwrap_or_default(),
+            prices
+                .get(&(o.id, t.tier_id))
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            match TicketStatus::parse(&t.status) {
+                Some(TicketStatus::Valid) => "Activo",
+                Some(TicketStatus::Used) => "Usado",
+                _ => "Cancelado",
+            }
+            .into(),
+            if used { "Ingresado" } else { "Pendiente" }.into(),
+            when(t.used_at),
+            t.used_by
+                .and_then(|u| by.get(&u).cloned())
+                .unwrap_or_default(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            o.order_number.clone(),
+            order_status(&o.status).into(),
+            payment_method(o).into(),
+            o.total.to_string(),
+            when(Some(o.created_at)),
+            when(o.paid_at),
+            o.customer_phone.clone(),
+            o.customer_name.trim().to_string(),
+            String::new(),
+            if o.coupon_code.is_empty() {
+                "No"
+            } else {
+                "Sí"
+            }
+            .into(),
+            o.discount.to_string(),
+        ]);
     }
     Ok((out, rows.last().map(|(t, _)| (t.created_at, t.id))))
 }
@@ -361,7 +379,13 @@ fn stream(
                 Kind::Attendees => attendee_rows(&db, event, &tiers, from).await,
             };
             match batch {
-                Ok((text, Some((at, id)))) => Some((Ok(Bytes::from(text)), Cursor::After(at, id))),
+                Ok((rows, Some((at, id)))) => {
+                    let mut text = String::with_capacity(rows.len() * 256);
+                    for row in &rows {
+                        line(&mut text, row);
+                    }
+                    Some((Ok(Bytes::from(text)), Cursor::After(at, id)))
+                }
                 Ok((_, None)) => None,
                 Err(e) => {
                     tracing::error!(error = %e, "an export stopped");
@@ -372,7 +396,131 @@ fn stream(
     })
 }
 
-async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Response, ApiError> {
+/// Columns written as numbers in the workbook (amounts and counts).
+fn numeric(kind: Kind, column: usize) -> bool {
+    match kind {
+        Kind::Orders => matches!(column, 8..=12 | 20 | 24),
+        Kind::Attendees => matches!(column, 5 | 17 | 24),
+    }
+}
+
+/// The workbook of an export, written to `path` by a blocking thread that
+/// takes the rows batch by batch: rows go to the sheet's own temporary file
+/// (the writer's constant-memory mode), so memory stays flat whatever the
+/// event's size.
+async fn write_xlsx(
+    db: &DatabaseConnection,
+    event: Uuid,
+    kind: Kind,
+    tiers: &HashMap<Uuid, String>,
+    path: std::path::PathBuf,
+) -> Result<(), ApiError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<String>>>(2);
+    let writer = tokio::task::spawn_blocking(move || -> Result<(), rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet_with_constant_memory()?;
+        sheet.set_name(match kind {
+            Kind::Orders => "Pedidos",
+            Kind::Attendees => "Asistentes",
+        })?;
+        let bold = Format::new().set_bold();
+        let headers: &[&str] = match kind {
+            Kind::Orders => &ORDER_HEADERS,
+            Kind::Attendees => &ATTENDEE_HEADERS,
+        };
+        for (c, h) in headers.iter().enumerate() {
+            let c = u16::try_from(c).unwrap_or(u16::MAX);
+            sheet.set_column_width(c, 18)?;
+            sheet.write_string_with_format(0, c, *h, &bold)?;
+        }
+        let mut r: u32 = 1;
+        for rows in rx {
+            for row in rows {
+                for (c, cell) in row.iter().enumerate() {
+                    let col = u16::try_from(c).unwrap_or(u16::MAX);
+                    match cell.parse::<i64>() {
+                        #[allow(clippy::cast_precision_loss)]
+                        Ok(n) if numeric(kind, c) => {
+                            sheet.write_number(r, col, n as f64)?;
+                        }
+                        // Text is text in a workbook: no formula is ever
+                        // made from a cell.
+                        _ if !cell.is_empty() => {
+                            sheet.write_string(r, col, cell.as_str())?;
+                        }
+                        _ => {}
+                    }
+                }
+                r += 1;
+            }
+        }
+        book.save(&path)
+    });
+    let mut cursor = None;
+    loop {
+        let (rows, next) = match kind {
+            Kind::Orders => order_rows(db, event, cursor).await?,
+            Kind::Attendees => attendee_rows(db, event, tiers, cursor).await?,
+        };
+        if !rows.is_empty() && tx.send(rows).is_err() {
+            break;
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the workbook writer stopped");
+            ApiError::Internal
+        })?
+        .map_err(|e| {
+            tracing::error!(error = %e, "writing a workbook");
+            ApiError::Internal
+        })
+}
+
+/// A file streamed 64 KiB at a time; it is unlinked once open (its data
+/// lives until the stream ends).
+fn file_stream(
+    path: &std::path::Path,
+) -> Result<impl futures_util::Stream<Item = Result<Bytes, std::io::Error>>, std::io::Error> {
+    let file = std::fs::File::open(path)?;
+    std::fs::remove_file(path)?;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(file));
+    Ok(futures_util::stream::unfold(file, |file| async move {
+        let reader = file.clone();
+        let chunk = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = vec![0; 64 * 1024];
+            let n = reader
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>(buf)
+        })
+        .await
+        .map_err(std::io::Error::other);
+        match chunk {
+            Ok(Ok(buf)) if buf.is_empty() => None,
+            Ok(Ok(buf)) => Some((Ok(Bytes::from(buf)), file)),
+            Ok(Err(e)) | Err(e) => Some((Err(e), file)),
+        }
+    }))
+}
+
+async fn export(
+    api: &Api,
+    member: &Member,
+    id: &str,
+    kind: Kind,
+    url: &super::RequestUrl,
+) -> Result<Response, ApiError> {
     member.require_reports()?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
     let event: events::Model = own_event_by_id(api, member, id).await?;
@@ -394,15 +542,47 @@ async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Resp
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
+    let excel = matches!(
+        url.get("export_format").map(str::to_lowercase).as_deref(),
+        Some("excel" | "xlsx")
+    );
     let name = format!(
-        "{}_{}_{}.csv",
+        "{}_{}_{}.{}",
         match kind {
             Kind::Orders => "pedidos",
             Kind::Attendees => "asistentes",
         },
         event.slug,
-        Utc::now().format("%Y%m%d_%H%M%S")
+        Utc::now().format("%Y%m%d_%H%M%S"),
+        if excel { "xlsx" } else { "csv" }
     );
+    if excel {
+        let path = std::env::temp_dir().join(format!("tuki-export-{}.xlsx", Uuid::new_v4()));
+        let written = write_xlsx(&api.db, event.id, kind, &tiers, path.clone()).await;
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        let body = file_stream(&path).map_err(|e| {
+            tracing::error!(error = %e, "opening a workbook");
+            ApiError::Internal
+        })?;
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+            ],
+            Body::from_stream(body),
+        )
+            .into_response());
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -417,9 +597,8 @@ async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Resp
         .into_response())
 }
 
-/// Every order of one of the organizer's events as CSV (any state, oldest
-/// first; `export_format` is read as backtuki did, but only CSV is written
-/// yet).
+/// Every order of one of the organizer's events as CSV or an Excel
+/// workbook (any state, oldest first).
 #[utoipa::path(
     get,
     path = "/api/v1/events/{id}/export_orders/",
@@ -427,10 +606,10 @@ async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Resp
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "One of the organizer's events"),
-        ("export_format" = Option<String>, Query, description = "`csv` (`excel` is answered with CSV for now)"),
+        ("export_format" = Option<String>, Query, description = "`csv` (default) or `excel` (an .xlsx workbook)"),
     ),
     responses(
-        (status = 200, description = "The CSV file (UTF-8 with BOM), streamed", content_type = "text/csv"),
+        (status = 200, description = "The CSV file (UTF-8 with BOM), streamed; or the .xlsx workbook", content_type = "text/csv"),
         (status = 401, description = "Not signed in", body = Detail),
         (status = 403, description = "Not an admin or report reader", body = Detail),
         (status = 404, description = "Not one of the organizer's events, or it has no orders", body = Detail),
@@ -439,12 +618,14 @@ async fn export(api: &Api, member: &Member, id: &str, kind: Kind) -> Result<Resp
 pub async fn export_orders(
     api: Api,
     member: Member,
+    url: super::RequestUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    export(&api, &member, &id, Kind::Orders).await
+    export(&api, &member, &id, Kind::Orders, &url).await
 }
 
-/// Every ticket of one of the organizer's events as CSV (oldest first).
+/// Every ticket of one of the organizer's events as CSV or an Excel
+/// workbook (oldest first).
 #[utoipa::path(
     get,
     path = "/api/v1/events/{id}/export_attendees/",
@@ -452,10 +633,10 @@ pub async fn export_orders(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "One of the organizer's events"),
-        ("export_format" = Option<String>, Query, description = "`csv` (`excel` is answered with CSV for now)"),
+        ("export_format" = Option<String>, Query, description = "`csv` (default) or `excel` (an .xlsx workbook)"),
     ),
     responses(
-        (status = 200, description = "The CSV file (UTF-8 with BOM), streamed", content_type = "text/csv"),
+        (status = 200, description = "The CSV file (UTF-8 with BOM), streamed; or the .xlsx workbook", content_type = "text/csv"),
         (status = 401, description = "Not signed in", body = Detail),
         (status = 403, description = "Not an admin or report reader", body = Detail),
         (status = 404, description = "Not one of the organizer's events", body = Detail),
@@ -464,9 +645,10 @@ pub async fn export_orders(
 pub async fn export_attendees(
     api: Api,
     member: Member,
+    url: super::RequestUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    export(&api, &member, &id, Kind::Attendees).await
+    export(&api, &member, &id, Kind::Attendees, &url).await
 }
 
 pub fn table() -> Table {
