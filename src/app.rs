@@ -257,6 +257,7 @@ impl Hooks for App {
             .add_route(controllers::api::organizer_stats::routes())
             .add_route(controllers::api::organizer_coupons::routes())
             .add_route(controllers::api::door::routes())
+            .add_route(controllers::api::organizer_courtesy::routes())
             .add_route(controllers::api::organizer_exports::routes())
             .add_route(controllers::docs::routes())
             .add_route(controllers::admin::routes())

@@ -19,6 +19,7 @@ mod m20261202_000014_draft_dates;
 mod m20261202_000015_member_invitations;
 mod m20261202_000016_coupons;
 mod m20261202_000017_door;
+mod m20261202_000018_courtesy;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_member_invitations::Migration),
             Box::new(m20261202_000016_coupons::Migration),
             Box::new(m20261202_000017_door::Migration),
+            Box::new(m20261202_000018_courtesy::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -1,6 +1,7 @@
 pub mod _entities;
 pub mod cache_entries;
 pub mod coupons;
+pub mod courtesy;
 pub mod demo;
 pub mod door;
 pub mod event_categories;

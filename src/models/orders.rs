@@ -105,7 +105,7 @@ pub enum Refunded {
 }
 
 /// The marker error that rolls [`mark_paid`]'s transaction back when seats ran out.
-const NO_CAPACITY: &str = "checkout: no capacity left for a late payment";
+pub const NO_CAPACITY: &str = "checkout: no capacity left for a late payment";
 
 /// Records `amount` given back on a paid order, in one transaction: the
 /// amount is added only while it fits (`refunded_amount + amount <= total`);

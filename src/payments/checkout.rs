@@ -547,7 +547,7 @@ pub fn service_fee(subtotal: i64, bps: i32) -> i64 {
 }
 
 /// A random order number like `TK7Q2M9XH4PA` (no 0/O/1/I).
-fn order_number() -> String {
+pub fn order_number() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     let mut bytes = [0u8; 10];
     rand::rng().fill_bytes(&mut bytes);

@@ -6,6 +6,7 @@ mod buyers;
 mod cache;
 pub mod checkout;
 mod coupons;
+mod courtesy;
 mod docs;
 mod door;
 mod events;

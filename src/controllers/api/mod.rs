@@ -15,6 +15,7 @@ pub mod events;
 pub mod organizer_auth;
 pub mod organizer_categories;
 pub mod organizer_coupons;
+pub mod organizer_courtesy;
 pub mod organizer_events;
 pub mod organizer_exports;
 pub mod organizer_onboarding;
@@ -58,6 +59,7 @@ pub fn tables() -> Vec<Table> {
         organizer_exports::table(),
         organizer_coupons::table(),
         door::table(),
+        organizer_courtesy::table(),
     ]
 }
 

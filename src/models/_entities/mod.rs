@@ -3,6 +3,7 @@
 pub mod prelude;
 
 pub mod cache_entries;
+pub mod complimentary_invitations;
 pub mod coupons;
 pub mod event_categories;
 pub mod event_images;
