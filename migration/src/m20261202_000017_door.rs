@@ -60,6 +60,12 @@ impl MigrationTrait for Migration {
                 "CREATE INDEX validator_sessions_user_event ON validator_sessions (user_id, event_id, is_active)",
             )
             .await?;
+        // One open session per scanner and event, whoever opens it.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX validator_sessions_open ON validator_sessions (user_id, event_id) WHERE is_active",
+            )
+            .await?;
         m.create_table(
             Table::create()
                 .table(ValidationLogs::Table)

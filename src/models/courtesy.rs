@@ -23,9 +23,11 @@ pub const STATUSES: [&str; 3] = ["pending", "redeemed", "cancelled"];
 /// `Nombre Apellido`, or `Invitado`.
 #[must_use]
 pub fn full_name(first: &str, last: &str) -> String {
-    let name = format!("{} {}", first.trim(), last.trim())
+    let name: String = format!("{} {}", first.trim(), last.trim())
         .trim()
-        .to_string();
+        .chars()
+        .take(200)
+        .collect();
     if name.is_empty() {
         "Invitado".into()
     } else {
@@ -125,6 +127,9 @@ pub async fn redeem(
     let first = pick(&attendee.first_name, &invitation.first_name);
     let last = pick(&attendee.last_name, &invitation.last_name);
     let email = pick(&attendee.email, &invitation.email).to_lowercase();
+    // No address of the invitee's: nothing to mail (the organizer's
+    // fallback address is not theirs).
+    let no_mail = email.is_empty();
     let txn = db.begin().await?;
     let claimed = Entity::update_many()
         .col_expr(Column::Status, Expr::value("redeemed"))
@@ -170,7 +175,7 @@ pub async fn redeem(
             &crate::platform::tokens::random_urlsafe(32),
         )),
         paid_at: Set(None),
-        confirmation_sent: Set(false),
+        confirmation_sent: Set(no_mail),
         ticket_holders: Set("[]".into()),
         coupon_id: Set(None),
         coupon_code: Set(String::new()),

@@ -261,16 +261,31 @@ pub async fn session_of<C: ConnectionTrait>(
     event: Uuid,
     now: DateTime<Utc>,
 ) -> Result<validator_sessions::Model, DbErr> {
-    if let Some(open) = validator_sessions::Entity::find()
-        .filter(validator_sessions::Column::UserId.eq(user.id))
-        .filter(validator_sessions::Column::EventId.eq(event))
-        .filter(validator_sessions::Column::IsActive.eq(true))
-        .one(db)
-        .await?
-    {
+    let open = || async {
+        validator_sessions::Entity::find()
+            .filter(validator_sessions::Column::UserId.eq(user.id))
+            .filter(validator_sessions::Column::EventId.eq(event))
+            .filter(validator_sessions::Column::IsActive.eq(true))
+            .one(db)
+            .await
+    };
+    if let Some(open) = open().await? {
         return Ok(open);
     }
-    start(db, user, organizer, event, &user.email, "{}", "{}", now).await
+    let row = new_session(user, organizer, event, &user.email, "{}", "{}", now);
+    match row.insert(db).await {
+        Ok(s) => Ok(s),
+        // Opened meanwhile by a concurrent scan: that one.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            open().await?.ok_or(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Closes the user's open sessions at the event and opens a new one.
@@ -288,8 +303,36 @@ pub async fn start<C: ConnectionTrait>(
     location: &str,
     now: DateTime<Utc>,
 ) -> Result<validator_sessions::Model, DbErr> {
+    // Closing and opening race with another start: the unique index on
+    // open sessions lets one win; the loser tries again.
+    for _ in 0..3 {
+        end_open(db, user.id, Some(event), now).await?;
+        let row = new_session(user, organizer, event, name, device_info, location, now);
+        match row.insert(db).await {
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) => {}
+            done => return done,
+        }
+    }
+    Err(DbErr::Custom(
+        "validator session: too much contention".into(),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_session(
+    user: &users::Model,
+    organizer: Uuid,
+    event: Uuid,
+    name: &str,
+    device_info: &str,
+    location: &str,
+    now: DateTime<Utc>,
+) -> validator_sessions::ActiveModel {
     let nowf = now.fixed_offset();
-    end_open(db, user.id, Some(event), now).await?;
     validator_sessions::ActiveModel {
         id: Set(Uuid::new_v4()),
         organizer_id: Set(organizer),
@@ -308,8 +351,6 @@ pub async fn start<C: ConnectionTrait>(
         created_at: Set(nowf),
         updated_at: Set(nowf),
     }
-    .insert(db)
-    .await
 }
 
 /// Ends the user's open sessions (at one event, or everywhere when `event`

@@ -279,7 +279,20 @@ async fn scan_in(
             "ticket": shown(api, &ticket, &order, true).await?,
         })));
     }
-    if let Some(event) = uuid_in(body, "event_id") {
+    let event = match body.get("event_id").filter(|v| !v.is_null() && **v != "") {
+        None => None,
+        Some(v) => match v.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok()) {
+            Some(e) => Some(e),
+            None => {
+                return Ok((
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"success": false, "detail": "event_id debe ser un UUID."})),
+                )
+                    .into_response())
+            }
+        },
+    };
+    if let Some(event) = event {
         if event != ticket.event_id {
             return Ok((
                 StatusCode::BAD_REQUEST,

@@ -236,6 +236,10 @@ fn parse_list(text: &str, delimiter: Option<char>) -> (Vec<Value>, Vec<String>) 
         if first_name.is_empty() && email.is_empty() {
             continue;
         }
+        if rows.len() >= MAX_BATCH {
+            errors.push(format!("Solo se leen las primeras {MAX_BATCH} filas."));
+            break;
+        }
         let clip = |s: String| s.chars().take(100).collect::<String>();
         rows.push(
             json!({"first_name": clip(first_name), "last_name": clip(last_name), "email": email}),
@@ -361,7 +365,7 @@ pub async fn preview(
         (status = 401, description = "Not signed in", body = Detail),
         (status = 403, description = "Not a manager of the organizer's events", body = Detail),
         (status = 404, description = "Not one of the organizer's events", body = Detail),
-        (status = 409, description = "With `issue_now`: the tier has no seats for them all (nothing made)", body = Detail),
+        (status = 409, description = "With `issue_now`: the tier ran out of seats (`{detail, issued}`: the invitations are made, those not issued stay pending)", body = Object),
     )
 )]
 pub async fn create_batch(
@@ -501,6 +505,7 @@ pub async fn create_batch(
                 }
                 Err(Refusal::SoldOut) => {
                     // The rest stay invitations, redeemable when seats free up.
+                    api.cache.invalidate();
                     return Ok((
                         StatusCode::CONFLICT,
                         Json(json!({
@@ -582,6 +587,8 @@ async fn organizer_email(api: &Api, organizer: &organizers::Model) -> Result<Str
     }
     let member = crate::models::_entities::organizer_members::Entity::find()
         .filter(crate::models::_entities::organizer_members::Column::OrganizerId.eq(organizer.id))
+        .filter(crate::models::_entities::organizer_members::Column::IsAdmin.eq(true))
+        .filter(crate::models::_entities::organizer_members::Column::InvitationPending.eq(false))
         .order_by_asc(crate::models::_entities::organizer_members::Column::CreatedAt)
         .one(&api.db)
         .await?;
@@ -857,11 +864,20 @@ async fn public_view(api: &Api, url: &RequestUrl, i: &courtesy::Model) -> Result
                         .await?
                         .iter()
                         .map(|t| {
-                            let mut v =
-                                serde_json::to_value(TicketDetail::new(t, &o)).unwrap_or_default();
-                            v["qr_url"] =
-                                json!(format!("{}/api/v1/tickets/{}/qr/", url.origin(), t.code));
-                            v
+                            let d = TicketDetail::new(t, &o);
+                            // The link's holder sees the tickets, not the
+                            // order's address nor who scanned them.
+                            json!({
+                                "id": d.id,
+                                "ticket_number": d.ticket_number,
+                                "first_name": d.first_name,
+                                "last_name": d.last_name,
+                                "attendee_name": d.attendee_name,
+                                "status": d.status,
+                                "check_in_status": d.check_in_status,
+                                "order_number": d.order_number,
+                                "qr_url": format!("{}/api/v1/tickets/{}/qr/", url.origin(), t.code),
+                            })
                         })
                         .collect::<Vec<_>>();
                     (t, Some(o.order_number))

@@ -1259,10 +1259,14 @@ struct Sums {
         (status = 200, description = "The events with their figures", body = Vec<EventFigures>),
         (status = 400, description = "A malformed date, or a parameter with a NUL character", body = super::FieldErrors),
         (status = 401, description = "Not signed in", body = Detail),
-        (status = 403, description = "Not an organizer's member", body = Detail),
+        (status = 403, description = "Not an organizer's member who manages events or reads reports", body = Detail),
     )
 )]
 pub async fn with_figures(api: Api, url: RequestUrl, member: Member) -> Result<Response, ApiError> {
+    // Sales figures: not for door-only members.
+    if !(member.manages_events() || member.role.can_view_reports) {
+        return Err(ApiError::Forbidden(NOT_ALLOWED));
+    }
     let mut query = events::Entity::find()
         .filter(events::Column::OrganizerId.eq(member.organizer.id))
         .filter(events::Column::DeletedAt.is_null())

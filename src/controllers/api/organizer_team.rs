@@ -246,6 +246,12 @@ pub async fn invite(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    // A door-only invitation (`can_validate_tickets` and no other flag
+    // sent) gives the door and nothing else.
+    if let [None, None, None, None, Some(true)] = flags.0 {
+        row.can_manage_events = Set(false);
+        row.can_view_reports = Set(false);
+    }
     flags.apply(&mut row);
     let row = match row.insert(&api.db).await {
         Ok(row) => row,
