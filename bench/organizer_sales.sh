@@ -56,7 +56,7 @@ echo "tickets: $(psql "$URL" -Atc "SELECT count(*) FROM tickets WHERE event_id =
 
 cd "$ROOT"
 LOCO_ENV=production PORT=$PORT DATABASE_URL=$URL SECRET_KEY=bench-only-secret-key-0123456789abcdef \
-  ALLOWED_HOSTS=127.0.0.1 CATALOGUE_CACHE_SECONDS=0 MEDIA_ROOT=$(mktemp -d) \
+  ALLOWED_HOSTS=127.0.0.1 CATALOGUE_CACHE_SECONDS=0 MEDIA_ROOT=$(mktemp -d) TRANSBANK_WEBPAY_PLUS_SANDBOX=true \
   taskset -c "$SERVER_CPU" "$BIN" start >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -65,13 +65,13 @@ B=http://127.0.0.1:$PORT
 
 # An admin of the event's organizer.
 curl -fsS -o /dev/null -X POST "$B/api/v1/auth/register/" -H 'content-type: application/json' \
-  -d '{"email":"bench@tuki.cl","password":"Bench-segura-42","first_name":"Bench"}'
+  -d '{"email":"bench@tuki.cl","password":"Organiza-segura-42","first_name":"Bench"}'
 psql "$URL" -qc "INSERT INTO organizer_members (id, organizer_id, user_id, is_admin, can_manage_events,
   can_view_reports, can_manage_settings, invitation_pending, can_validate_tickets, created_at, updated_at)
   SELECT gen_random_uuid(), '$ORG', u.id, true, true, true, true, false, false, now(), now()
   FROM users u WHERE u.email = 'bench@tuki.cl'"
 TOKEN=$(curl -fsS -X POST "$B/api/v1/auth/token/" -H 'content-type: application/json' \
-  -d '{"email":"bench@tuki.cl","password":"Bench-segura-42"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+  -d '{"email":"bench@tuki.cl","password":"Organiza-segura-42"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
 AUTH="authorization: Bearer $TOKEN"
 
 # p50/p99 of N sequential requests, in ms.

@@ -20,6 +20,7 @@ mod m20261202_000015_member_invitations;
 mod m20261202_000016_coupons;
 mod m20261202_000017_door;
 mod m20261202_000018_courtesy;
+mod m20261202_000019_export_order;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_coupons::Migration),
             Box::new(m20261202_000017_door::Migration),
             Box::new(m20261202_000018_courtesy::Migration),
+            Box::new(m20261202_000019_export_order::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -35,7 +35,7 @@ use crate::{
 };
 
 /// Rows read per statement.
-const BATCH: u64 = 500;
+const BATCH: u64 = 1_000;
 
 const ORDER_HEADERS: [&str; 26] = [
     "Número de Orden",
@@ -160,15 +160,22 @@ enum Cursor {
     Done,
 }
 
+/// `(created, id) > (at, last)`: a row comparison, which the index on
+/// `(event_id, created_at, id)` answers as a range.
 fn after(
     created: impl ColumnTrait,
     id: impl ColumnTrait,
     at: DateTime<FixedOffset>,
     last: Uuid,
 ) -> Condition {
-    Condition::any()
-        .add(created.gt(at))
-        .add(Condition::all().add(created.eq(at)).add(id.gt(last)))
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Condition::all().add(
+        Expr::tuple([
+            Expr::col(created.as_column_ref()).into(),
+            Expr::col(id.as_column_ref()).into(),
+        ])
+        .gt(Expr::tuple([Expr::val(at).into(), Expr::val(last).into()])),
+    )
 }
 
 /// A batch of rows, and the keyset after its last.
