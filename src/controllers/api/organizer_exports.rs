@@ -171,10 +171,10 @@ fn after(
     use sea_orm::sea_query::{Expr, ExprTrait};
     Condition::all().add(
         Expr::tuple([
-            Expr::col(created.as_column_ref()).into(),
-            Expr::col(id.as_column_ref()).into(),
+            Expr::col(created.as_column_ref()),
+            Expr::col(id.as_column_ref()),
         ])
-        .gt(Expr::tuple([Expr::val(at).into(), Expr::val(last).into()])),
+        .gt(Expr::tuple([Expr::val(at), Expr::val(last)])),
     )
 }
 
