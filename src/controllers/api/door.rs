@@ -253,23 +253,36 @@ pub async fn check_in_by_uuid(
     scan_in(&api, &member, &body, "ticket_uuid").await
 }
 
+/// The organizer's ticket named by `key` in the body, with its order; or
+/// the answer refusing it (400 without the key, 404 for no such ticket).
+async fn scanned(
+    api: &Api,
+    member: &Member,
+    body: &Value,
+    key: &str,
+) -> Result<Result<(tickets::Model, orders::Model), Response>, ApiError> {
+    let Some(raw) = body.get(key).filter(|v| !v.is_null() && *v != "") else {
+        return Ok(Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"detail": format!("{key} is required.")})),
+        )
+            .into_response()));
+    };
+    let id = raw.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok());
+    Ok(own_ticket(api, member, id, None)
+        .await?
+        .ok_or_else(no_ticket))
+}
+
 async fn scan_in(
     api: &Api,
     member: &Member,
     body: &Value,
     key: &str,
 ) -> Result<Response, ApiError> {
-    let raw = body.get(key).filter(|v| !v.is_null() && *v != "");
-    let Some(raw) = raw else {
-        return Ok((
-            StatusCode::BAD_REQUEST,
-            Json(json!({"detail": format!("{key} is required.")})),
-        )
-            .into_response());
-    };
-    let id = raw.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok());
-    let Some((ticket, order)) = own_ticket(api, member, id, None).await? else {
-        return Ok(no_ticket());
+    let (ticket, order) = match scanned(api, member, body, key).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
     };
     let full = truthy(body.get("include_full_details"));
     if body.get("action_type").and_then(Value::as_str) == Some("view_details") {
@@ -356,16 +369,9 @@ pub async fn check_out_by_uuid(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     require_door(&member)?;
-    let Some(raw) = body.get("ticket_uuid").filter(|v| !v.is_null() && *v != "") else {
-        return Ok((
-            StatusCode::BAD_REQUEST,
-            Json(json!({"detail": "ticket_uuid is required."})),
-        )
-            .into_response());
-    };
-    let id = raw.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok());
-    let Some((ticket, order)) = own_ticket(&api, &member, id, None).await? else {
-        return Ok(no_ticket());
+    let (ticket, order) = match scanned(&api, &member, &body, "ticket_uuid").await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
     };
     let session = match session_for(&api, &member, &body, ticket.event_id).await? {
         Ok(s) => s,
