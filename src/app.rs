@@ -295,6 +295,7 @@ impl Hooks for App {
         // tasks-inject (do not remove)
         tasks.register(tasks::release_expired_holds::ReleaseExpiredHolds);
         tasks.register(tasks::reconcile_payments::ReconcilePayments);
+        tasks.register(tasks::rebuild_sales::RebuildSales);
         tasks.register(tasks::migrate::Migrate);
         tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
         tasks.register(tasks::seed_demo::SeedDemo);

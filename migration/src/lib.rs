@@ -21,6 +21,7 @@ mod m20261202_000016_coupons;
 mod m20261202_000017_door;
 mod m20261202_000018_courtesy;
 mod m20261202_000019_export_order;
+mod m20261203_000020_sales_rollup;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_door::Migration),
             Box::new(m20261202_000018_courtesy::Migration),
             Box::new(m20261202_000019_export_order::Migration),
+            Box::new(m20261203_000020_sales_rollup::Migration),
             // inject-above (do not remove this comment)
         ]
     }

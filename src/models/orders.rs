@@ -153,8 +153,23 @@ pub async fn record_refund(
         .await?
         .rows_affected
         == 1;
+    let order = orders::Entity::find_by_id(order_id)
+        .one(&txn)
+        .await?
+        .ok_or(DbErr::RecordNotFound(format!("order {order_id}")))?;
     if full {
-        return_seats(&txn, order_id, nowf).await?;
+        let items = order_items::Entity::find()
+            .filter(order_items::Column::OrderId.eq(order_id))
+            .order_by_asc(order_items::Column::TierId)
+            .all(&txn)
+            .await?;
+        return_seats(&txn, order_id, &items, nowf).await?;
+        // Out of the sales figures, as it was counted (before this amount).
+        let counted = orders::Model {
+            refunded_amount: order.refunded_amount - amount,
+            ..order
+        };
+        super::sales::uncount_paid(&txn, &counted, &items).await?;
     } else {
         orders::Entity::update_many()
             .col_expr(
@@ -165,6 +180,7 @@ pub async fn record_refund(
             .filter(orders::Column::Status.eq(OrderStatus::Paid))
             .exec(&txn)
             .await?;
+        super::sales::count_refund(&txn, &order, amount).await?;
     }
     txn.commit().await?;
     Ok(true)
@@ -174,13 +190,9 @@ pub async fn record_refund(
 async fn return_seats<C: ConnectionTrait>(
     db: &C,
     order_id: Uuid,
+    items: &[order_items::Model],
     nowf: DateTime<FixedOffset>,
 ) -> Result<(), DbErr> {
-    let items = order_items::Entity::find()
-        .filter(order_items::Column::OrderId.eq(order_id))
-        .order_by_asc(order_items::Column::TierId)
-        .all(db)
-        .await?;
     for item in items {
         move_seats(db, item.tier_id, Seats::Unsell(item.quantity)).await?;
     }
@@ -398,7 +410,9 @@ impl Model {
                 .exec(txn)
                 .await?;
         }
-        Ok(Confirmed::Paid(reload().await?))
+        let paid = reload().await?;
+        super::sales::count_paid(txn, &paid, &items).await?;
+        Ok(Confirmed::Paid(paid))
     }
 
     /// Confirms a paid order in its own transaction.

@@ -1,18 +1,22 @@
 //! What an organizer sold, as SQL aggregates: the dashboard's and the
-//! analytics page's figures. No order is ever loaded; each function is one
-//! statement whose answer is a handful of numbers or one row per hour, tier
-//! or day.
+//! analytics page's figures. No order is ever loaded.
 //!
-//! An order counts once it is paid (wholly or partly refunded orders
-//! included), on the instant it was paid. Days are Santiago days: the
-//! statements group by UTC hour (Santiago's offsets are whole hours) and
-//! [`by_day`] folds the hours into days, so the same statement serves
-//! PostgreSQL and SQLite.
+//! The figures are read from a rollup kept beside the orders
+//! (`sales_hourly`, `sales_tier_hourly`): each event's paid orders summed by
+//! the UTC hour they were paid in, and their lines per tier. An order counts
+//! once it is paid (partly refunded orders included; a wholly refunded one
+//! is taken out again), in the hour it was paid: [`count_paid`],
+//! [`count_refund`] and [`uncount_paid`] move it in the same transaction
+//! that changes the order, and [`rebuild`] sums them again from the orders.
+//! A period is read from whole hours; days are Santiago days, whose
+//! offsets are whole hours, so [`by_day`] folds hours into days exactly.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::America::Santiago;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
+
+use super::_entities::{order_items, orders};
 
 /// Whose sales: an organizer's, or one of its events'.
 #[derive(Debug, Clone, Copy)]
@@ -22,25 +26,18 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The orders' condition (alias `o`), its parameters starting at `$1`.
+    /// The rollup rows' condition (alias `h`), its parameters starting at
+    /// `$1`.
     fn condition(self) -> (String, Vec<Value>) {
-        let paid = "o.status IN ('paid', 'partially_refunded')";
+        let mine = "h.event_id IN (SELECT e.id FROM events e WHERE e.organizer_id = $1)";
         match self.event {
             // The event is checked to be the organizer's as well: a scope
-            // never reaches another organizer's orders.
+            // never reaches another organizer's sales.
             Some(event) => (
-                format!(
-                    "{paid} AND o.event_id = $1 AND o.event_id IN \
-                     (SELECT e.id FROM events e WHERE e.organizer_id = $2)"
-                ),
-                vec![event.into(), self.organizer.into()],
+                format!("{mine} AND h.event_id = $2"),
+                vec![self.organizer.into(), event.into()],
             ),
-            None => (
-                format!(
-                    "{paid} AND o.event_id IN (SELECT e.id FROM events e WHERE e.organizer_id = $1)"
-                ),
-                vec![self.organizer.into()],
-            ),
+            None => (mine.to_string(), vec![self.organizer.into()]),
         }
     }
 }
@@ -78,14 +75,6 @@ impl Totals {
     }
 }
 
-const SUMS: &str = "COUNT(*) AS orders, \
-     CAST(COALESCE(SUM((SELECT SUM(i.quantity) FROM order_items i WHERE i.order_id = o.id)), 0) AS BIGINT) AS tickets, \
-     CAST(COALESCE(SUM(o.total), 0) AS BIGINT) AS total, \
-     CAST(COALESCE(SUM(o.subtotal), 0) AS BIGINT) AS subtotal, \
-     CAST(COALESCE(SUM(o.service_fee), 0) AS BIGINT) AS service_fee, \
-     CAST(COALESCE(SUM(o.discount), 0) AS BIGINT) AS discount, \
-     CAST(COALESCE(SUM(o.refunded_amount), 0) AS BIGINT) AS refunded";
-
 /// A statement in PostgreSQL's `$n` parameters, renumbered for SQLite.
 fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Postgres {
@@ -96,50 +85,25 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Stored instants are UTC, and SQLite compares their text: bounds are
-/// written in UTC too.
-fn utc(t: DateTime<FixedOffset>) -> Value {
-    t.with_timezone(&Utc).fixed_offset().into()
+/// The rollup's key: whole hours since 1970, UTC.
+#[must_use]
+pub fn hour_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(3600)
 }
 
-/// The orders of `scope` paid in `[from, to)`.
-///
-/// # Errors
-/// When the database fails.
-pub async fn totals<C: ConnectionTrait>(
-    db: &C,
-    scope: Scope,
-    from: DateTime<FixedOffset>,
-    to: DateTime<FixedOffset>,
-) -> Result<Totals, DbErr> {
-    let (condition, mut values) = scope.condition();
-    let n = values.len();
-    values.extend([utc(from), utc(to)]);
-    let sql = format!(
-        "SELECT {SUMS} FROM orders o WHERE {condition} AND o.paid_at >= ${} AND o.paid_at < ${}",
-        n + 1,
-        n + 2
-    );
-    let backend = db.get_database_backend();
-    Ok(Totals::find_by_statement(statement(backend, &sql, values))
-        .one(db)
-        .await?
-        .unwrap_or_default())
+/// The instant an hour of the rollup starts.
+#[must_use]
+pub fn hour_start(hour: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(hour.saturating_mul(3600), 0).unwrap_or_default()
 }
 
-#[derive(Debug, FromQueryResult)]
-struct HourRow {
-    hour: String,
-    orders: i64,
-    tickets: i64,
-    total: i64,
-    subtotal: i64,
-    service_fee: i64,
-    discount: i64,
-    refunded: i64,
+/// `at` rounded down to its hour.
+#[must_use]
+pub fn floor_hour(at: DateTime<Utc>) -> DateTime<Utc> {
+    hour_start(hour_of(at))
 }
 
-/// The orders of `scope` paid in `[from, to)`, summed per UTC hour (only
+/// The rollup's hours of `scope` from the hour `from` falls in on (only
 /// hours with sales), oldest first.
 ///
 /// # Errors
@@ -147,47 +111,63 @@ struct HourRow {
 pub async fn hourly<C: ConnectionTrait>(
     db: &C,
     scope: Scope,
-    from: DateTime<FixedOffset>,
-    to: DateTime<FixedOffset>,
+    from: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, Totals)>, DbErr> {
-    let backend = db.get_database_backend();
-    let hour = if backend == DbBackend::Postgres {
-        "to_char(o.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
-    } else {
-        "substr(o.paid_at, 1, 13)"
-    };
+    #[derive(FromQueryResult)]
+    struct Row {
+        paid_hour: i64,
+        orders: i64,
+        tickets: i64,
+        total: i64,
+        subtotal: i64,
+        service_fee: i64,
+        discount: i64,
+        refunded: i64,
+    }
     let (condition, mut values) = scope.condition();
-    let n = values.len();
-    values.extend([utc(from), utc(to)]);
+    values.push(hour_of(from).into());
     let sql = format!(
-        "SELECT {hour} AS hour, {SUMS} FROM orders o \
-         WHERE {condition} AND o.paid_at >= ${} AND o.paid_at < ${} GROUP BY 1 ORDER BY 1",
-        n + 1,
-        n + 2
+        "SELECT h.paid_hour AS paid_hour, \
+           CAST(SUM(h.orders) AS BIGINT) AS orders, CAST(SUM(h.tickets) AS BIGINT) AS tickets, \
+           CAST(SUM(h.total) AS BIGINT) AS total, CAST(SUM(h.subtotal) AS BIGINT) AS subtotal, \
+           CAST(SUM(h.service_fee) AS BIGINT) AS service_fee, \
+           CAST(SUM(h.discount) AS BIGINT) AS discount, CAST(SUM(h.refunded) AS BIGINT) AS refunded \
+         FROM sales_hourly h WHERE {condition} AND h.paid_hour >= ${} \
+         GROUP BY h.paid_hour ORDER BY h.paid_hour",
+        values.len()
     );
-    let rows = HourRow::find_by_statement(statement(backend, &sql, values))
+    let rows = Row::find_by_statement(statement(db.get_database_backend(), &sql, values))
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
-            // `2026-12-02 19` (PostgreSQL) or `2026-12-02T19` (SQLite).
-            let text = format!("{}:00", row.hour.replace('T', " "));
-            let at = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M").ok()?;
-            Some((
-                at.and_utc(),
+        .map(|r| {
+            (
+                hour_start(r.paid_hour),
                 Totals {
-                    orders: row.orders,
-                    tickets: row.tickets,
-                    total: row.total,
-                    subtotal: row.subtotal,
-                    service_fee: row.service_fee,
-                    discount: row.discount,
-                    refunded: row.refunded,
+                    orders: r.orders,
+                    tickets: r.tickets,
+                    total: r.total,
+                    subtotal: r.subtotal,
+                    service_fee: r.service_fee,
+                    discount: r.discount,
+                    refunded: r.refunded,
                 },
-            ))
+            )
         })
         .collect())
+}
+
+/// The sums of the hours starting in `[from, to)`.
+#[must_use]
+pub fn sum(hours: &[(DateTime<Utc>, Totals)], from: DateTime<Utc>, to: DateTime<Utc>) -> Totals {
+    let mut sums = Totals::default();
+    for (at, t) in hours {
+        if *at >= from && *at < to {
+            sums.add(t);
+        }
+    }
+    sums
 }
 
 /// Santiago's midnight starting `day`.
@@ -240,42 +220,35 @@ pub struct TierSales {
     pub service_fees: i64,
 }
 
-/// Tickets and revenue per tier of the orders of `scope` paid in
-/// `[from, to)`; tiers with sales only, in the event page's order.
+/// Tickets and revenue per tier of the orders of `scope` paid from the
+/// hour `from` falls in on; tiers with sales only, in the event page's
+/// order.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn by_tier<C: ConnectionTrait>(
     db: &C,
     scope: Scope,
-    from: DateTime<FixedOffset>,
-    to: DateTime<FixedOffset>,
+    from: DateTime<Utc>,
 ) -> Result<Vec<TierSales>, DbErr> {
     let (condition, mut values) = scope.condition();
-    let n = values.len();
-    values.extend([utc(from), utc(to)]);
-    // A line's share of its order's fee: the fee × the line's part of the
-    // subtotal (rounded down per line).
+    values.push(hour_of(from).into());
     let sql = format!(
         "SELECT t.id AS tier_id, t.name AS name, t.price AS price, \
-           CAST(SUM(i.quantity) AS BIGINT) AS tickets, \
-           CAST(SUM(i.quantity * i.unit_price - i.discount) AS BIGINT) AS revenue, \
-           CAST(SUM(CASE WHEN o.subtotal + o.discount > 0 \
-             THEN o.service_fee * i.quantity * i.unit_price / (o.subtotal + o.discount) ELSE 0 END) AS BIGINT) AS service_fees \
-         FROM order_items i JOIN orders o ON o.id = i.order_id JOIN ticket_tiers t ON t.id = i.tier_id \
-         WHERE {condition} AND o.paid_at >= ${} AND o.paid_at < ${} \
-         GROUP BY t.id, t.name, t.price, t.display_order \
+           CAST(SUM(h.tickets) AS BIGINT) AS tickets, CAST(SUM(h.revenue) AS BIGINT) AS revenue, \
+           CAST(SUM(h.service_fees) AS BIGINT) AS service_fees \
+         FROM sales_tier_hourly h JOIN ticket_tiers t ON t.id = h.tier_id \
+         WHERE {condition} AND h.paid_hour >= ${} \
+         GROUP BY t.id, t.name, t.price, t.display_order HAVING SUM(h.tickets) > 0 \
          ORDER BY t.display_order, t.price, t.name",
-        n + 1,
-        n + 2
+        values.len()
     );
-    let backend = db.get_database_backend();
-    TierSales::find_by_statement(statement(backend, &sql, values))
+    TierSales::find_by_statement(statement(db.get_database_backend(), &sql, values))
         .all(db)
         .await
 }
 
-/// When the first order of `scope` was paid.
+/// When the first order of `scope` still counted was paid (to the hour).
 ///
 /// # Errors
 /// When the database fails.
@@ -285,16 +258,190 @@ pub async fn first_paid<C: ConnectionTrait>(
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
     #[derive(FromQueryResult)]
     struct First {
-        first: Option<DateTime<FixedOffset>>,
+        first: Option<i64>,
     }
     let (condition, values) = scope.condition();
-    let sql = format!("SELECT MIN(o.paid_at) AS first FROM orders o WHERE {condition}");
+    let sql = format!(
+        "SELECT MIN(h.paid_hour) AS first FROM sales_hourly h WHERE {condition} AND h.orders > 0"
+    );
+    Ok(
+        First::find_by_statement(statement(db.get_database_backend(), &sql, values))
+            .one(db)
+            .await?
+            .and_then(|f| f.first)
+            .map(hour_start),
+    )
+}
+
+/// Adds (`sign` 1) or takes out (−1) a paid order and its lines in the
+/// rollup, as `order` reads.
+async fn shift<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+    sign: i64,
+) -> Result<(), DbErr> {
+    let Some(paid_at) = order.paid_at else {
+        return Ok(());
+    };
+    let hour = hour_of(paid_at.with_timezone(&Utc));
+    let tickets: i64 = items.iter().map(|i| i64::from(i.quantity)).sum();
     let backend = db.get_database_backend();
-    Ok(First::find_by_statement(statement(backend, &sql, values))
-        .one(db)
-        .await?
-        .and_then(|f| f.first)
-        .map(|t| t.with_timezone(&Utc)))
+    db.execute_raw(statement(
+        backend,
+        "INSERT INTO sales_hourly \
+           (event_id, paid_hour, orders, tickets, total, subtotal, service_fee, discount, refunded) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (event_id, paid_hour) DO UPDATE SET \
+           orders = sales_hourly.orders + excluded.orders, \
+           tickets = sales_hourly.tickets + excluded.tickets, \
+           total = sales_hourly.total + excluded.total, \
+           subtotal = sales_hourly.subtotal + excluded.subtotal, \
+           service_fee = sales_hourly.service_fee + excluded.service_fee, \
+           discount = sales_hourly.discount + excluded.discount, \
+           refunded = sales_hourly.refunded + excluded.refunded",
+        vec![
+            order.event_id.into(),
+            hour.into(),
+            sign.into(),
+            (sign * tickets).into(),
+            (sign * order.total).into(),
+            (sign * order.subtotal).into(),
+            (sign * order.service_fee).into(),
+            (sign * order.discount).into(),
+            (sign * order.refunded_amount).into(),
+        ],
+    ))
+    .await?;
+    // Lines in the order tiers are locked in (by id).
+    let mut lines: Vec<&order_items::Model> = items.iter().collect();
+    lines.sort_by_key(|i| i.tier_id);
+    let listed = order.subtotal + order.discount;
+    for i in lines {
+        let gross = i64::from(i.quantity) * i.unit_price;
+        // The line's share of the order's fee, rounded down.
+        let fee = if listed > 0 {
+            order.service_fee * gross / listed
+        } else {
+            0
+        };
+        db.execute_raw(statement(
+            backend,
+            "INSERT INTO sales_tier_hourly \
+               (event_id, paid_hour, tier_id, tickets, revenue, service_fees) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (event_id, paid_hour, tier_id) DO UPDATE SET \
+               tickets = sales_tier_hourly.tickets + excluded.tickets, \
+               revenue = sales_tier_hourly.revenue + excluded.revenue, \
+               service_fees = sales_tier_hourly.service_fees + excluded.service_fees",
+            vec![
+                order.event_id.into(),
+                hour.into(),
+                i.tier_id.into(),
+                (sign * i64::from(i.quantity)).into(),
+                (sign * (gross - i.discount)).into(),
+                (sign * fee).into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Counts an order just paid (inside the transaction that paid it, after
+/// its seats: the rollup's rows are always locked last).
+///
+/// # Errors
+/// When the database fails.
+pub async fn count_paid<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+) -> Result<(), DbErr> {
+    shift(db, order, items, 1).await
+}
+
+/// Takes out an order that stops counting (wholly refunded), as it was
+/// counted: `order` as it read before the change.
+///
+/// # Errors
+/// When the database fails.
+pub async fn uncount_paid<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+) -> Result<(), DbErr> {
+    shift(db, order, items, -1).await
+}
+
+/// Counts `amount` given back on a paid order that still counts, in the
+/// hour the order was paid.
+///
+/// # Errors
+/// When the database fails.
+pub async fn count_refund<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    amount: i64,
+) -> Result<(), DbErr> {
+    let Some(paid_at) = order.paid_at else {
+        return Ok(());
+    };
+    db.execute_raw(statement(
+        db.get_database_backend(),
+        "INSERT INTO sales_hourly (event_id, paid_hour, refunded) VALUES ($1, $2, $3) \
+         ON CONFLICT (event_id, paid_hour) DO UPDATE SET refunded = sales_hourly.refunded + excluded.refunded",
+        vec![
+            order.event_id.into(),
+            hour_of(paid_at.with_timezone(&Utc)).into(),
+            amount.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Sums the rollup again from the orders (after orders were written by
+/// other means, such as an import): in one transaction, so readers see the
+/// old sums or the new.
+///
+/// # Errors
+/// When the database fails.
+pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let hour = if backend == DbBackend::Postgres {
+        "CAST(floor(extract(epoch FROM o.paid_at) / 3600) AS BIGINT)"
+    } else {
+        "CAST(strftime('%s', o.paid_at) AS INTEGER) / 3600"
+    };
+    let paid = "o.status IN ('paid', 'partially_refunded') AND o.paid_at IS NOT NULL";
+    for sql in [
+        "DELETE FROM sales_tier_hourly".to_string(),
+        "DELETE FROM sales_hourly".to_string(),
+        format!(
+            "INSERT INTO sales_hourly \
+               (event_id, paid_hour, orders, tickets, total, subtotal, service_fee, discount, refunded) \
+             SELECT o.event_id, {hour}, COUNT(*), \
+               COALESCE(SUM((SELECT SUM(i.quantity) FROM order_items i WHERE i.order_id = o.id)), 0), \
+               SUM(o.total), SUM(o.subtotal), SUM(o.service_fee), SUM(o.discount), SUM(o.refunded_amount) \
+             FROM orders o WHERE {paid} GROUP BY o.event_id, {hour}"
+        ),
+        format!(
+            "INSERT INTO sales_tier_hourly \
+               (event_id, paid_hour, tier_id, tickets, revenue, service_fees) \
+             SELECT o.event_id, {hour}, i.tier_id, SUM(i.quantity), \
+               SUM(i.quantity * i.unit_price - i.discount), \
+               SUM(CASE WHEN o.subtotal + o.discount > 0 \
+                 THEN o.service_fee * i.quantity * i.unit_price / (o.subtotal + o.discount) ELSE 0 END) \
+             FROM order_items i JOIN orders o ON o.id = i.order_id \
+             WHERE {paid} GROUP BY o.event_id, {hour}, i.tier_id"
+        ),
+    ] {
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.commit().await
 }
 
 /// An event's capacity and door figures.

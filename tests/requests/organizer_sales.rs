@@ -438,10 +438,7 @@ async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
         if *title == "Sur" {
             paid_total = o.total;
         }
-        let mut row: orders::ActiveModel = o.clone().into();
-        row.status = Set("paid".into());
-        row.paid_at = Set(Some(chrono::Utc::now().fixed_offset()));
-        row.update(db).await.unwrap();
+        o.confirm_paid(db, chrono::Utc::now()).await.unwrap();
     }
 
     let stats = |auth: &str, query: &str| {
@@ -498,10 +495,7 @@ async fn the_dashboard_figures_count_paid_orders_of_the_organizer_only() {
     assert_eq!(body["categoryData"][0]["name"], "G");
     assert_eq!(body["categoryData"][0]["value"], 3);
     assert_eq!(body["categoryData"][0]["effective_revenue"], json!(30000.0));
-    assert_eq!(
-        body["capacity"]["sold"], 0,
-        "no tickets issued by the test's update"
-    );
+    assert_eq!(body["capacity"]["sold"], 3, "the paid order's tickets");
     assert_eq!(body["checkIn"]["check_in_rate"], json!(0.0));
     assert_eq!(body["metadata"]["event_id_filter"], json!(sur_event));
     // Since the first sale: one day.
@@ -680,4 +674,184 @@ async fn an_export_streams_every_row_once_across_reads() {
     assert_eq!(sheet.matches("ORD-").count(), 1203);
     assert!(sheet.contains("<v>1150</v>"), "totals are numbers");
     assert!(sheet.contains("Número de Orden"));
+}
+
+/// The sales figures are kept as orders are paid and refunded, in the same
+/// transactions: they always equal the sums over the orders (what `task
+/// rebuild_sales` computes), partial refunds counted, a wholly refunded order
+/// taken out, another organizer's sales never in them.
+#[tokio::test]
+async fn the_sales_figures_follow_payments_and_refunds_and_equal_a_rebuild() {
+    use crate::support::app::TestApp;
+    use sea_orm::{ConnectionTrait, Statement};
+    use tuki_backend::models::{orders::record_refund, sales};
+    let app = TestApp::boot().await;
+    let server = app.server();
+    let db = &app.ctx().db;
+    let sur = organizer(&app, "Productora Sur", "productora-sur").await;
+    let norte = organizer(&app, "Productora Norte", "productora-norte").await;
+    let admin = signed_in(&server, &app, "eva@sur.cl", Some((sur, true, false))).await;
+    let other = signed_in(&server, &app, "ana@norte.cl", Some((norte, true, true))).await;
+    let post = |path: &str, auth: &str, body: Value| {
+        server
+            .post(&format!("/api/v1/{path}"))
+            .add_header("authorization", auth.to_string())
+            .json(&body)
+    };
+    let mut events = Vec::new();
+    for auth in [&admin, &other] {
+        let event: Value = post(
+            "events/",
+            auth,
+            json!({
+                "title": "Feria", "description": "d", "short_description": "s",
+                "start_date": "2031-04-01T21:00:00", "end_date": "2031-04-02T02:00:00",
+                "location": {"name": "Muelle", "address": "Costanera 1"}
+            }),
+        )
+        .await
+        .json();
+        let event = event["id"].as_str().unwrap().to_string();
+        let mut tiers = Vec::new();
+        for (name, price) in [("General", 10000), ("VIP", 25000)] {
+            let tier: Value = post(
+                "ticket-tiers/",
+                auth,
+                json!({"event": event, "name": name, "price": price}),
+            )
+            .await
+            .json();
+            tiers.push(tier["id"].as_str().unwrap().to_string());
+        }
+        assert_eq!(
+            post(&format!("events/{event}/publish/"), auth, json!({}))
+                .await
+                .status_code(),
+            200
+        );
+        events.push((event, tiers));
+    }
+    // Sur: three orders (one of both tiers); Norte: one.
+    let mut paid = Vec::new();
+    for (e, lines) in [
+        (0, vec![(0, 2)]),
+        (0, vec![(0, 1), (1, 2)]),
+        (0, vec![(1, 1)]),
+        (1, vec![(0, 4)]),
+    ] {
+        let (event, tiers) = &events[e];
+        let wanted: Vec<Value> = lines
+            .iter()
+            .map(|(t, q)| json!({"tier_id": tiers[*t], "quantity": q}))
+            .collect();
+        let r: Value = server
+            .post(&format!("/api/v1/events/{event}/reserve/"))
+            .json(&json!({"tiers": wanted}))
+            .await
+            .json();
+        let o: Value = server
+            .post(&format!("/api/v1/events/{event}/book/"))
+            .json(&json!({"reservation_id": r["reservation_id"], "customer": {"name": "A B", "email": "a@b.cl"}}))
+            .await
+            .json();
+        let number = o["order_number"].as_str().unwrap();
+        let order = {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            orders::Entity::find()
+                .filter(orders::Column::OrderNumber.eq(number))
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        order.confirm_paid(db, chrono::Utc::now()).await.unwrap();
+        paid.push(
+            orders::Entity::find_by_id(order.id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    // A partial refund on the first, the whole of the third.
+    let now = chrono::Utc::now();
+    assert!(record_refund(db, paid[0].id, 3000, now).await.unwrap());
+    assert!(record_refund(db, paid[2].id, paid[2].total, now)
+        .await
+        .unwrap());
+
+    let rows = |table: &'static str| async move {
+        let sql = format!("SELECT * FROM {table} ORDER BY 1, 2, 3");
+        let backend = db.get_database_backend();
+        db.query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (1..=6)
+                    .map(|i| r.try_get_by_index::<i64>(i).unwrap_or(-1))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|sums| sums.iter().skip(1).any(|n| *n > 0))
+            .collect::<Vec<_>>()
+    };
+    let kept = (rows("sales_hourly").await, rows("sales_tier_hourly").await);
+    sales::rebuild(db).await.unwrap();
+    let rebuilt = (rows("sales_hourly").await, rows("sales_tier_hourly").await);
+    assert_eq!(kept, rebuilt, "the kept sums are the orders' sums");
+    assert!(!kept.0.is_empty() && !kept.1.is_empty());
+
+    // What Sur's dashboard and analytics read: two orders, the refund.
+    let (event, _) = &events[0];
+    let analytics: Value = server
+        .get(&format!("/api/v1/events/analytics/?event_id={event}"))
+        .add_header("authorization", admin.clone())
+        .await
+        .json();
+    let kpis = &analytics["kpis"];
+    assert_eq!(kpis["totalOrders"], 2, "{analytics}");
+    assert_eq!(kpis["totalSales"], 5);
+    assert_eq!(kpis["totalRefunds"], json!(3000.0));
+    assert_eq!(
+        kpis["totalRevenue"],
+        json!((paid[0].total + paid[1].total) as f64)
+    );
+    let tiers: Vec<(String, i64)> = analytics["categoryData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["value"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(tiers, [("General".to_string(), 3), ("VIP".to_string(), 2)]);
+    let dashboard: Value = server
+        .get("/api/v1/organizers/dashboard-stats/")
+        .add_header("authorization", admin)
+        .await
+        .json();
+    assert_eq!(dashboard["summary"]["total_orders"], 2, "{dashboard}");
+    assert_eq!(dashboard["summary"]["total_tickets_sold"], 5);
+    assert_eq!(
+        dashboard["summary"]["total_revenue"],
+        json!((paid[0].total + paid[1].total - 3000) as f64)
+    );
+    let bars: i64 = dashboard["daily_data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["tickets"].as_i64().unwrap())
+        .sum();
+    assert_eq!(bars, 5);
+    // Norte's one order is Norte's alone.
+    let theirs: Value = server
+        .get("/api/v1/organizers/dashboard-stats/")
+        .add_header("authorization", other)
+        .await
+        .json();
+    assert_eq!(theirs["summary"]["total_orders"], 1);
+    assert_eq!(theirs["summary"]["total_tickets_sold"], 4);
 }

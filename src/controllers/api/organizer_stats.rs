@@ -4,7 +4,7 @@
 //! SQL aggregate over the organizer's paid orders (by when they were paid);
 //! no order is loaded.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use loco_rs::prelude::*;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
@@ -110,13 +110,16 @@ pub async fn dashboard_stats(
         event: None,
     };
     let now = Utc::now();
-    let start = (now - Duration::days(days)).fixed_offset();
-    let current = sales::totals(&api.db, scope, start, now.fixed_offset()).await?;
-    let previous = sales::totals(&api.db, scope, start - Duration::days(days), start).await?;
-    // Bars: the Santiago days ending today, from one statement.
+    // The period starts on the hour (the figures are summed by the hour):
+    // the last `days` × 24 hours and the current one, against as many
+    // before. One statement reads both, and the bars.
+    let start = sales::floor_hour(now - Duration::days(days));
+    let before = start - Duration::days(days);
+    let hours = sales::hourly(&api.db, scope, before).await?;
+    let current = sales::sum(&hours, start, DateTime::<Utc>::MAX_UTC);
+    let previous = sales::sum(&hours, before, start);
+    // Bars: the Santiago days ending today.
     let (first, today) = sales::last_days(now, days);
-    let from = sales::midnight(first).unwrap_or(start);
-    let hours = sales::hourly(&api.db, scope, from, now.fixed_offset()).await?;
     #[allow(clippy::cast_precision_loss)]
     let daily = sales::by_day(&hours, first, today)
         .into_iter()
@@ -139,7 +142,7 @@ pub async fn dashboard_stats(
     Ok(super::private_json(DashboardStats {
         period: StatsPeriod {
             days,
-            start_date: iso_utc(start),
+            start_date: iso_utc(start.fixed_offset()),
             end_date: iso_utc(now.fixed_offset()),
         },
         summary,
@@ -359,9 +362,11 @@ pub async fn analytics(api: Api, url: RequestUrl, member: Member) -> Result<Resp
     let start =
         sales::midnight(first).unwrap_or_else(|| (now - Duration::days(days)).fixed_offset());
     let end = now.fixed_offset();
-    let sums = sales::totals(&api.db, scope, start, end).await?;
-    let hours = sales::hourly(&api.db, scope, start, end).await?;
-    let tiers = sales::by_tier(&api.db, scope, start, end).await?;
+    // Santiago's midnight is on the hour: the days are read whole.
+    let from = start.with_timezone(&Utc);
+    let hours = sales::hourly(&api.db, scope, from).await?;
+    let sums = sales::sum(&hours, from, DateTime::<Utc>::MAX_UTC);
+    let tiers = sales::by_tier(&api.db, scope, from).await?;
     let views = match &event {
         Some(e) => i64::from(e.views_count),
         None => organizer_views(&api, member.organizer.id).await?,
@@ -552,7 +557,7 @@ pub async fn conversion_metrics(
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound("No encontrado."))?;
     let event = super::organizer_events::own_event_by_id(&api, &member, id).await?;
     let now = Utc::now();
-    let start = (now - Duration::days(days)).fixed_offset();
+    let start = sales::floor_hour(now - Duration::days(days)).fixed_offset();
     let utc = |t: chrono::DateTime<chrono::FixedOffset>| {
         sea_orm::Value::from(t.with_timezone(&Utc).fixed_offset())
     };
@@ -573,16 +578,17 @@ pub async fn conversion_metrics(
     .one(&api.db)
     .await?
     .unwrap_or_default();
-    let paid = sales::totals(
+    let from = start.with_timezone(&Utc);
+    let hours = sales::hourly(
         &api.db,
         Scope {
             organizer: member.organizer.id,
             event: Some(event.id),
         },
-        start,
-        now.fixed_offset(),
+        from,
     )
     .await?;
+    let paid = sales::sum(&hours, from, DateTime::<Utc>::MAX_UTC);
     let views = i64::from(event.views_count);
     Ok(super::private_json(ConversionMetrics {
         event_id: event.id,
