@@ -50,7 +50,7 @@ SELECT gen_random_uuid(), o.id, '$EVENT', '$TIER', md5(o.id::text || k), o.custo
   CASE WHEN k = 1 THEN 'used' ELSE 'valid' END, NULL, NULL, o.created_at, o.created_at
 FROM orders o CROSS JOIN generate_series(1, 4) k WHERE o.order_number LIKE 'B%';
 UPDATE ticket_tiers SET sold = sold + 100000 WHERE id = '$TIER';
-ANALYZE;
+VACUUM ANALYZE;
 SQL
 # Orders written in SQL: the sales figures are summed again from them, as
 # after an import.

@@ -287,6 +287,40 @@ impl Hooks for App {
         ))
     }
 
+    /// Loco's server, with Nagle's algorithm off on every connection (as
+    /// axum recommends): a streamed answer (an export) is written in many
+    /// chunks, and a chunk's small tail must not wait for the client's
+    /// delayed ACK.
+    async fn serve(
+        app: AxumRouter,
+        ctx: &AppContext,
+        serve_params: &loco_rs::boot::ServeParams,
+    ) -> Result<()> {
+        use axum::serve::ListenerExt;
+        let listener = tokio::net::TcpListener::bind(&format!(
+            "{}:{}",
+            serve_params.binding, serve_params.port
+        ))
+        .await?
+        .tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %err, "could not set TCP_NODELAY on a connection");
+            }
+        });
+        let ctx = ctx.clone();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            loco_rs::boot::shutdown_signal().await;
+            tracing::info!("shutting down...");
+            Self::on_shutdown(&ctx).await;
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {
         Ok(())
     }

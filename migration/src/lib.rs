@@ -22,6 +22,7 @@ mod m20261202_000017_door;
 mod m20261202_000018_courtesy;
 mod m20261202_000019_export_order;
 mod m20261203_000020_sales_rollup;
+mod m20261203_000021_door_counts;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_courtesy::Migration),
             Box::new(m20261202_000019_export_order::Migration),
             Box::new(m20261203_000020_sales_rollup::Migration),
+            Box::new(m20261203_000021_door_counts::Migration),
             // inject-above (do not remove this comment)
         ]
     }

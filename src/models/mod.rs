@@ -19,6 +19,7 @@ pub mod refresh_tokens;
 pub mod reservation_items;
 pub mod reservations;
 pub mod sales;
+pub mod sql;
 pub mod status;
 pub mod ticket_categories;
 pub mod ticket_tiers;

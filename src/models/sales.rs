@@ -13,10 +13,13 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::America::Santiago;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use super::_entities::{order_items, orders};
+use super::{
+    _entities::{order_items, orders},
+    sql::statement,
+};
 
 /// Whose sales: an organizer's, or one of its events'.
 #[derive(Debug, Clone, Copy)]
@@ -73,16 +76,6 @@ impl Totals {
         self.discount += other.discount;
         self.refunded += other.refunded;
     }
-}
-
-/// A statement in PostgreSQL's `$n` parameters, renumbered for SQLite.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// The rollup's key: whole hours since 1970, UTC.

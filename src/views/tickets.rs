@@ -255,7 +255,13 @@ fn float(amount: i64) -> f64 {
 /// How an order was paid, in backtuki's words.
 #[must_use]
 pub fn payment_method(order: &orders::Model) -> &'static str {
-    if order.total == 0 {
+    paid_by(order.total)
+}
+
+/// How an order of `total` pesos was paid: nothing to pay, or Webpay.
+#[must_use]
+pub const fn paid_by(total: i64) -> &'static str {
+    if total == 0 {
         "free"
     } else {
         "webpay_plus"

@@ -584,7 +584,7 @@ async fn an_export_streams_every_row_once_across_reads() {
         .await
         .json();
     let event: Uuid = event["id"].as_str().unwrap().parse().unwrap();
-    // 1,203 orders: three reads of 500 and a bit; groups of 7 share a time.
+    // 1,203 orders: two reads of 1,000 and a bit; groups of 7 share a time.
     let base = chrono::Utc::now().fixed_offset();
     let rows: Vec<orders::ActiveModel> = (0..1203)
         .map(|n| {
@@ -621,6 +621,93 @@ async fn an_export_streams_every_row_once_across_reads() {
             .await
             .unwrap();
     }
+    // A line and a ticket per order; every third ticket scanned by Eva.
+    let tier: Value = server
+        .post("/api/v1/ticket-tiers/")
+        .add_header("authorization", admin.clone())
+        .json(&json!({"event": event, "name": "General", "price": 1000}))
+        .await
+        .json();
+    let tier: Uuid = tier["id"].as_str().unwrap().parse().unwrap();
+    let eva = {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        tuki_backend::models::_entities::users::Entity::find()
+            .filter(tuki_backend::models::_entities::users::Column::Email.eq("eva@sur.cl"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    {
+        use tuki_backend::models::_entities::{order_items, tickets};
+        let lines: Vec<order_items::ActiveModel> = rows
+            .iter()
+            .map(|o| order_items::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                order_id: o.id.clone(),
+                tier_id: Set(tier),
+                tier_name: Set("General".into()),
+                quantity: Set(1),
+                unit_price: Set(1000),
+                discount: Set(0),
+                created_at: o.created_at.clone(),
+                updated_at: o.created_at.clone(),
+            })
+            .collect();
+        let issued: Vec<tickets::ActiveModel> = rows
+            .iter()
+            .enumerate()
+            .map(|(n, o)| tickets::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                order_id: o.id.clone(),
+                event_id: Set(event),
+                tier_id: Set(tier),
+                code: Set(format!("TKT-{n:05}")),
+                attendee_name: Set(format!("Asistente {n}")),
+                status: Set(if n % 3 == 0 { "used" } else { "valid" }.into()),
+                used_at: Set((n % 3 == 0).then_some(base)),
+                used_by: Set((n % 3 == 0).then_some(eva)),
+                created_at: o.created_at.clone(),
+                updated_at: o.created_at.clone(),
+            })
+            .collect();
+        for chunk in lines.chunks(200) {
+            order_items::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await
+                .unwrap();
+        }
+        for chunk in issued.chunks(200) {
+            tickets::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await
+                .unwrap();
+        }
+    }
+    let res = server
+        .get(&format!("/api/v1/events/{event}/export_attendees/"))
+        .add_header("authorization", admin.clone())
+        .await;
+    assert_eq!(res.status_code(), 200);
+    let text = String::from_utf8(res.as_bytes()[3..].to_vec()).unwrap();
+    let people: Vec<Vec<&str>> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(people.len(), 1203);
+    let codes: std::collections::BTreeSet<&str> = people.iter().map(|p| p[0]).collect();
+    assert_eq!(codes.len(), 1203, "no ticket twice");
+    let scanned: Vec<&Vec<&str>> = people.iter().filter(|p| p[7] == "Ingresado").collect();
+    assert_eq!(scanned.len(), 401);
+    assert!(scanned
+        .iter()
+        .all(|p| p[9] == "eva@sur.cl" && p[6] == "Usado"));
+    assert!(people.iter().all(|p| p[4] == "General" && p[5] == "1000"));
+    let first = people.iter().find(|p| p[0] == "TKT-00000").unwrap();
+    assert_eq!(first[14], "ORD-00000", "the ticket's order");
     let admin_again = admin.clone();
     let res = server
         .get(&format!("/api/v1/events/{event}/export_orders/"))

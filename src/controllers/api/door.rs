@@ -532,19 +532,14 @@ pub async fn validation_stats(
 }
 
 async fn stats_of(api: &Api, event: &events::Model) -> Result<Value, ApiError> {
-    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    use sea_orm::FromQueryResult;
     let backend = api.db.get_database_backend();
     let sql = "SELECT t.name AS tier_name, COUNT(k.id) AS total, \
         COALESCE(SUM(CASE WHEN k.status = 'used' THEN 1 ELSE 0 END), 0) AS checked_in, \
         COALESCE(SUM(CASE WHEN k.status = 'cancelled' THEN 1 ELSE 0 END), 0) AS cancelled \
         FROM tickets k JOIN ticket_tiers t ON t.id = k.tier_id \
         WHERE k.event_id = $1 GROUP BY t.name ORDER BY t.name";
-    let sql = if backend == DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
-    let rows = Counts::find_by_statement(Statement::from_sql_and_values(
+    let rows = Counts::find_by_statement(crate::models::sql::statement(
         backend,
         sql,
         [event.id.into()],

@@ -895,14 +895,11 @@ async fn counts(api: &Api, organizer: Uuid) -> Result<CouponCounts, ApiError> {
         COALESCE(SUM(CASE WHEN used_count > 0 THEN 1 ELSE 0 END), 0) AS used, \
         CAST(COALESCE(SUM(used_count), 0) AS BIGINT) AS uses \
         FROM coupons WHERE organizer_id = $1 AND deleted_at IS NULL";
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
-    let row = <Row as sea_orm::FromQueryResult>::find_by_statement(
-        sea_orm::Statement::from_sql_and_values(backend, sql, [organizer.into()]),
-    )
+    let row = <Row as sea_orm::FromQueryResult>::find_by_statement(crate::models::sql::statement(
+        backend,
+        sql,
+        [organizer.into()],
+    ))
     .one(&api.db)
     .await?;
     let u = |n: i64| u64::try_from(n).unwrap_or(0);
@@ -1003,13 +1000,8 @@ pub async fn analytics(api: Api, member: Member) -> Result<Response, ApiError> {
           AND o.status IN ('paid', 'partially_refunded') \
           AND o.event_id IN (SELECT e.id FROM events e WHERE e.organizer_id = $1) \
         GROUP BY o.coupon_id";
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
     let sums: HashMap<Uuid, Sums> = <Sums as sea_orm::FromQueryResult>::find_by_statement(
-        sea_orm::Statement::from_sql_and_values(backend, sql, [member.organizer.id.into()]),
+        crate::models::sql::statement(backend, sql, [member.organizer.id.into()]),
     )
     .all(&api.db)
     .await?

@@ -541,7 +541,7 @@ pub async fn conversion_metrics(
     member: Member,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    use sea_orm::FromQueryResult;
     member.require_reports()?;
     let days = match url.get("days") {
         None => 30,
@@ -565,12 +565,7 @@ pub async fn conversion_metrics(
     let sql = "SELECT \
         (SELECT COUNT(*) FROM reservations r WHERE r.event_id = $1 AND r.created_at >= $2) AS reservations, \
         (SELECT COUNT(*) FROM orders o WHERE o.event_id = $1 AND o.created_at >= $2) AS orders";
-    let sql = if backend == DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
-    let funnel = Funnel::find_by_statement(Statement::from_sql_and_values(
+    let funnel = Funnel::find_by_statement(crate::models::sql::statement(
         backend,
         sql,
         [event.id.into(), utc(start)],
