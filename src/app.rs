@@ -120,6 +120,24 @@ impl Hooks for App {
     /// the schema (see `platform::sqlite`).
     async fn before_run(ctx: &AppContext) -> Result<()> {
         crate::platform::sqlite::reload_schema(&ctx.db).await?;
+        // Once, at boot: payments wait for Webpay's credentials.
+        // (The database may not be migrated yet: `task migrate` runs as
+        // its own job; then the credentials cannot be read either.)
+        let gateway = crate::platform::context::gateway(ctx)?;
+        let missing = match gateway.webpay(&ctx.db).await {
+            Ok((webpay, _)) => webpay.is_none(),
+            Err(e) => {
+                tracing::warn!(error = %e, "Webpay credentials saved in the admin could not be read");
+                !gateway.from_environment()
+            }
+        };
+        if missing {
+            tracing::warn!(
+                "Webpay is not configured (TRANSBANK_COMMERCE_CODE and TRANSBANK_API_KEY unset, \
+                 sandbox off, none saved in the admin): payments answer 503 until a superuser \
+                 saves the commerce code and API key at /admin/payments/webpaysettings/"
+            );
+        }
         Ok(())
     }
 
@@ -204,9 +222,10 @@ impl Hooks for App {
             crate::accounts::sessions::SessionStore::Redis,
         );
         ctx.shared_store.insert(Arc::new(sessions));
-        let webpay = crate::payments::webpay::Webpay::new(&settings.transbank)
-            .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
-        ctx.shared_store.insert(Arc::new(webpay));
+        let gateway =
+            crate::payments::credentials::Gateway::new(&settings.transbank, &settings.secret_key)
+                .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
+        ctx.shared_store.insert(Arc::new(gateway));
         // Media: local disk or Google Cloud Storage, through Loco's storage.
         let storage = crate::platform::storage::storage(&settings.media).map_err(|e| {
             let var = match settings.media.backend {

@@ -23,6 +23,7 @@ mod m20261202_000018_courtesy;
 mod m20261202_000019_export_order;
 mod m20261203_000020_sales_rollup;
 mod m20261203_000021_door_counts;
+mod m20261203_000022_payment_settings;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_export_order::Migration),
             Box::new(m20261203_000020_sales_rollup::Migration),
             Box::new(m20261203_000021_door_counts::Migration),
+            Box::new(m20261203_000022_payment_settings::Migration),
             // inject-above (do not remove this comment)
         ]
     }

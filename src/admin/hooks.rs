@@ -66,6 +66,7 @@ pub struct Shown<'a> {
 
 /// A submission, for an extension to check its own inputs.
 pub struct Submitted<'a> {
+    pub ctx: &'a AppContext,
     pub m: &'a ModelAdmin,
     pub row: Option<&'a Row>,
     pub input: &'a FormData,
@@ -84,6 +85,7 @@ pub struct Checked {
 
 /// A saved object, for an extension to write what goes with it.
 pub struct Written<'a> {
+    pub ctx: &'a AppContext,
     pub m: &'a ModelAdmin,
     /// The object as it was before (`None` when added).
     pub before: Option<&'a Row>,

@@ -66,6 +66,7 @@ pub async fn submit(
     if let Some(ext) = m.extension {
         let checked = ext
             .check(Submitted {
+                ctx,
                 m,
                 row,
                 input,
@@ -190,6 +191,7 @@ pub async fn save(
         }
         if let Some(ext) = m.extension {
             let written = Written {
+                ctx,
                 m,
                 before: row,
                 id,

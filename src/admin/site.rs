@@ -7,7 +7,7 @@
 use super::{
     fields::{Field, Kind},
     hooks::{Extension, Hooks, ObjectAction},
-    models::{events, orders, organizers, users},
+    models::{events, orders, organizers, payments, users},
 };
 
 /// What happens to a row pointing at a deleted object.
@@ -178,6 +178,7 @@ pub static MODELS: &[&ModelAdmin] = &[
     &orders::ORDERS,
     &orders::TICKETS,
     &orders::PAYMENTS,
+    &payments::WEBPAY,
 ];
 
 /// The model at `/admin/{app}/{name}/`.

@@ -3,5 +3,6 @@
 //! (`webpay`). The rules themselves live on the models (`crate::models`).
 
 pub mod checkout;
+pub mod credentials;
 pub mod flow;
 pub mod webpay;

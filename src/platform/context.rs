@@ -7,8 +7,11 @@ use std::sync::Arc;
 use loco_rs::{app::AppContext, Error, Result};
 
 use crate::{
-    accounts::sessions::SessionStore, accounts::throttle::LoginThrottle, payments::webpay::Webpay,
-    platform::cache::ResponseCache, platform::settings::Settings,
+    accounts::sessions::SessionStore,
+    accounts::throttle::LoginThrottle,
+    payments::{credentials::Gateway, webpay::Webpay},
+    platform::cache::ResponseCache,
+    platform::settings::Settings,
 };
 
 fn get<T: Clone + Send + Sync + 'static>(ctx: &AppContext, what: &str) -> Result<T> {
@@ -33,12 +36,22 @@ pub fn cache(ctx: &AppContext) -> Result<Arc<ResponseCache>> {
     get(ctx, "the response cache")
 }
 
-/// The Webpay Plus client (see `webpay.rs`).
+/// The payment gateway (see `payments::credentials`).
 ///
 /// # Errors
 /// Never after a normal boot.
-pub fn webpay(ctx: &AppContext) -> Result<Arc<Webpay>> {
-    get(ctx, "the Webpay client")
+pub fn gateway(ctx: &AppContext) -> Result<Arc<Gateway>> {
+    get(ctx, "the payment gateway")
+}
+
+/// The Webpay Plus client to pay with now (see `webpay.rs`): `None` while
+/// Webpay has no credentials (neither in the environment nor in the admin).
+///
+/// # Errors
+/// When the database fails.
+pub async fn webpay(ctx: &AppContext) -> Result<Option<Arc<Webpay>>> {
+    let (webpay, _) = gateway(ctx)?.webpay(&ctx.db).await?;
+    Ok(webpay)
 }
 
 /// Attempt counters: sign-in, password change and reset, reserve.

@@ -770,20 +770,23 @@ impl Settings {
                 TRANSBANK_TEST_COMMERCE_CODE.to_string(),
                 TRANSBANK_TEST_API_KEY.to_string(),
             ),
+            // Neither: the ones a superuser saves in the admin (backtuki
+            // kept them in its database); payments answer 503 until then.
+            (None, None) => (String::new(), String::new()),
             (code, key) if !serving || !production => (
                 code.unwrap_or_default(),
                 key.unwrap_or_default(),
             ),
-            (None, _) => {
+            (None, Some(_)) => {
                 return Err(SettingsError::new(
                     "TRANSBANK_COMMERCE_CODE",
-                    "is not set: production Webpay needs the commerce code (or TRANSBANK_WEBPAY_PLUS_SANDBOX=true)",
+                    "is not set but TRANSBANK_API_KEY is: set both, or neither to use the ones saved in the admin",
                 ))
             }
             (Some(_), None) => {
                 return Err(SettingsError::new(
                     "TRANSBANK_API_KEY",
-                    "is not set: production Webpay needs the API key (or TRANSBANK_WEBPAY_PLUS_SANDBOX=true)",
+                    "is not set but TRANSBANK_COMMERCE_CODE is: set both, or neither to use the ones saved in the admin",
                 ))
             }
         };
@@ -1304,9 +1307,14 @@ mod tests {
         let serve = |m: &HashMap<&str, &str>| {
             Settings::from_vars(m, true, Purpose::Serve, &FileSettings::default())
         };
-        assert_eq!(err_var(serve(&map)), "TRANSBANK_COMMERCE_CODE");
+        // Neither: the admin's credentials (payments 503 until saved).
+        let s = serve(&map).unwrap();
+        assert!(s.transbank.commerce_code.is_empty() && s.transbank.api_key.is_empty());
         map.insert("TRANSBANK_COMMERCE_CODE", "597000000001");
         assert_eq!(err_var(serve(&map)), "TRANSBANK_API_KEY");
+        map.remove("TRANSBANK_COMMERCE_CODE");
+        map.insert("TRANSBANK_API_KEY", "tbk-production-key-value");
+        assert_eq!(err_var(serve(&map)), "TRANSBANK_COMMERCE_CODE");
         map.insert("TRANSBANK_COMMERCE_CODE", "abc");
         map.insert("TRANSBANK_API_KEY", "tbk-production-key-value");
         assert_eq!(err_var(serve(&map)), "TRANSBANK_COMMERCE_CODE");

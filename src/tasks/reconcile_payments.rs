@@ -18,9 +18,15 @@ impl Task for ReconcilePayments {
     }
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
-        let webpay = crate::platform::context::webpay(ctx)?;
-        let settled = flow::reconcile(&ctx.db, &webpay).await?;
-        println!("reconcile_payments: {settled} payments settled");
+        match crate::platform::context::webpay(ctx).await? {
+            Some(webpay) => {
+                let settled = flow::reconcile(&ctx.db, &webpay).await?;
+                println!("reconcile_payments: {settled} payments settled");
+            }
+            None => println!(
+                "reconcile_payments: 0 payments settled: Webpay is not configured (environment or admin)"
+            ),
+        }
         // Confirmations still owed (a failed send, or settled just now).
         match std::env::var("BACKEND_URL")
             .ok()

@@ -414,3 +414,57 @@ async fn the_admin_signs_in_the_operators_superuser_with_secure_cookies_in_produ
     assert_eq!(index.status(), 200);
     assert!(index.text().await.unwrap().contains("Sitio administrativo"));
 }
+
+/// The seed's env file names no Transbank credential (backtuki kept them in
+/// its database): production starts on it, serves the catalogue, the admin
+/// and accounts, says once in its log that Webpay waits for credentials, and
+/// payments answer 503 with a Spanish message.
+#[tokio::test]
+async fn production_boots_on_the_seed_variables_and_payments_wait_for_webpay() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The migrate job first, with the database variables only.
+    let mut job = cli();
+    job.env("LOCO_ENV", "production")
+        .env("DATABASE_URL", sqlite_url(dir.path()))
+        .args(["task", "migrate"]);
+    assert!(crate::support::run(&mut job).status.success());
+    let mut cmd = image_start_command();
+    production_env(&mut cmd, &sqlite_url(dir.path()), port);
+    cmd.env_remove("TRANSBANK_COMMERCE_CODE")
+        .env_remove("TRANSBANK_API_KEY")
+        .env("CSRF_TRUSTED_ORIGINS", "https://tuki.cl")
+        .env("CORS_ALLOWED_ORIGINS", "https://tuki.cl")
+        .env("USE_GCP", "false")
+        .env("USE_REDIS", "false")
+        .env("DJANGO_SETTINGS_MODULE", "config.settings.cloudrun")
+        .env("FRONTEND_URL", "https://tuki.cl");
+    let mut server = Server::start(cmd, port).await;
+    let c = client();
+    for path in ["/healthz", "/api/v1/events/public_list/", "/admin/login/"] {
+        let res = c.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let res = c
+        .post(server.url("/api/v1/payments/create_payment/"))
+        .json(&serde_json::json!({"order_number": "TKT-NADA", "token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Los pagos no están disponibles"),
+        "{body}"
+    );
+    assert!(server.terminate().success());
+    let log = format!("{}{}", server.stdout(), server.stderr());
+    assert_eq!(
+        log.matches("Webpay is not configured").count(),
+        1,
+        "said once: {log}"
+    );
+}

@@ -1071,3 +1071,169 @@ async fn guessing_ones_own_password_in_the_admin_is_throttled() {
     assert_eq!(refused.status_code(), 429);
     assert!(refused.maybe_header("retry-after").is_some());
 }
+
+/// Without Webpay credentials in the environment, payments answer 503 with
+/// a Spanish message until a superuser saves the commerce code and key in
+/// the admin; the key is stored sealed, shown only as its last four
+/// characters, and its change is in the history; other staff cannot see or
+/// save it; the environment's credentials, when set, win.
+#[tokio::test]
+async fn webpay_credentials_saved_by_a_superuser_turn_payments_on() {
+    use crate::support::webpay::{API_KEY, COMMERCE_CODE};
+    use sea_orm::ConnectionTrait;
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+    use tuki_backend::{
+        payments::credentials::{Gateway, Source, NOT_CONFIGURED},
+        platform::settings::Transbank,
+    };
+    let fake = FakeWebpay::start().await;
+    let app = boot_with_webpay(&fake).await;
+    let secret = tuki_backend::platform::context::settings(app.ctx())
+        .unwrap()
+        .secret_key
+        .clone();
+    let unset = Transbank {
+        sandbox: false,
+        commerce_code: String::new(),
+        api_key: String::new(),
+        api_base_url: fake.url(),
+    };
+    app.ctx()
+        .shared_store
+        .insert(Arc::new(Gateway::new(&unset, &secret).unwrap()));
+    staff(&app, "jefa@tuki.cl", true).await;
+    staff(&app, "clerk@tuki.cl", false).await;
+    let db = &app.ctx().db;
+    let (event, tiers) = on_sale(db, "credenciales", vec![(10_000, Some(5), 0)]).await;
+    let server = app.server();
+    let (_, r) = reserve(&server, event, &[(tiers[0], 1)]).await;
+    let order = book(&server, event, r["reservation_id"].as_str().unwrap()).await;
+    let pay = || {
+        server
+            .post("/api/v1/payments/create_payment/")
+            .json(&json!({"order_number": order["order_number"], "token": order["access_token"]}))
+    };
+    let res = pay().await;
+    assert_eq!(res.status_code(), 503, "{}", res.text());
+    assert_eq!(res.json::<Value>()["detail"], NOT_CONFIGURED);
+    // backtuki's shape (by order id) says the same, before anything else.
+    let res = server
+        .post("/api/v1/payments/create_payment/")
+        .json(&json!({"order_id": Uuid::new_v4()}))
+        .await;
+    assert_eq!(res.status_code(), 503);
+    assert_eq!(fake.created(), 0);
+
+    // Other staff: not even the list.
+    let clerk = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    assert_eq!(
+        clerk
+            .get("/admin/payments/webpaysettings/")
+            .await
+            .status_code(),
+        403
+    );
+    // A superuser saves them: a bad code and a missing key are refused.
+    let jefa = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let add = "/admin/payments/webpaysettings/add/";
+    let form = jefa.get(add).await.text();
+    assert!(form.contains("name=\"api_key\"") && form.contains("type=\"password\""));
+    let bad = jefa
+        .post(
+            add,
+            &[("commerce_code", "abc"), ("api_key", ""), ("_save", "")],
+        )
+        .await;
+    assert_eq!(bad.status_code(), 400, "{}", bad.text());
+    let text = bad.text();
+    assert!(text.contains("de 8 a 20 dígitos"));
+    assert!(text.contains("Escribe la llave secreta"));
+    let saved = jefa
+        .post(
+            add,
+            &[
+                ("commerce_code", COMMERCE_CODE),
+                ("api_key", API_KEY),
+                ("_save", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status_code(), 303, "{}", saved.text());
+    let list = jefa.follow(&saved).await;
+    let tail: String = API_KEY.chars().skip(API_KEY.len() - 4).collect();
+    assert!(list.contains(&format!("••••{tail}")), "{list}");
+    assert!(!list.contains(API_KEY));
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id, api_key_sealed FROM payment_settings",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed: String = row.try_get("", "api_key_sealed").unwrap();
+    assert!(sealed.starts_with("v1:") && !sealed.contains(API_KEY));
+    let id: Uuid = row.try_get("", "id").unwrap();
+    let change = format!("/admin/payments/webpaysettings/{id}/change/");
+    let page = jefa.get(&change).await.text();
+    assert!(!page.contains(API_KEY), "the key is never shown again");
+    let history = jefa
+        .get(&format!("/admin/payments/webpaysettings/{id}/history/"))
+        .await
+        .text();
+    assert!(history.contains("Cambiada la llave secreta"));
+    // One set only.
+    let again = jefa
+        .post(
+            add,
+            &[
+                ("commerce_code", COMMERCE_CODE),
+                ("api_key", API_KEY),
+                ("_save", ""),
+            ],
+        )
+        .await;
+    assert_eq!(again.status_code(), 400);
+    assert!(again.text().contains("Ya hay credenciales de Webpay"));
+    // Other staff cannot change them even when granted the model.
+    assert_eq!(
+        clerk
+            .post(&change, &[("commerce_code", "597000000009"), ("_save", "")])
+            .await
+            .status_code(),
+        403
+    );
+
+    // Payments work now, with the saved credentials (the fake checks them).
+    let res = pay().await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert_eq!(fake.created(), 1);
+    assert_eq!(
+        fake.inner
+            .bad_auth
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+
+    // The environment's credentials win over the saved ones.
+    let env = Transbank {
+        commerce_code: "597000000001".into(),
+        api_key: "la-del-entorno".into(),
+        ..unset.clone()
+    };
+    let (_, source) = Gateway::new(&env, &secret)
+        .unwrap()
+        .webpay(db)
+        .await
+        .unwrap();
+    assert_eq!(source, Source::Environment);
+    // Sealed under another SECRET_KEY, the saved key does not open.
+    let (webpay, source) = Gateway::new(&unset, "otra-clave-secreta-0123456789-abcdefgh")
+        .unwrap()
+        .webpay(db)
+        .await
+        .unwrap();
+    assert!(webpay.is_none());
+    assert_eq!(source, Source::Missing);
+}

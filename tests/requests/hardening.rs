@@ -591,7 +591,10 @@ async fn a_refund_nobody_could_confirm_is_settled_by_reconciliation_once() {
     assert_eq!(fake.refunds(), 1);
     // The reconciliation job (once the refund is older than a live request
     // could be) reads Transbank's balance and records it, once.
-    let webpay = tuki_backend::platform::context::webpay(app.ctx()).unwrap();
+    let webpay = tuki_backend::platform::context::webpay(app.ctx())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(flow::reconcile(db, &webpay).await.unwrap(), 0);
     payments_entity::Entity::update_many()
         .col_expr(

@@ -353,6 +353,11 @@ impl FakeWebpay {
     }
 
     #[must_use]
+    pub fn created(&self) -> usize {
+        self.inner.creates.load(Ordering::SeqCst)
+    }
+
+    #[must_use]
     pub fn commits(&self) -> usize {
         self.inner.commits.load(Ordering::SeqCst)
     }

@@ -4,4 +4,5 @@
 pub mod events;
 pub mod orders;
 pub mod organizers;
+pub mod payments;
 pub mod users;

@@ -236,7 +236,12 @@ impl ObjectAction for Refund {
                 fields::clp(left)
             ));
         }
-        let webpay = crate::platform::context::webpay(ctx)?;
+        let Some(webpay) = crate::platform::context::webpay(ctx).await? else {
+            return Ok(format!(
+                "{} Nada fue reembolsado.",
+                crate::payments::credentials::NOT_CONFIGURED
+            ));
+        };
         let refused = match order.refund(&ctx.db, &webpay, amount).await? {
             Refunded::Done => None,
             Refunded::TooMuch => Some("El monto supera lo que queda por reembolsar; nada fue reembolsado."),

@@ -592,7 +592,7 @@ pub struct CreatePaymentResponse {
         (status = 404, description = "No such order, or not yours", body = super::Detail),
         (status = 409, description = "Not pending, or its reservation expired", body = super::Detail),
         (status = 502, description = "Webpay refused the transaction", body = super::Detail),
-        (status = 503, description = "Webpay did not answer", body = super::Detail),
+        (status = 503, description = "Webpay did not answer, or has no credentials yet (`detail` says so in Spanish)", body = super::Detail),
     )
 )]
 pub async fn create_payment(
@@ -602,14 +602,18 @@ pub async fn create_payment(
     Buyer(user): Buyer,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    // Without Webpay credentials nothing can be paid: said first, whatever
+    // the order.
+    let webpay = crate::platform::context::webpay(&ctx)
+        .await?
+        .ok_or(ApiError::PaymentsOff)?;
     if body.get("order_id").is_some() {
-        return super::pay::create_payment(&ctx, &api, &url, user.as_ref(), &body).await;
+        return super::pay::create_payment(&api, &webpay, &url, user.as_ref(), &body).await;
     }
     let req: CreatePaymentRequest =
         serde_json::from_value(body).map_err(|e| super::shape_error(&e))?;
     let order =
         readable_order(&api, &req.order_number, user.as_ref(), req.token.as_deref()).await?;
-    let webpay = crate::platform::context::webpay(&ctx)?;
     let return_url = format!(
         "{}://{}/api/v1/payments/webpay_return/",
         url.scheme, url.host
@@ -649,7 +653,9 @@ async fn settle_return(
     url: &RequestUrl,
     params: &ReturnParams,
 ) -> Result<(Option<orders::Model>, Outcome), ApiError> {
-    let webpay = crate::platform::context::webpay(ctx)?;
+    let webpay = crate::platform::context::webpay(ctx)
+        .await?
+        .ok_or(ApiError::PaymentsOff)?;
     let (order, outcome) = flow::handle_return(&api.db, &webpay, params).await?;
     if matches!(outcome, Outcome::Paid | Outcome::Refunded) {
         api.cache.invalidate();
@@ -757,6 +763,7 @@ pub struct RefundRequest {
         (status = 404, description = "No such order, or not yours to refund", body = super::Detail),
         (status = 409, description = "Not paid, or another refund of it under way", body = super::Detail),
         (status = 502, description = "Webpay refused the refund, or did not confirm it", body = super::Detail),
+        (status = 503, description = "Webpay has no credentials yet: nothing refunded", body = super::Detail),
     )
 )]
 pub async fn refund(
@@ -793,7 +800,9 @@ pub async fn refund(
             format!("Debe estar entre 1 y {left}."),
         ));
     }
-    let webpay = crate::platform::context::webpay(&ctx)?;
+    let webpay = crate::platform::context::webpay(&ctx)
+        .await?
+        .ok_or(ApiError::PaymentsOff)?;
     match order.refund(&api.db, &webpay, amount).await? {
         Refunded::Done => {}
         Refunded::TooMuch => {

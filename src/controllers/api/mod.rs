@@ -105,6 +105,9 @@ pub enum ApiError {
     BadGateway(&'static str),
     /// 503: the database (or another dependency) is not answering.
     Unavailable,
+    /// 503: Webpay has no credentials yet (neither in the environment nor
+    /// saved in the admin).
+    PaymentsOff,
     /// 503 with `Retry-After`: at capacity for slow work (password hashing).
     Busy,
     /// backtuki's own shape: `{"success": false, "message": …}` with the
@@ -245,6 +248,10 @@ impl IntoResponse for ApiError {
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({"detail": "Servicio no disponible temporalmente."})),
+            ),
+            Self::PaymentsOff => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"detail": crate::payments::credentials::NOT_CONFIGURED})),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

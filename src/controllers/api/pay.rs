@@ -227,8 +227,8 @@ async fn payment_json(
 /// # Errors
 /// Database errors; refusals are answered in backtuki's shapes.
 pub async fn create_payment(
-    ctx: &loco_rs::prelude::AppContext,
     api: &Api,
+    webpay: &crate::payments::webpay::Webpay,
     url: &super::RequestUrl,
     user: Option<&users::Model>,
     body: &Value,
@@ -299,13 +299,12 @@ pub async fn create_payment(
             &format!("Amount ${}.00 is below minimum $50.00", order.total),
         ));
     }
-    let webpay = crate::platform::context::webpay(ctx)?;
     let token = orders::access_token(&api.settings.secret_key, order.id);
     let return_url = format!(
         "{}/payment/return?token={token}",
         api.settings.frontend_url.trim_end_matches('/')
     );
-    match flow::create(&api.db, &webpay, &order, &return_url).await {
+    match flow::create(&api.db, webpay, &order, &return_url).await {
         Ok(created) => {
             let payment = payments::Entity::find()
                 .filter(payments::Column::Token.eq(created.token.clone()))
