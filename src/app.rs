@@ -349,6 +349,9 @@ impl Hooks for App {
         tasks.register(tasks::release_expired_holds::ReleaseExpiredHolds);
         tasks.register(tasks::reconcile_payments::ReconcilePayments);
         tasks.register(tasks::rebuild_sales::RebuildSales);
+        tasks.register(tasks::expire_abandoned_orders::ExpireAbandonedOrders);
+        tasks.register(tasks::send_confirmations::SendConfirmations);
+        tasks.register(tasks::send_event_reminders::SendEventReminders);
         tasks.register(tasks::migrate::Migrate);
         tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
         tasks.register(tasks::seed_demo::SeedDemo);

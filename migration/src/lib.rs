@@ -24,6 +24,7 @@ mod m20261202_000019_export_order;
 mod m20261203_000020_sales_rollup;
 mod m20261203_000021_door_counts;
 mod m20261203_000022_payment_settings;
+mod m20261203_000023_order_reminders;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_sales_rollup::Migration),
             Box::new(m20261203_000021_door_counts::Migration),
             Box::new(m20261203_000022_payment_settings::Migration),
+            Box::new(m20261203_000023_order_reminders::Migration),
             // inject-above (do not remove this comment)
         ]
     }

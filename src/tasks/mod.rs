@@ -1,6 +1,9 @@
 pub mod create_initial_superuser;
+pub mod expire_abandoned_orders;
 pub mod migrate;
 pub mod rebuild_sales;
 pub mod reconcile_payments;
 pub mod release_expired_holds;
 pub mod seed_demo;
+pub mod send_confirmations;
+pub mod send_event_reminders;

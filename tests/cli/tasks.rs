@@ -191,3 +191,40 @@ fn the_checkout_jobs_run_with_only_the_database_and_can_run_again() {
         assert!(text(&out.stdout).contains("0 payments settled"));
     }
 }
+
+/// The schedule for a single machine names the tasks Cloud Scheduler runs,
+/// and each runs (twice, like an overlapping schedule) with the database
+/// variables only.
+#[test]
+fn the_scheduled_tasks_are_listed_and_run_with_only_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    let out = run(&mut job(
+        &url,
+        &["scheduler", "--config", "config/scheduler.yaml", "--list"],
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    let deploy =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/DEPLOY.md")).unwrap();
+    for (task, says) in [
+        ("release_expired_holds", "0 reservations released"),
+        ("expire_abandoned_orders", "0 orders expired"),
+        ("reconcile_payments", "0 payments settled"),
+        ("send_confirmations", "0 confirmations sent"),
+        ("send_event_reminders", "0 reminders sent"),
+    ] {
+        assert!(listed.contains(task), "{task} not scheduled: {listed}");
+        assert!(deploy.contains(task), "{task} not in DEPLOY.md");
+        for _ in 0..2 {
+            let out = run(&mut job(&url, &["task", task]));
+            assert!(out.status.success(), "{task}: {}", text(&out.stderr));
+            assert!(
+                text(&out.stdout).contains(says),
+                "{task}: {}",
+                text(&out.stdout)
+            );
+        }
+    }
+}

@@ -21,3 +21,4 @@ mod organizer_sales;
 pub mod organizer_signup;
 pub mod organizers;
 mod purchase;
+mod schedules;

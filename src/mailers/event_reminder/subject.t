@@ -1,0 +1,1 @@
+Mañana: {{ event_title }} · orden {{ order_number }}
