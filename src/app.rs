@@ -134,8 +134,9 @@ impl Hooks for App {
         if missing {
             tracing::warn!(
                 "Webpay is not configured (TRANSBANK_COMMERCE_CODE and TRANSBANK_API_KEY unset, \
-                 sandbox off, none saved in the admin): payments answer 503 until a superuser \
-                 saves the commerce code and API key at /admin/payments/webpaysettings/"
+                 sandbox off, none usable saved in the admin — one sealed under another SECRET_KEY \
+                 does not open): payments answer 503 until a superuser saves the commerce code \
+                 and API key at /admin/payments/webpaysettings/"
             );
         }
         Ok(())

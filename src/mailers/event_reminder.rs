@@ -57,6 +57,7 @@ pub async fn send_due(ctx: &AppContext, now: DateTime<Utc>) -> Result<Sent, DbEr
     let sql = format!(
         "SELECT o.id AS id FROM orders o JOIN events e ON e.id = o.event_id \
          WHERE o.status IN ('{paid}', '{partly}') AND e.deleted_at IS NULL \
+           AND e.status = 'published' \
            AND e.start_date > $1 AND e.start_date <= $2 \
            AND NOT EXISTS (SELECT 1 FROM order_reminders r WHERE r.order_id = o.id) \
          ORDER BY e.start_date, o.id LIMIT {BATCH}",

@@ -404,6 +404,13 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
     use sea_orm::TransactionTrait;
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // Payments wait for the rebuild (their rollup rows are locked last,
+        // after their seats): no deadlock, and none slips between the
+        // delete and the sums.
+        txn.execute_unprepared("LOCK TABLE sales_hourly, sales_tier_hourly IN EXCLUSIVE MODE")
+            .await?;
+    }
     let hour = if backend == DbBackend::Postgres {
         "CAST(floor(extract(epoch FROM o.paid_at) / 3600) AS BIGINT)"
     } else {

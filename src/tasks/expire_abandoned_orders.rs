@@ -1,8 +1,9 @@
 //! `task expire_abandoned_orders`: ends the orders booked and never paid
 //! (backtuki's Celery clean-up of abandoned orders): pending for more than
-//! an hour, their hold over, and no payment that could still go through (a
-//! commit under way or unanswered is left to `task reconcile_payments`; a
-//! Webpay form not committed within its few minutes is void at Transbank).
+//! an hour, their hold over, and no payment that could still go through or
+//! went through (a commit under way, unanswered or authorized is left to
+//! `task reconcile_payments`; a Webpay form not committed within its few
+//! minutes is void at Transbank).
 //! They become `expired` and give back their hold and discount-code use.
 //! For a Cloud Run Job on a schedule; safe to run twice at once (each order
 //! ends in one guarded `UPDATE`).
@@ -55,12 +56,13 @@ pub async fn expire(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Resu
         "SELECT o.id AS id FROM orders o \
          WHERE o.status = '{pending}' AND o.created_at < $1 \
            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id \
-             AND p.status IN ('{committing}', '{unknown}')) \
+             AND p.status IN ('{committing}', '{authorized}', '{unknown}')) \
            AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = o.reservation_id \
              AND r.status IN ('{active}', '{ordered}') AND r.expires_at > $2) \
          ORDER BY o.created_at LIMIT {BATCH}",
         pending = OrderStatus::Pending.as_str(),
         committing = PaymentStatus::Committing.as_str(),
+        authorized = PaymentStatus::Authorized.as_str(),
         unknown = PaymentStatus::Unknown.as_str(),
         active = ReservationStatus::Active.as_str(),
         ordered = ReservationStatus::Ordered.as_str(),

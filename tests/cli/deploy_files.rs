@@ -97,3 +97,24 @@ fn the_dockerfile_runs_the_cli_as_non_root_in_production() {
     let (_, cmd) = crate::support::dockerfile_web_command();
     assert_eq!(cmd, ["/app/tuki_backend-cli", "start"]);
 }
+
+/// Every job DEPLOY.md deploys says its command (an existing job of the
+/// Django deployment would otherwise keep Django's) and attaches Cloud SQL.
+#[test]
+fn every_deployed_job_names_its_command_and_its_cloud_sql_instance() {
+    let deploy = read("DEPLOY.md");
+    let jobs: Vec<&str> = deploy.split("gcloud run jobs deploy ").skip(1).collect();
+    assert!(jobs.len() >= 4, "{} jobs", jobs.len());
+    for job in jobs {
+        let block = job.split("```").next().unwrap();
+        let name = block.split_whitespace().next().unwrap();
+        assert!(
+            block.contains("--command /app/tuki_backend-cli"),
+            "{name}: no --command"
+        );
+        assert!(
+            block.contains("--set-cloudsql-instances"),
+            "{name}: no Cloud SQL"
+        );
+    }
+}

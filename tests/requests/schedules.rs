@@ -55,7 +55,8 @@ async fn abandoned_orders_expire_and_give_their_seats_back() {
     let now = Utc::now();
     assert_eq!(expire_abandoned_orders::expire(db, now).await.unwrap(), 0);
     // Two hours later the first two holds are over; the third was paid
-    // for meanwhile (a commit under way): it is left to reconciliation.
+    // for meanwhile (authorized at Webpay, not yet settled here): it is left
+    // to reconciliation, as is one whose commit is under way.
     let later = now + Duration::hours(2);
     let third = order_by_number(db, &numbers[2]).await;
     let at = third.created_at;
@@ -65,7 +66,7 @@ async fn abandoned_orders_expire_and_give_their_seats_back() {
         token: Set("tok-en-curso".into()),
         buy_order: Set(third.order_number.clone()),
         amount: Set(third.total),
-        status: Set("committing".into()),
+        status: Set("authorized".into()),
         response_code: Set(None),
         authorization_code: Set(String::new()),
         card_last4: Set(String::new()),
@@ -101,8 +102,19 @@ async fn abandoned_orders_expire_and_give_their_seats_back() {
         }
     }
     assert_eq!(held(tier().await), 2, "the one left pending still holds");
-    // Again: nothing more.
+    // Again: nothing more, also with the payment's commit under way.
     assert_eq!(expire_abandoned_orders::expire(db, later).await.unwrap(), 0);
+    tuki_backend::models::_entities::payments::Entity::update_many()
+        .col_expr(
+            tuki_backend::models::_entities::payments::Column::Status,
+            sea_orm::sea_query::Expr::value("committing"),
+        )
+        .filter(tuki_backend::models::_entities::payments::Column::OrderId.eq(third.id))
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(expire_abandoned_orders::expire(db, later).await.unwrap(), 0);
+    assert_eq!(order_by_number(db, &numbers[2]).await.status, "pending");
 }
 
 #[tokio::test]
