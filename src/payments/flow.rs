@@ -364,6 +364,7 @@ pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, 
         .all(db)
         .await?;
     let mut settled = reconcile_refunds(db, webpay).await?;
+    settled += resume_authorized(db, webpay).await?;
     for payment in unknown {
         if !payment
             .claim(db, &[PaymentStatus::Unknown], PaymentStatus::Committing)
@@ -371,6 +372,42 @@ pub async fn reconcile(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, 
         {
             continue;
         }
+        let outcome = payment
+            .settle(db, webpay, webpay.status(&payment.token).await)
+            .await?;
+        if outcome != Outcome::Pending {
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+/// Payments Webpay authorized whose order was left pending: the request
+/// that recorded the authorization failed before the order was paid (a
+/// database error, a restart). Each is claimed (one reconciler at a time),
+/// then settled again from Transbank's status: the order is paid and its
+/// tickets issued, or the money given back if its seats are gone. Only
+/// payments untouched for two minutes (never one a live request holds).
+async fn resume_authorized(db: &DatabaseConnection, webpay: &Webpay) -> Result<u64, DbErr> {
+    use crate::models::_entities::{orders as order_rows, payments as payment_rows};
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
+    let quiet = (Utc::now() - chrono::Duration::minutes(2)).fixed_offset();
+    let stuck = payment_rows::Entity::find()
+        .join(JoinType::InnerJoin, payment_rows::Relation::Orders.def())
+        .filter(payment_rows::Column::Status.eq(PaymentStatus::Authorized))
+        .filter(payment_rows::Column::UpdatedAt.lt(quiet))
+        .filter(order_rows::Column::Status.eq(OrderStatus::Pending))
+        .all(db)
+        .await?;
+    let mut settled = 0;
+    for payment in stuck {
+        if !payment
+            .claim(db, &[PaymentStatus::Authorized], PaymentStatus::Committing)
+            .await?
+        {
+            continue;
+        }
+        tracing::warn!(payment = %payment.id, "authorized payment with its order still pending; settling it again");
         let outcome = payment
             .settle(db, webpay, webpay.status(&payment.token).await)
             .await?;

@@ -173,3 +173,57 @@ async fn each_paid_order_gets_one_reminder_the_day_before_its_event() {
         "never twice"
     );
 }
+
+/// Webpay said yes and the request that was paying the order failed before
+/// the order was paid (a crash, a database error): the abandoned-order
+/// clean-up leaves it, and `reconcile_payments` pays it and issues its
+/// tickets, once, with no refund.
+#[tokio::test]
+async fn an_authorized_payment_left_with_a_pending_order_is_settled_not_lost() {
+    use sea_orm::sea_query::Expr;
+    use tuki_backend::models::_entities::{payments, tickets};
+    let fake = crate::support::webpay::FakeWebpay::start().await;
+    let app = super::checkout::boot_with_webpay(&fake).await;
+    let db = &app.ctx().db;
+    let server = app.server();
+    let (event, tiers) = on_sale(db, "autorizado", vec![(10_000, Some(5), 0)]).await;
+    let (number, _, token) =
+        super::checkout::pending_payment(&server, event, &[(tiers[0], 2)]).await;
+    fake.authorize_without_us(&token);
+    let order = order_by_number(db, &Value::String(number.clone())).await;
+    let five_ago = (Utc::now() - Duration::minutes(5)).fixed_offset();
+    payments::Entity::update_many()
+        .col_expr(payments::Column::Status, Expr::value("authorized"))
+        .col_expr(payments::Column::UpdatedAt, Expr::value(five_ago))
+        .filter(payments::Column::OrderId.eq(order.id))
+        .exec(db)
+        .await
+        .unwrap();
+    // Hours later: not abandoned.
+    let later = Utc::now() + Duration::hours(3);
+    assert_eq!(expire_abandoned_orders::expire(db, later).await.unwrap(), 0);
+    assert_eq!(
+        order_by_number(db, &Value::String(number.clone()))
+            .await
+            .status,
+        "pending"
+    );
+    let webpay = tuki_backend::platform::context::webpay(app.ctx())
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..2 {
+        tuki_backend::payments::flow::reconcile(db, &webpay)
+            .await
+            .unwrap();
+        let order = order_by_number(db, &Value::String(number.clone())).await;
+        assert_eq!(order.status, "paid");
+        let issued = tickets::Entity::find()
+            .filter(tickets::Column::OrderId.eq(order.id))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(issued.len(), 2, "tickets issued once");
+        assert_eq!(fake.refunds(), 0, "nothing given back");
+    }
+}
