@@ -105,7 +105,7 @@ fn init_logger_with(logger: &loco_rs::config::Logger, settings: &Settings) {
     let _ = logging::init(
         format,
         &logger.level.to_string(),
-        settings.gs_project_id.clone(),
+        settings.log_project_id.clone(),
         logging::Redactor::new(&settings.secrets),
     );
 }

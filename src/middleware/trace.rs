@@ -32,9 +32,11 @@ impl TraceConfig {
     }
 }
 
-/// `TRACE_ID/SPAN_ID;o=1` → (`TRACE_ID`, `SPAN_ID`); a malformed header gives nothing.
+/// `TRACE_ID/SPAN_ID;o=1` → (`TRACE_ID`, the span): the header's span id is
+/// a decimal number, Cloud Logging's `spanId` 16 hex digits. A malformed
+/// header gives nothing; a malformed span, no span.
 #[must_use]
-pub fn parse_cloud_trace(value: &str) -> Option<(&str, Option<&str>)> {
+pub fn parse_cloud_trace(value: &str) -> Option<(&str, Option<String>)> {
     let (trace, rest) = value.split_once('/').unwrap_or((value, ""));
     if trace.len() != 32 || !trace.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
@@ -42,7 +44,8 @@ pub fn parse_cloud_trace(value: &str) -> Option<(&str, Option<&str>)> {
     let span = rest
         .split(';')
         .next()
-        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|n| format!("{n:016x}"));
     Some((trace, span))
 }
 
@@ -57,8 +60,8 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
     // line about the request is written, which in production is rare.
     let span = tracing::info_span!(
         "request",
-        trace = trace.map(|t| t.0),
-        span_id = trace.and_then(|t| t.1),
+        trace = trace.as_ref().map(|t| t.0),
+        span_id = trace.as_ref().and_then(|t| t.1.as_deref()),
     );
     let started = Instant::now();
     let method = req.method().clone();
@@ -130,7 +133,21 @@ mod tests {
     fn cloud_trace_header_is_parsed() {
         assert_eq!(
             parse_cloud_trace("105445aa7843bc8bf206b12000100000/1;o=1"),
-            Some(("105445aa7843bc8bf206b12000100000", Some("1")))
+            Some((
+                "105445aa7843bc8bf206b12000100000",
+                Some("0000000000000001".to_string())
+            ))
+        );
+        assert_eq!(
+            parse_cloud_trace("105445aa7843bc8bf206b12000100000/18446744073709551615;o=1"),
+            Some((
+                "105445aa7843bc8bf206b12000100000",
+                Some("ffffffffffffffff".to_string())
+            ))
+        );
+        assert_eq!(
+            parse_cloud_trace("105445aa7843bc8bf206b12000100000/x1;o=1"),
+            Some(("105445aa7843bc8bf206b12000100000", None))
         );
         assert_eq!(
             parse_cloud_trace("105445aa7843bc8bf206b12000100000"),

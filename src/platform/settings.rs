@@ -163,11 +163,18 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     pub use_gcp: bool,
     pub gs_project_id: Option<String>,
+    /// The project Cloud Logging's `trace` field names: `GS_PROJECT_ID`,
+    /// else `GOOGLE_CLOUD_PROJECT`.
+    pub log_project_id: Option<String>,
     pub gs_bucket_name: Option<String>,
     pub media: Media,
     pub use_redis: bool,
     pub redis_url: Option<String>,
     pub frontend_url: String,
+    /// `BACKEND_URL`: this API's public origin, for links in mail sent by a
+    /// job (a request uses its own origin). Without it jobs send no mail
+    /// with links.
+    pub backend_url: Option<String>,
     pub transbank: Transbank,
     /// How long a reservation holds its seats (`RESERVATION_MINUTES`, default 15).
     pub reservation_minutes: u32,
@@ -713,10 +720,17 @@ impl Settings {
             check_origin("CORS_ALLOWED_ORIGINS", origin, false)?;
         }
         let frontend_url = http_url_var(vars, "FRONTEND_URL", frontend_default)?;
+        let backend_url = match var(vars, "BACKEND_URL") {
+            Some(_) => Some(http_url_var(vars, "BACKEND_URL", "")?),
+            None => None,
+        };
 
         // Media storage.
         let use_gcp = bool_var(vars, "USE_GCP", false)?;
         let gs_project_id = var(vars, "GS_PROJECT_ID");
+        let log_project_id = gs_project_id
+            .clone()
+            .or_else(|| var(vars, "GOOGLE_CLOUD_PROJECT"));
         let gs_bucket_name = var(vars, "GS_BUCKET_NAME");
         if use_gcp && serving {
             if gs_bucket_name.is_none() {
@@ -962,6 +976,8 @@ impl Settings {
             cors_allowed_origins,
             use_gcp,
             gs_project_id,
+            log_project_id,
+            backend_url,
             gs_bucket_name,
             media,
             use_redis,
@@ -1283,6 +1299,30 @@ mod tests {
         let vars = HashMap::from([("CORS_ALLOWED_ORIGINS", "*")]);
         let dev = Settings::from_vars(&vars, false, Purpose::Serve, &FileSettings::default());
         assert_eq!(dev.unwrap().cors_allowed_origins, vec!["*"]);
+    }
+
+    #[test]
+    fn backend_url_is_an_http_origin_when_set() {
+        assert_eq!(prod(&[]).unwrap().backend_url, None);
+        let s = prod(&[("BACKEND_URL", "https://api.tuki.cl/")]).unwrap();
+        assert_eq!(s.backend_url.as_deref(), Some("https://api.tuki.cl"));
+        assert_eq!(
+            err_var(prod(&[("BACKEND_URL", "api.tuki.cl")])),
+            "BACKEND_URL"
+        );
+    }
+
+    #[test]
+    fn the_log_project_is_gs_project_id_else_google_cloud_project() {
+        assert_eq!(prod(&[]).unwrap().log_project_id, None);
+        let s = prod(&[("GOOGLE_CLOUD_PROJECT", "tukiprod")]).unwrap();
+        assert_eq!(s.log_project_id.as_deref(), Some("tukiprod"));
+        let s = prod(&[
+            ("GOOGLE_CLOUD_PROJECT", "otro"),
+            ("GS_PROJECT_ID", "tukiprod"),
+        ])
+        .unwrap();
+        assert_eq!(s.log_project_id.as_deref(), Some("tukiprod"));
     }
 
     #[test]

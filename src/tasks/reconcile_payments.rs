@@ -28,12 +28,10 @@ impl Task for ReconcilePayments {
             ),
         }
         // Confirmations still owed (a failed send, or settled just now).
-        match std::env::var("BACKEND_URL")
-            .ok()
-            .filter(|u| u.starts_with("http"))
-        {
+        let settings = crate::platform::context::settings(ctx)?;
+        match &settings.backend_url {
             Some(base) => {
-                let sent = order_confirmation::send_owed(ctx, base.trim_end_matches('/')).await?;
+                let sent = order_confirmation::send_owed(ctx, base).await?;
                 println!("reconcile_payments: {sent} confirmations sent");
             }
             None => println!(

@@ -19,12 +19,10 @@ impl Task for SendConfirmations {
     }
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
-        match std::env::var("BACKEND_URL")
-            .ok()
-            .filter(|u| u.starts_with("http"))
-        {
+        let settings = crate::platform::context::settings(ctx)?;
+        match &settings.backend_url {
             Some(base) => {
-                let sent = order_confirmation::send_owed(ctx, base.trim_end_matches('/')).await?;
+                let sent = order_confirmation::send_owed(ctx, base).await?;
                 println!("send_confirmations: {sent} confirmations sent");
             }
             None => println!(

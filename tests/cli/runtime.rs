@@ -168,6 +168,8 @@ async fn logs_are_cloud_logging_json_with_trace_and_no_secret() {
         access["logging.googleapis.com/trace"],
         "projects/tukiprod/traces/105445aa7843bc8bf206b12000100000"
     );
+    // The header's decimal span id as Cloud Logging's 16 hex digits.
+    assert_eq!(access["logging.googleapis.com/spanId"], "0000000000000007");
     assert_eq!(access["httpRequest"]["status"], 200);
     let all = format!("{stdout}{}", server.stderr());
     assert!(!all.contains(STRONG_SECRET), "SECRET_KEY in a log line");
