@@ -223,9 +223,12 @@ impl Hooks for App {
             crate::accounts::sessions::SessionStore::Redis,
         );
         ctx.shared_store.insert(Arc::new(sessions));
-        let gateway =
-            crate::payments::credentials::Gateway::new(&settings.transbank, &settings.secret_key)
-                .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
+        let gateway = crate::payments::credentials::Gateway::new(
+            &settings.transbank,
+            &settings.secret_key,
+            &settings.secret_key_fallbacks,
+        )
+        .map_err(|e| Error::Message(format!("Webpay client: {e}")))?;
         ctx.shared_store.insert(Arc::new(gateway));
         // Media: local disk or Google Cloud Storage, through Loco's storage.
         let storage = crate::platform::storage::storage(&settings.media).map_err(|e| {

@@ -104,11 +104,15 @@ pub enum Source {
 pub struct Gateway {
     fixed: Option<Arc<Webpay>>,
     settings: Transbank,
-    secret: String,
+    /// `SECRET_KEY`, then `SECRET_KEY_FALLBACKS`.
+    secrets: Vec<String>,
+    /// The client of the stored credentials last read, by what was stored.
+    cached: std::sync::Mutex<Option<(String, String, Arc<Webpay>)>>,
 }
 
 #[derive(FromQueryResult)]
 struct Stored {
+    id: uuid::Uuid,
     commerce_code: String,
     api_key_sealed: String,
 }
@@ -116,16 +120,23 @@ struct Stored {
 impl Gateway {
     /// # Errors
     /// When the HTTP client cannot be built.
-    pub fn new(settings: &Transbank, secret: &str) -> Result<Self, super::webpay::WebpayError> {
+    pub fn new(
+        settings: &Transbank,
+        secret: &str,
+        fallbacks: &[String],
+    ) -> Result<Self, super::webpay::WebpayError> {
         let fixed = if settings.commerce_code.is_empty() || settings.api_key.is_empty() {
             None
         } else {
             Some(Arc::new(Webpay::new(settings)?))
         };
+        let mut secrets = vec![secret.to_string()];
+        secrets.extend(fallbacks.iter().cloned());
         Ok(Self {
             fixed,
             settings: settings.clone(),
-            secret: secret.to_string(),
+            secrets,
+            cached: std::sync::Mutex::new(None),
         })
     }
 
@@ -146,35 +157,92 @@ impl Gateway {
         if let Some(w) = &self.fixed {
             return Ok((Some(w.clone()), Source::Environment));
         }
-        let stored = Stored::find_by_statement(statement(
-            db.get_database_backend(),
-            "SELECT commerce_code, api_key_sealed FROM payment_settings \
-             WHERE slot = 'webpay' AND commerce_code <> '' AND api_key_sealed <> ''",
-            [],
-        ))
-        .one(db)
-        .await?;
-        let Some(stored) = stored else {
+        let Some(stored) = Self::stored(db).await? else {
             return Ok((None, Source::Missing));
         };
-        let Some(api_key) = open(&self.secret, &stored.api_key_sealed) else {
+        if let Ok(cached) = self.cached.lock() {
+            if let Some((code, sealed, webpay)) = cached.as_ref() {
+                if *code == stored.commerce_code && *sealed == stored.api_key_sealed {
+                    return Ok((Some(webpay.clone()), Source::Admin));
+                }
+            }
+        }
+        let Some((api_key, by)) = self.open(&stored.api_key_sealed) else {
             tracing::error!(
-                "the Webpay API key saved in the admin cannot be opened with this SECRET_KEY; save it again"
+                "the Webpay API key saved in the admin opens with neither SECRET_KEY nor SECRET_KEY_FALLBACKS; save it again"
             );
             return Ok((None, Source::Missing));
         };
+        let mut sealed_now = stored.api_key_sealed.clone();
+        if by > 0 {
+            // Sealed under an earlier key: sealed again under SECRET_KEY
+            // (if nobody changed it meanwhile).
+            if let Some(resealed) = seal(&self.secrets[0], &api_key) {
+                db.execute_raw(statement(
+                    db.get_database_backend(),
+                    "UPDATE payment_settings SET api_key_sealed = $1 \
+                     WHERE id = $2 AND api_key_sealed = $3",
+                    [
+                        resealed.clone().into(),
+                        stored.id.into(),
+                        stored.api_key_sealed.clone().into(),
+                    ],
+                ))
+                .await?;
+                tracing::info!(
+                    "the Webpay API key saved in the admin was sealed again under SECRET_KEY"
+                );
+                sealed_now = resealed;
+            }
+        }
         let settings = Transbank {
-            commerce_code: stored.commerce_code,
+            commerce_code: stored.commerce_code.clone(),
             api_key,
             ..self.settings.clone()
         };
         match Webpay::new(&settings) {
-            Ok(w) => Ok((Some(Arc::new(w)), Source::Admin)),
+            Ok(w) => {
+                let w = Arc::new(w);
+                if let Ok(mut cached) = self.cached.lock() {
+                    *cached = Some((stored.commerce_code, sealed_now, w.clone()));
+                }
+                Ok((Some(w), Source::Admin))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "Webpay client");
                 Ok((None, Source::Missing))
             }
         }
+    }
+
+    /// The stored credentials, if complete.
+    async fn stored<C: ConnectionTrait>(db: &C) -> Result<Option<Stored>, DbErr> {
+        Stored::find_by_statement(statement(
+            db.get_database_backend(),
+            "SELECT id, commerce_code, api_key_sealed FROM payment_settings \
+             WHERE slot = 'webpay' AND commerce_code <> '' AND api_key_sealed <> ''",
+            [],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// The key and which secret opened it (0: `SECRET_KEY`).
+    fn open(&self, sealed: &str) -> Option<(String, usize)> {
+        self.secrets
+            .iter()
+            .enumerate()
+            .find_map(|(n, secret)| open(secret, sealed).map(|key| (key, n)))
+    }
+
+    /// Whether credentials are saved in the admin that no secret opens.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn stored_unreadable<C: ConnectionTrait>(&self, db: &C) -> Result<bool, DbErr> {
+        Ok(Self::stored(db)
+            .await?
+            .is_some_and(|s| self.open(&s.api_key_sealed).is_none()))
     }
 }
 

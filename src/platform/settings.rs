@@ -157,6 +157,10 @@ pub struct Settings {
     /// Production rules apply: HTTPS redirect, HSTS, strict checks.
     pub production: bool,
     pub secret_key: String,
+    /// `SECRET_KEY_FALLBACKS` (Django's name): earlier keys, comma-separated,
+    /// still accepted to open what they sealed (the Webpay key saved in the
+    /// admin, re-sealed under `SECRET_KEY` when read).
+    pub secret_key_fallbacks: Vec<String>,
     pub allowed_hosts: Vec<String>,
     pub csrf_trusted_origins: Vec<String>,
     /// Empty means no cross-origin access; `["*"]` (development only) any origin.
@@ -678,6 +682,14 @@ impl Settings {
             }
             None => DEV_SECRET_KEY.to_string(),
         };
+        let secret_key_fallbacks: Vec<String> = var(vars, "SECRET_KEY_FALLBACKS")
+            .map(|v| {
+                v.split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
 
         // Hosts and origins.
         let (hosts_default, csrf_default, cors_default, frontend_default) = if production {
@@ -918,6 +930,7 @@ impl Settings {
         };
 
         let mut secrets = vec![secret_key.clone()];
+        secrets.extend(secret_key_fallbacks.iter().cloned());
         let mut named: Vec<(&'static str, String)> = Vec::new();
         named.extend(
             vars.get("DB_PASSWORD")
@@ -994,6 +1007,7 @@ impl Settings {
             access_log: file.access_log,
             catalogue_cache_seconds,
             secrets,
+            secret_key_fallbacks,
         })
     }
 }

@@ -1101,7 +1101,7 @@ async fn webpay_credentials_saved_by_a_superuser_turn_payments_on() {
     };
     app.ctx()
         .shared_store
-        .insert(Arc::new(Gateway::new(&unset, &secret).unwrap()));
+        .insert(Arc::new(Gateway::new(&unset, &secret, &[]).unwrap()));
     staff(&app, "jefa@tuki.cl", true).await;
     staff(&app, "clerk@tuki.cl", false).await;
     let db = &app.ctx().db;
@@ -1222,18 +1222,41 @@ async fn webpay_credentials_saved_by_a_superuser_turn_payments_on() {
         api_key: "la-del-entorno".into(),
         ..unset.clone()
     };
-    let (_, source) = Gateway::new(&env, &secret)
+    let (_, source) = Gateway::new(&env, &secret, &[])
         .unwrap()
         .webpay(db)
         .await
         .unwrap();
     assert_eq!(source, Source::Environment);
-    // Sealed under another SECRET_KEY, the saved key does not open.
-    let (webpay, source) = Gateway::new(&unset, "otra-clave-secreta-0123456789-abcdefgh")
+    // A new SECRET_KEY: the saved key does not open, payments stop and the
+    // admin says so.
+    let rotated = "otra-clave-secreta-0123456789-abcdefgh";
+    let (webpay, source) = Gateway::new(&unset, rotated, &[])
         .unwrap()
         .webpay(db)
         .await
         .unwrap();
     assert!(webpay.is_none());
     assert_eq!(source, Source::Missing);
+    app.ctx()
+        .shared_store
+        .insert(Arc::new(Gateway::new(&unset, rotated, &[]).unwrap()));
+    assert!(jefa.get(&change).await.text().contains("no se puede abrir"));
+    assert_eq!(pay().await.status_code(), 503);
+    // With the old key among SECRET_KEY_FALLBACKS it opens, and is sealed
+    // again under the new one.
+    let (webpay, source) = Gateway::new(&unset, rotated, std::slice::from_ref(&secret))
+        .unwrap()
+        .webpay(db)
+        .await
+        .unwrap();
+    assert!(webpay.is_some());
+    assert_eq!(source, Source::Admin);
+    let (webpay, _) = Gateway::new(&unset, rotated, &[])
+        .unwrap()
+        .webpay(db)
+        .await
+        .unwrap();
+    assert!(webpay.is_some(), "sealed again under the new key");
+    assert!(!jefa.get(&change).await.text().contains("no se puede abrir"));
 }

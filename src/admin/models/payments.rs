@@ -101,8 +101,10 @@ impl Extension for WebpayKey {
 
     async fn section(&self, ctx: &AppContext, shown: Shown<'_>) -> Result<Json> {
         let gateway = crate::platform::context::gateway(ctx)?;
+        let unreadable = shown.row.is_some() && gateway.stored_unreadable(&ctx.db).await?;
         Ok(json!({
             "new": shown.row.is_none(),
+            "unreadable": unreadable,
             "editable": shown.can_change && shown.editor.perms.is_superuser(),
             "environment_wins": gateway.from_environment(),
             "errors": shown.errors,
