@@ -80,6 +80,17 @@ fn cloud_build_tags_the_seed_images() {
         migrate.contains("us-central1-docker.pkg.dev/$PROJECT_ID/tuki-repo/tuki-migrate:latest")
     );
     assert!(migrate.contains("--target=migrate"));
+    // One build tags both images, from the cached build stage.
+    assert!(web.contains("us-central1-docker.pkg.dev/$PROJECT_ID/tuki-repo/tuki-migrate:latest"));
+    assert!(web.contains("--target=migrate") && web.contains("--target=web"));
+    assert!(web.contains("--cache-from="));
+    let dockerfile = read("Dockerfile.backend");
+    let deps = dockerfile.find("COPY Cargo.toml Cargo.lock").unwrap();
+    let sources = dockerfile.find("COPY . .").unwrap();
+    assert!(
+        deps < sources,
+        "dependencies are built before the sources are copied"
+    );
 }
 
 #[test]
