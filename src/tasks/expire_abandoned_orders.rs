@@ -46,14 +46,10 @@ impl Task for ExpireAbandonedOrders {
 /// # Errors
 /// When the database fails.
 pub async fn expire(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Result<u64> {
-    #[derive(FromQueryResult)]
-    struct Id {
-        id: uuid::Uuid,
-    }
     let cutoff = (now - Duration::minutes(GRACE_MINUTES)).fixed_offset();
     let nowf = now.fixed_offset();
     let sql = format!(
-        "SELECT o.id AS id FROM orders o \
+        "SELECT o.* FROM orders o \
          WHERE o.status = '{pending}' AND o.created_at < $1 \
            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id \
              AND p.status IN ('{committing}', '{authorized}', '{unknown}')) \
@@ -70,30 +66,24 @@ pub async fn expire(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Resu
     let mut total = 0;
     let mut seen = std::collections::HashSet::new();
     loop {
-        let ids = Id::find_by_statement(statement(
+        let found = orders::Model::find_by_statement(statement(
             db.get_database_backend(),
             &sql,
             [cutoff.into(), nowf.into()],
         ))
         .all(db)
         .await?;
-        let fresh: Vec<uuid::Uuid> = ids
-            .iter()
-            .map(|i| i.id)
-            .filter(|id| seen.insert(*id))
-            .collect();
+        let read = found.len();
+        let fresh: Vec<orders::Model> = found.into_iter().filter(|o| seen.insert(o.id)).collect();
         if fresh.is_empty() {
             break;
         }
-        for id in fresh {
-            let Some(order) = orders::Entity::find_by_id(id).one(db).await? else {
-                continue;
-            };
+        for order in fresh {
             if order.end_unpaid(db, OrderStatus::Expired, now).await? {
                 total += 1;
             }
         }
-        if (ids.len() as u64) < BATCH {
+        if (read as u64) < BATCH {
             break;
         }
     }

@@ -705,6 +705,7 @@ async fn finish_return(
         (status = 303, description = "From Webpay itself (a form): to the frontend with `status` = paid, rejected, cancelled, timeout, refunded, pending or error"),
         (status = 400, description = "Not paid (JSON: `{success: false, payment, error, message}`), or an unknown token", body = Object),
         (status = 415, description = "The body is neither JSON nor a form"),
+        (status = 503, description = "Webpay has no credentials yet (`detail` says so in Spanish)", body = super::Detail),
     ),
 )]
 pub async fn webpay_return_post(
