@@ -359,6 +359,7 @@ impl Hooks for App {
         tasks.register(tasks::migrate::Migrate);
         tasks.register(tasks::create_initial_superuser::CreateInitialSuperuser);
         tasks.register(tasks::seed_demo::SeedDemo);
+        tasks.register(tasks::import_django::ImportDjango);
     }
 
     async fn truncate(ctx: &AppContext) -> Result<()> {

@@ -2,6 +2,7 @@ pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod controllers;
+pub mod django_import;
 pub mod mailers;
 pub mod middleware;
 pub mod models;

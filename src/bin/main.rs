@@ -51,9 +51,33 @@ async fn start_production() -> loco_rs::Result<()> {
     start::<App>(boot, serve, true).await
 }
 
+/// `task NAME --dry-run` is Loco's `task NAME dry_run:true` (Loco's task
+/// command takes only `key:value` parameters): the process runs itself again
+/// with the parameter spelled Loco's way.
+fn respell_dry_run(args: &[String]) -> Option<std::io::Error> {
+    use std::os::unix::process::CommandExt as _;
+    let task_at = args.iter().position(|a| a == "task")?;
+    if !args[task_at..].iter().any(|a| a == "--dry-run") {
+        return None;
+    }
+    let respelled = args[1..].iter().enumerate().map(|(i, a)| {
+        if i + 1 > task_at && a == "--dry-run" {
+            "dry_run:true".to_string()
+        } else {
+            a.clone()
+        }
+    });
+    let exe = std::env::current_exe().ok()?;
+    Some(std::process::Command::new(exe).args(respelled).exec())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(err) = respell_dry_run(&args) {
+        eprintln!("--dry-run: cannot run again as dry_run:true: {err}");
+        return ExitCode::FAILURE;
+    }
     let outcome = if is_production_start(&args) {
         start_production().await
     } else {

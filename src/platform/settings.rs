@@ -443,32 +443,60 @@ fn encode(component: &str) -> String {
         .replace('+', "%20")
 }
 
+/// The names of one set of PostgreSQL connection variables: the app's own
+/// (`DB_*`) or the Django database an import reads (`DJANGO_DB_*`).
+struct DbVarNames {
+    name: &'static str,
+    user: &'static str,
+    password: &'static str,
+    host: &'static str,
+    port: &'static str,
+    together: &'static str,
+}
+
+const APP_DB: DbVarNames = DbVarNames {
+    name: "DB_NAME",
+    user: "DB_USER",
+    password: "DB_PASSWORD",
+    host: "DB_HOST",
+    port: "DB_PORT",
+    together: "is not set (DB_NAME, DB_USER and DB_HOST go together)",
+};
+
+const DJANGO_DB: DbVarNames = DbVarNames {
+    name: "DJANGO_DB_NAME",
+    user: "DJANGO_DB_USER",
+    password: "DJANGO_DB_PASSWORD",
+    host: "DJANGO_DB_HOST",
+    port: "DJANGO_DB_PORT",
+    together: "is not set (DJANGO_DB_NAME, DJANGO_DB_USER and DJANGO_DB_HOST go together)",
+};
+
 /// The PostgreSQL URL for `DB_*`: TCP for a host name, a unix-socket directory
 /// (`?host=/cloudsql/PROJECT:REGION:INSTANCE`) for a `DB_HOST` that starts with `/`.
 fn database_url_from_parts(vars: &dyn Vars) -> SResult<Option<String>> {
-    let any_set = ["DB_NAME", "DB_USER", "DB_HOST", "DB_PASSWORD"]
+    url_from_parts(vars, &APP_DB)
+}
+
+fn url_from_parts(vars: &dyn Vars, names: &DbVarNames) -> SResult<Option<String>> {
+    let any_set = [names.name, names.user, names.host, names.password]
         .iter()
         .any(|n| var(vars, n).is_some());
     if !any_set {
         return Ok(None);
     }
     let required = |name: &'static str| {
-        var(vars, name).ok_or_else(|| {
-            SettingsError::new(
-                name,
-                "is not set (DB_NAME, DB_USER and DB_HOST go together)",
-            )
-        })
+        var(vars, name).ok_or_else(|| SettingsError::new(name, names.together))
     };
-    let name = required("DB_NAME")?;
-    let user = required("DB_USER")?;
-    let host = required("DB_HOST")?;
-    let password = vars.get("DB_PASSWORD").unwrap_or_default();
+    let name = required(names.name)?;
+    let user = required(names.user)?;
+    let host = required(names.host)?;
+    let password = vars.get(names.password).unwrap_or_default();
     let port =
-        match var(vars, "DB_PORT") {
+        match var(vars, names.port) {
             None => 5432,
             Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                SettingsError::new("DB_PORT", format!("{p:?} is not a port number"))
+                SettingsError::new(names.port, format!("{p:?} is not a port number"))
             })?,
         };
     let credentials = if password.is_empty() {
@@ -487,7 +515,7 @@ fn database_url_from_parts(vars: &dyn Vars) -> SResult<Option<String>> {
     } else {
         if host.contains(['/', '@', '?', '#', ' ']) {
             return Err(SettingsError::new(
-                "DB_HOST",
+                names.host,
                 format!("{host:?} is neither a host name nor a socket directory starting with /"),
             ));
         }
@@ -497,6 +525,34 @@ fn database_url_from_parts(vars: &dyn Vars) -> SResult<Option<String>> {
         )
     };
     Ok(Some(url))
+}
+
+/// The Django database `task import_django` reads: `DJANGO_DATABASE_URL`, else
+/// `DJANGO_DB_NAME`/`_USER`/`_PASSWORD`/`_HOST`/`_PORT` (a `/cloudsql/…` host
+/// is the instance's socket, as for `DB_HOST`). PostgreSQL only.
+///
+/// # Errors
+/// One line naming the variable that is missing or malformed.
+pub fn django_database_url(vars: &dyn Vars) -> SResult<String> {
+    if let Some(url) = var(vars, "DJANGO_DATABASE_URL") {
+        let url = url
+            .strip_prefix("postgresql://")
+            .map_or_else(|| url.clone(), |rest| format!("postgres://{rest}"));
+        return match Url::parse(&url) {
+            Ok(parsed) if parsed.scheme() == "postgres" => Ok(url),
+            _ => Err(SettingsError::new(
+                "DJANGO_DATABASE_URL",
+                "is not a postgres:// URL (the Django database is PostgreSQL)",
+            )),
+        };
+    }
+    url_from_parts(vars, &DJANGO_DB)?.ok_or_else(|| {
+        SettingsError::new(
+            "DJANGO_DATABASE_URL",
+            "is not set: give the Django database as DJANGO_DATABASE_URL=postgres://… \
+             (or DJANGO_DB_NAME, DJANGO_DB_USER, DJANGO_DB_PASSWORD and DJANGO_DB_HOST)",
+        )
+    })
 }
 
 /// Checks `DATABASE_URL` when it is set; `postgresql://` is normalised to

@@ -1,5 +1,6 @@
 pub mod create_initial_superuser;
 pub mod expire_abandoned_orders;
+pub mod import_django;
 pub mod migrate;
 pub mod rebuild_sales;
 pub mod reconcile_payments;

@@ -28,13 +28,16 @@ fn the_env_example_lists_every_variable_the_settings_read() {
         .collect();
     let read_by_code = variables_read_by_settings();
     assert!(read_by_code.contains("SECRET_KEY") && read_by_code.contains("DB_HOST"));
-    // The superuser variables are given to that one job with --set-env-vars;
+    // The superuser variables and the Django database of `task import_django`
+    // are given to those one-off jobs with --set-env-vars;
     // Google's own variables (a key file, an emulator) are never set on Cloud Run.
     let google = ["GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST"];
     let missing: Vec<_> = read_by_code
         .iter()
         .filter(|v| {
             !v.starts_with("DJANGO_SUPERUSER_")
+                && !v.starts_with("DJANGO_DB")
+                && v.as_str() != "DJANGO_DATABASE_URL"
                 && !google.contains(&v.as_str())
                 && !listed.contains(*v)
         })

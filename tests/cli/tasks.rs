@@ -228,3 +228,117 @@ fn the_scheduled_tasks_are_listed_and_run_with_only_the_database() {
         }
     }
 }
+
+/// `task import_django` with the Django database missing or wrong: one line
+/// naming the variable, no password, nothing written.
+#[test]
+fn import_django_names_the_variable_when_the_django_database_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(run(&mut job(&url, &["task", "migrate"])).status.success());
+    let import = |vars: &[(&str, &str)]| {
+        let mut cmd = job(&url, &["task", "import_django"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    for (vars, named) in [
+        (vec![], "DJANGO_DATABASE_URL"),
+        (
+            vec![("DJANGO_DATABASE_URL", "mysql://u:p@db/backtuki")],
+            "DJANGO_DATABASE_URL",
+        ),
+        (
+            vec![(
+                "DJANGO_DATABASE_URL",
+                "postgres://tuki:Sup3rSecretPw@127.0.0.1:9/backtuki",
+            )],
+            "DJANGO_DATABASE_URL",
+        ),
+        (vec![("DJANGO_DB_NAME", "backtuki")], "DJANGO_DB_USER"),
+        (
+            vec![
+                ("DJANGO_DB_NAME", "backtuki"),
+                ("DJANGO_DB_USER", "tuki"),
+                ("DJANGO_DB_HOST", "localhost"),
+                ("DJANGO_DB_PORT", "port"),
+            ],
+            "DJANGO_DB_PORT",
+        ),
+    ] {
+        let out = import(&vars);
+        assert!(!out.status.success(), "{vars:?}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{vars:?}: {stderr}");
+        assert!(stderr.contains(named), "{vars:?}: {stderr}");
+        assert!(!stderr.contains("Sup3rSecretPw"), "{stderr}");
+    }
+}
+
+/// The job as an operator runs it: `--dry-run` first (nothing written), then
+/// the import, then again (nothing more written). PostgreSQL only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_django_runs_as_a_job_dry_then_for_real() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use tuki_backend::models::_entities::{orders, users};
+
+    let app = crate::support::app::TestApp::boot().await;
+    let database_url = app.ctx().config.database.uri.clone();
+    if !database_url.starts_with("postgres") {
+        eprintln!("skipped: the import reads PostgreSQL (DATABASE_URL=postgres://…)");
+        return;
+    }
+    let backtuki = crate::requests::django_import::Backtuki::create(&database_url).await;
+    let import = |extra: &[&str]| {
+        let mut args = vec!["task", "import_django"];
+        args.extend_from_slice(extra);
+        let mut cmd = job(&database_url, &args);
+        cmd.env("DJANGO_DATABASE_URL", &backtuki.url);
+        run(&mut cmd)
+    };
+    let db = &app.ctx().db;
+
+    // Not backtuki's database: one line naming the variable.
+    let mut cmd = job(&database_url, &["task", "import_django"]);
+    cmd.env("DJANGO_DATABASE_URL", &database_url);
+    let out = run(&mut cmd);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("DJANGO_DATABASE_URL") && stderr.contains("users_user"),
+        "{stderr}"
+    );
+
+    let dry = import(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let report = text(&dry.stdout);
+    assert!(
+        report.contains("--dry-run (nothing was written)"),
+        "{report}"
+    );
+    assert!(report.contains("email_case_duplicate"), "{report}");
+    assert_eq!(users::Entity::find().count(db).await.unwrap(), 0);
+
+    let real = import(&[]);
+    assert!(real.status.success(), "{}", text(&real.stderr));
+    let report = text(&real.stdout);
+    let orders_line = report
+        .lines()
+        .find(|l| l.starts_with("orders "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(orders_line.contains("written    2007"), "{report}");
+    assert_eq!(orders::Entity::find().count(db).await.unwrap(), 2_007);
+
+    let again = import(&["dry_run:false"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let report = text(&again.stdout);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("orders ") && l.contains("written       0")),
+        "{report}"
+    );
+    assert_eq!(orders::Entity::find().count(db).await.unwrap(), 2_007);
+}

@@ -7,6 +7,7 @@ mod cache;
 pub mod checkout;
 mod coupons;
 mod courtesy;
+pub mod django_import;
 mod docs;
 mod door;
 mod events;

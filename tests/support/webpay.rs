@@ -336,6 +336,24 @@ impl FakeWebpay {
         tx.status = "AUTHORIZED".into();
     }
 
+    /// A transaction another shop system created and committed (backtuki's,
+    /// before the cut-over): Transbank knows it as AUTHORIZED.
+    pub fn committed_elsewhere(&self, token: &str, buy_order: &str, amount: i64) {
+        self.inner.txs.lock().unwrap().insert(
+            token.into(),
+            Tx {
+                buy_order: buy_order.into(),
+                session_id: String::new(),
+                amount,
+                return_url: String::new(),
+                approved: Some(true),
+                committed: true,
+                status: "AUTHORIZED".into(),
+                refunded: 0,
+            },
+        );
+    }
+
     /// The card is declined on Webpay's form.
     pub fn decline(&self, token: &str) {
         self.inner
