@@ -132,3 +132,18 @@ fn every_deployed_job_names_its_command_and_its_cloud_sql_instance() {
         );
     }
 }
+
+/// `gcloud` refuses `--env-vars-file` together with `--set-env-vars` (one
+/// group, at most one of them): no command in DEPLOY.md gives both.
+#[test]
+fn no_deploy_command_gives_an_env_file_and_env_vars_together() {
+    let deploy = read("DEPLOY.md");
+    for command in deploy.split("gcloud ").skip(1) {
+        let command = command.split("```").next().unwrap();
+        let command = command.split("\n\n").next().unwrap();
+        assert!(
+            !(command.contains("--env-vars-file") && command.contains("--set-env-vars")),
+            "gcloud {command}"
+        );
+    }
+}
