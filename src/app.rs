@@ -120,6 +120,11 @@ impl Hooks for App {
     /// the schema (see `platform::sqlite`).
     async fn before_run(ctx: &AppContext) -> Result<()> {
         crate::platform::sqlite::reload_schema(&ctx.db).await?;
+        if ctx.environment == Environment::Production
+            && settings_in(&ctx.config)?.log_project_id.is_none()
+        {
+            crate::platform::logging::discover_project_id().await;
+        }
         // Once, at boot: payments wait for Webpay's credentials.
         // (The database may not be migrated yet: `task migrate` runs as
         // its own job; then the credentials cannot be read either.)

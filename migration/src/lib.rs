@@ -25,6 +25,7 @@ mod m20261203_000020_sales_rollup;
 mod m20261203_000021_door_counts;
 mod m20261203_000022_payment_settings;
 mod m20261203_000023_order_reminders;
+mod m20261203_000024_django_imports;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_door_counts::Migration),
             Box::new(m20261203_000022_payment_settings::Migration),
             Box::new(m20261203_000023_order_reminders::Migration),
+            Box::new(m20261203_000024_django_imports::Migration),
             // inject-above (do not remove this comment)
         ]
     }

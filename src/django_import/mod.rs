@@ -111,12 +111,13 @@ pub async fn run(
             "the Django database has no payments table: no payment imported",
         );
     }
-    let existing = plan::Existing::load(target)
+    // Everything from here in one transaction: what is already here is read
+    // in it, and what is written is all or nothing.
+    let txn = target.begin().await.map_err(ImportError::Target)?;
+    let existing = plan::Existing::load(&txn, &snapshot)
         .await
         .map_err(ImportError::Target)?;
     let planned = plan::plan(&snapshot, &existing, &mut report);
-
-    let txn = target.begin().await.map_err(ImportError::Target)?;
     planned.write(&txn, &mut report).await?;
     if options.dry_run {
         txn.rollback().await.map_err(ImportError::Target)?;

@@ -5,8 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    Statement,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -46,6 +45,11 @@ fn too_long(text: &str, max: usize) -> bool {
 #[derive(Debug, Default)]
 pub struct Existing {
     ids: HashMap<&'static str, HashSet<Uuid>>,
+    /// What earlier runs imported (`django_imports`), deleted since or not.
+    imported: HashMap<String, HashSet<Uuid>>,
+    /// The target database's `lower()` of e-mails that are not plain ASCII
+    /// (its unique index on `lower(email)` is what must not collide).
+    lowered: HashMap<String, String>,
     user_by_email: HashMap<String, Uuid>,
     usernames: HashMap<String, Uuid>,
     organizer_slugs: HashMap<String, Uuid>,
@@ -56,10 +60,14 @@ pub struct Existing {
     payment_tokens: HashMap<String, Uuid>,
     coupon_codes: HashMap<(Uuid, String), Uuid>,
     members: HashSet<(Uuid, Uuid)>,
+    /// Orders here: event and status now.
+    orders: HashMap<Uuid, (Uuid, String)>,
+    /// Order lines here: order and tier.
+    items: HashMap<Uuid, (Uuid, Uuid)>,
 }
 
-async fn keyed(
-    db: &DatabaseConnection,
+async fn keyed<C: ConnectionTrait>(
+    db: &C,
     sql: &str,
 ) -> Result<Vec<(Uuid, String, Option<Uuid>)>, DbErr> {
     let rows = db
@@ -76,12 +84,40 @@ async fn keyed(
 }
 
 impl Existing {
-    /// Reads the target's ids and unique keys.
+    /// Reads the target's ids and unique keys (in the import's transaction).
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+    pub async fn load<C: ConnectionTrait>(db: &C, src: &Snapshot) -> Result<Self, DbErr> {
         let mut existing = Self::default();
+        for user in &src.users {
+            let email = user.email.trim();
+            if !email.is_ascii() && !existing.lowered.contains_key(email) {
+                let row = db
+                    .query_one_raw(statement(
+                        db.get_database_backend(),
+                        "SELECT lower($1) AS k",
+                        [email.into()],
+                    ))
+                    .await?;
+                let lowered: String = match row {
+                    Some(row) => row.try_get("", "k")?,
+                    None => email.to_lowercase(),
+                };
+                existing.lowered.insert(email.to_string(), lowered);
+            }
+        }
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT table_name, row_id FROM django_imports",
+            ))
+            .await?;
+        for row in rows {
+            let table: String = row.try_get("", "table_name")?;
+            let id: Uuid = row.try_get("", "row_id")?;
+            existing.imported.entry(table).or_default().insert(id);
+        }
         let null = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
             "CAST(NULL AS uuid)"
         } else {
@@ -115,6 +151,25 @@ impl Existing {
                 existing.coupon_codes.insert((org, k), id);
             }
         }
+        for (id, status, event) in
+            keyed(db, "SELECT id, status AS k, event_id AS o FROM orders").await?
+        {
+            if let Some(event) = event {
+                existing.orders.insert(id, (event, status));
+            }
+        }
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT id, order_id, tier_id FROM order_items",
+            ))
+            .await?;
+        for row in rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let order: Uuid = row.try_get("", "order_id")?;
+            let tier: Uuid = row.try_get("", "tier_id")?;
+            existing.items.insert(id, (order, tier));
+        }
         let sql = "SELECT organizer_id AS id, '' AS k, user_id AS o FROM organizer_members";
         for (org, _, user) in keyed(db, sql).await? {
             if let Some(user) = user {
@@ -124,8 +179,32 @@ impl Existing {
         Ok(existing)
     }
 
+    /// Whether the row is here or an earlier run imported it (the app may
+    /// have deleted it since: it stays deleted).
     fn has(&self, table: &'static str, id: Uuid) -> bool {
         self.ids.get(table).is_some_and(|ids| ids.contains(&id))
+            || self
+                .imported
+                .get(table)
+                .is_some_and(|ids| ids.contains(&id))
+    }
+
+    /// Imported by an earlier run and deleted here since: its children of
+    /// this run have no parent to point at.
+    fn gone(&self, table: &'static str, id: Uuid) -> bool {
+        self.imported
+            .get(table)
+            .is_some_and(|ids| ids.contains(&id))
+            && !self.ids.get(table).is_some_and(|ids| ids.contains(&id))
+    }
+
+    /// The key of an e-mail in the target's unique index `lower(email)`.
+    fn email_key(&self, email: &str) -> String {
+        let email = email.trim();
+        self.lowered
+            .get(email)
+            .cloned()
+            .unwrap_or_else(|| email.to_ascii_lowercase())
     }
 }
 
@@ -165,17 +244,55 @@ async fn insert_all<A>(
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
+    let backend = txn.get_database_backend();
+    let now = chrono::Utc::now().fixed_offset();
     let mut rows = rows;
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rows, rest);
+        let ids: Vec<Uuid> = chunk
+            .iter()
+            .filter_map(|row| match row.get_primary_key_value() {
+                Some(sea_orm::sea_query::ValueTuple::One(sea_orm::Value::Uuid(Some(id)))) => {
+                    Some(id)
+                }
+                _ => None,
+            })
+            .collect();
+        let planned = chunk.len() as u64;
+        // On a conflict of the primary key only (any other unique key is
+        // checked before, and a violation ends the import whole).
         let written = A::Entity::insert_many(chunk)
             .on_conflict_do_nothing()
             .exec_without_returning(txn)
             .await
             .map_err(|source| ImportError::Write { table, source })?;
-        if let sea_orm::TryInsertResult::Inserted(n) = written {
-            report.table(table).written += n;
+        let n = match written {
+            sea_orm::TryInsertResult::Inserted(n) => n,
+            _ => 0,
+        };
+        let count = report.table(table);
+        count.written += n;
+        // Written by someone else since this run looked: left as it is.
+        count.present += planned.saturating_sub(n);
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(ids.len() * 3);
+        let mut tuples = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            tuples.push(format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+            values.extend([table.into(), (*id).into(), now.into()]);
+        }
+        if !tuples.is_empty() {
+            let sql = format!(
+                "INSERT INTO django_imports (table_name, row_id, imported_at) VALUES {} \
+                 ON CONFLICT (table_name, row_id) DO NOTHING",
+                tuples.join(", ")
+            );
+            txn.execute_raw(statement(backend, &sql, values))
+                .await
+                .map_err(|source| ImportError::Write {
+                    table: "django_imports",
+                    source,
+                })?;
         }
     }
     Ok(())
@@ -272,7 +389,7 @@ pub fn plan(src: &Snapshot, existing: &Existing, report: &mut Report) -> Planned
     );
     plan_images(src, existing, report, &mut out, &events);
     let ticket_categories = plan_ticket_categories(src, existing, report, &mut out, &events);
-    let tiers = check_tiers(src, report, &events);
+    let tiers = check_tiers(src, existing, report, &events);
     let coupons = check_coupons(src, existing, report, &organizers, &events);
     let orders = plan_orders(
         src, existing, report, &mut out, &users, &events, &tiers, &coupons,
@@ -302,6 +419,54 @@ fn password_verifiable(hash: &str) -> bool {
         || hash.starts_with('!')
 }
 
+/// The scheme of a password hash Django would name (`pbkdf2_sha1`,
+/// `bcrypt_sha256`…), never any part of the hash or password itself.
+fn hash_scheme(hash: &str) -> &str {
+    match hash.split_once('$') {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme.len() <= 30
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            scheme
+        }
+        _ if hash.is_empty() => "empty",
+        _ => "unrecognised",
+    }
+}
+
+/// The Django user's flags, OR-ed over the accounts merged into one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Flags {
+    staff: bool,
+    superuser: bool,
+    organizer: bool,
+    validator: bool,
+}
+
+impl Flags {
+    const fn of(u: &source::User) -> Self {
+        Self {
+            staff: u.is_staff,
+            superuser: u.is_superuser,
+            organizer: u.is_organizer,
+            validator: u.is_validator,
+        }
+    }
+
+    const fn or(self, other: Self) -> Self {
+        Self {
+            staff: self.staff || other.staff,
+            superuser: self.superuser || other.superuser,
+            organizer: self.organizer || other.organizer,
+            validator: self.validator || other.validator,
+        }
+    }
+}
+
+#[allow(clippy::too_many_lines)]
 fn plan_users(
     src: &Snapshot,
     existing: &Existing,
@@ -310,15 +475,22 @@ fn plan_users(
 ) -> UserMap {
     const T: &str = "users";
     report.read(T, src.users.len());
-    // Emails differing only in case are one account here: the one last
-    // signed in (else the oldest) is kept.
+    // E-mails equal in this database's lower() are one account here: the
+    // one last signed in (else the oldest) is kept, with the flags of all.
     let mut kept: HashMap<String, &source::User> = HashMap::new();
+    let mut flags: HashMap<String, Flags> = HashMap::new();
     for user in &src.users {
-        let key = user.email.trim().to_lowercase();
+        let key = existing.email_key(&user.email);
         let better = |current: &source::User| {
             (user.last_login, std::cmp::Reverse(user.id))
                 > (current.last_login, std::cmp::Reverse(current.id))
         };
+        let merged = flags
+            .get(&key)
+            .copied()
+            .unwrap_or_default()
+            .or(Flags::of(user));
+        flags.insert(key.clone(), merged);
         match kept.get(&key) {
             Some(current) if !better(current) => {}
             _ => {
@@ -326,17 +498,35 @@ fn plan_users(
             }
         }
     }
+    // Every username the import or this database holds, so a renamed one
+    // is free of both.
+    let mut usernames: HashMap<String, Uuid> = existing.usernames.clone();
+    for user in &src.users {
+        usernames
+            .entry(user.username.clone())
+            .or_insert_with(|| user_uuid(user.id));
+    }
     let mut map = UserMap::new();
-    let mut usernames_taken: HashSet<String> = HashSet::new();
     for user in &src.users {
         let email = user.email.trim().to_string();
-        let key = email.to_lowercase();
+        let key = existing.email_key(&email);
         let keeper = kept[&key];
         let own = user_uuid(user.id);
         let keeper_here = match existing.user_by_email.get(&key) {
             Some(id) => *id,
             None => user_uuid(keeper.id),
         };
+        if existing.gone("users", keeper_here) {
+            // Imported before and deleted here since: its new orders keep
+            // no account.
+            report.skip(
+                T,
+                user.id,
+                "deleted_here",
+                "an earlier import's account, deleted since",
+            );
+            continue;
+        }
         map.insert(user.id, keeper_here);
         if keeper.id != user.id {
             report.skip(
@@ -344,7 +534,7 @@ fn plan_users(
                 user.id,
                 "email_case_duplicate",
                 format!(
-                    "{email}: the same e-mail as Django user {} (kept); its orders and memberships go to that account",
+                    "the same e-mail (case aside) as Django user {} (kept); its orders and memberships go to that account",
                     keeper.id
                 ),
             );
@@ -355,7 +545,7 @@ fn plan_users(
                 T,
                 user.id,
                 "account_exists_here",
-                format!("{email}: an account with this e-mail is already here; its orders and memberships go to it"),
+                "an account with this e-mail is already here; its orders and memberships go to it",
             );
             continue;
         }
@@ -364,68 +554,80 @@ fn plan_users(
             continue;
         }
         let mut username = user.username.clone();
-        let username_taken = existing
-            .usernames
-            .get(&username)
-            .is_some_and(|id| *id != own)
-            || usernames_taken.contains(&username);
-        if username_taken {
-            let renamed = cut(&format!("{}-dj{}", user.username, user.id), 150);
+        if usernames.get(&username).is_some_and(|id| *id != own) {
+            let renamed = (0..)
+                .map(|n| {
+                    let suffix = if n == 0 {
+                        format!("-dj{}", user.id)
+                    } else {
+                        format!("-dj{}-{n}", user.id)
+                    };
+                    let base = cut(&user.username, 150 - suffix.chars().count());
+                    format!("{base}{suffix}")
+                })
+                .find(|name| !usernames.contains_key(name))
+                .unwrap_or_default();
             report.fix(
                 T,
                 user.id,
                 "username_taken",
-                format!(
-                    "{:?} is another account's here; imported as {renamed:?}",
-                    user.username
-                ),
+                format!("its username is another account's here; imported as {renamed:?}"),
             );
+            usernames.insert(renamed.clone(), own);
             username = renamed;
         }
-        usernames_taken.insert(username.clone());
         if !password_verifiable(&user.password) {
-            let scheme = user.password.split('$').next().unwrap_or_default();
             report.note(
                 T,
                 user.id,
                 "password_unverifiable",
-                format!("{email}: a {scheme:?} hash; this user must reset the password"),
+                format!(
+                    "a {:?} hash: this user must reset the password",
+                    hash_scheme(&user.password)
+                ),
             );
         }
-        if user.is_superuser {
+        let all = flags.get(&key).copied().unwrap_or_default();
+        if all != Flags::of(user) {
             report.note(
                 T,
                 user.id,
-                "superuser",
-                format!("{email} is a superuser here too (admin)"),
+                "flags_merged",
+                format!(
+                    "staff {}, superuser {}, organizer {}, validator {}: also those of the accounts merged into it",
+                    all.staff, all.superuser, all.organizer, all.validator
+                ),
             );
+        }
+        if all.superuser {
+            report.note(T, user.id, "superuser", "a superuser here too (admin)");
         }
         if email.is_empty() || !email.contains('@') {
             report.note(
                 T,
                 user.id,
                 "email_invalid",
-                format!("{email:?}: cannot sign in by e-mail"),
+                "not an e-mail address: cannot sign in by e-mail",
             );
         }
         out.users.push(e::users::ActiveModel {
             id: Set(own),
             created_at: Set(user.created_at),
             updated_at: Set(user.updated_at),
-            email: Set(email),
+            email: Set(cut(&email, 254)),
             username: Set(username),
-            first_name: Set(user.first_name.clone()),
-            last_name: Set(user.last_name.clone()),
+            first_name: Set(cut(&user.first_name, 150)),
+            last_name: Set(cut(&user.last_name, 150)),
             password: Set(user.password.clone()),
             is_active: Set(user.is_active),
-            is_staff: Set(user.is_staff),
-            is_superuser: Set(user.is_superuser),
-            is_organizer: Set(user.is_organizer),
-            is_validator: Set(user.is_validator),
+            is_staff: Set(all.staff),
+            is_superuser: Set(all.superuser),
+            is_organizer: Set(all.organizer),
+            is_validator: Set(all.validator),
             last_login: Set(user.last_login),
             date_joined: Set(user.date_joined),
             auth_version: Set(0),
-            phone_number: Set(user.phone_number.clone()),
+            phone_number: Set(user.phone_number.as_deref().map(|p| cut(p, 30))),
             is_guest: Set(user.is_guest),
             profile_completed_at: Set(user.profile_completed_at),
             last_password_change: Set(user.last_password_change),
@@ -450,6 +652,15 @@ fn plan_organizers(
         .collect();
     let mut ok = HashSet::new();
     for org in &src.organizers {
+        if existing.gone(T, org.id) {
+            report.skip(
+                T,
+                org.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            continue;
+        }
         if existing.has(T, org.id) {
             report.table(T).present += 1;
             ok.insert(org.id);
@@ -610,6 +821,15 @@ fn plan_categories(
     report.read(T, src.categories.len());
     let mut map = HashMap::new();
     for c in &src.categories {
+        if existing.gone(T, c.id) {
+            report.skip(
+                T,
+                c.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            continue;
+        }
         if existing.has(T, c.id) {
             report.table(T).present += 1;
             map.insert(c.id, c.id);
@@ -655,13 +875,27 @@ fn plan_locations(
     report.read(T, src.locations.len());
     let mut ok = HashSet::new();
     for l in &src.locations {
+        if existing.gone(T, l.id) {
+            report.skip(
+                T,
+                l.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            continue;
+        }
         ok.insert(l.id);
         if existing.has(T, l.id) {
             report.table(T).present += 1;
             continue;
         }
         if too_long(&l.name, 200) {
-            report.fix(T, l.id, "name_too_long", l.name.clone());
+            report.fix(
+                T,
+                l.id,
+                "name_too_long",
+                format!("{} characters cut to 200", l.name.chars().count()),
+            );
         }
         if too_long(&l.address, 255) {
             report.fix(T, l.id, "address_too_long", l.address.clone());
@@ -769,6 +1003,15 @@ fn plan_events(
                 ev.id,
                 "parent_skipped",
                 format!("organizer {} was not imported", ev.organizer_id),
+            );
+            continue;
+        }
+        if existing.gone(T, ev.id) {
+            report.skip(
+                T,
+                ev.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
             );
             continue;
         }
@@ -937,7 +1180,13 @@ fn plan_images(
         let path = match image_key(&img.image) {
             Ok(key) => key,
             Err(url) => {
-                report.note(T, img.id, "image_not_a_key", format!("{url}: copied as is"));
+                let shown = url.split(['?', '#']).next().unwrap_or_default();
+                report.note(
+                    T,
+                    img.id,
+                    "image_not_a_key",
+                    format!("{shown}: copied as is"),
+                );
                 url
             }
         };
@@ -998,6 +1247,15 @@ fn plan_ticket_categories(
                 c.id,
                 "parent_skipped",
                 format!("event {} was not imported", c.event_id),
+            );
+            continue;
+        }
+        if existing.gone(T, c.id) {
+            report.skip(
+                T,
+                c.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
             );
             continue;
         }
@@ -1067,6 +1325,7 @@ struct TierOk {
 
 fn check_tiers(
     src: &Snapshot,
+    existing: &Existing,
     report: &mut Report,
     events: &HashMap<Uuid, Uuid>,
 ) -> HashMap<Uuid, TierOk> {
@@ -1080,6 +1339,27 @@ fn check_tiers(
                 t.id,
                 "parent_skipped",
                 format!("event {} was not imported", t.event_id),
+            );
+            continue;
+        }
+        if existing.gone(T, t.id) {
+            report.skip(
+                T,
+                t.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            continue;
+        }
+        if existing.has(T, t.id) {
+            // Checked when it was imported; counted as already here later.
+            let price = money::pesos(&t.price).map_or(0, |p| p.value);
+            ok.insert(
+                t.id,
+                TierOk {
+                    price,
+                    event_id: t.event_id,
+                },
             );
             continue;
         }
@@ -1123,6 +1403,21 @@ struct OrdersPlanned {
     items: HashMap<Uuid, (Uuid, Uuid)>,
     sold: HashMap<Uuid, i64>,
     coupon_uses: HashMap<Uuid, i64>,
+    /// Order id → its total, for the orders this run writes.
+    totals: HashMap<Uuid, i64>,
+}
+
+/// An order status read back from this database, as the import's own.
+fn known_status(status: &str) -> &'static str {
+    match status {
+        "pending" => "pending",
+        "paid" => "paid",
+        "expired" => "expired",
+        "failed" => "failed",
+        "refunded" => "refunded",
+        "partially_refunded" => "partially_refunded",
+        _ => "cancelled",
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1144,6 +1439,12 @@ fn write_tiers(
         if existing.has(T, t.id) {
             report.table(T).present += 1;
             if sold > 0 {
+                report.note(
+                    T,
+                    t.id,
+                    "sold_added",
+                    format!("imported earlier: {sold} seats of this run's paid orders added to its sold count (its capacity raised to fit if needed)"),
+                );
                 out.sold_in_present_tiers.insert(t.id, sold);
             }
             continue;
@@ -1255,6 +1556,12 @@ fn check_coupons(
     report.read(T, src.coupons.len());
     let mut ok = HashMap::new();
     let mut codes: HashSet<(Uuid, String)> = HashSet::new();
+    let upper_codes: HashSet<(Uuid, String)> = src
+        .coupons
+        .iter()
+        .map(|c| (c.organizer_id, cut(c.code.trim(), 50)))
+        .filter(|(_, code)| *code == code.to_uppercase())
+        .collect();
     for c in &src.coupons {
         if !organizers.contains(&c.organizer_id) {
             report.skip(
@@ -1265,24 +1572,40 @@ fn check_coupons(
             );
             continue;
         }
-        let trimmed = c.code.trim().to_string();
-        let upper = trimmed.to_uppercase();
+        if existing.gone(T, c.id) {
+            report.skip(
+                T,
+                c.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            continue;
+        }
+        // An earlier run's coupon: its code is worked out again, quietly.
+        let present = existing.has(T, c.id);
+        let mut scratch = Report::default();
+        let rep: &mut Report = if present { &mut scratch } else { &mut *report };
+        let trimmed = cut(c.code.trim(), 50);
+        let upper = cut(&trimmed.to_uppercase(), 50);
         let mut code = trimmed.clone();
         if upper != trimmed {
-            let clash = codes.contains(&(c.organizer_id, upper.clone()))
+            // A code already upper case is the one buyers could type: it
+            // keeps its code, whichever coupon came first.
+            let clash = upper_codes.contains(&(c.organizer_id, upper.clone()))
+                || codes.contains(&(c.organizer_id, upper.clone()))
                 || existing
                     .coupon_codes
                     .get(&(c.organizer_id, upper.clone()))
                     .is_some_and(|id| *id != c.id);
             if clash {
-                report.note(
+                rep.note(
                     T,
                     c.id,
                     "code_case_kept",
                     format!("{trimmed:?}: its upper case is another coupon's"),
                 );
             } else {
-                report.fix(
+                rep.fix(
                     T,
                     c.id,
                     "code_upper_case",
@@ -1291,8 +1614,9 @@ fn check_coupons(
                 code = upper;
             }
         }
-        if existing.has(T, c.id) {
+        if present {
             report.table(T).present += 1;
+            codes.insert((c.organizer_id, code.clone()));
             ok.insert(
                 c.id,
                 CouponOk {
@@ -1378,7 +1702,16 @@ fn check_coupons(
             .min_purchase
             .as_deref()
             .and_then(money::pesos)
-            .map_or(0, |v| v.value.max(0));
+            .map_or(0, |v| v.value);
+        if min_purchase < 0 {
+            report.fix(
+                T,
+                c.id,
+                "min_purchase_negative",
+                format!("{min_purchase} becomes 0"),
+            );
+        }
+        let min_purchase = min_purchase.max(0);
         if min_purchase > 0 {
             report.note(
                 T,
@@ -1391,8 +1724,16 @@ fn check_coupons(
             .max_discount
             .as_deref()
             .and_then(money::pesos)
-            .map(|v| v.value)
-            .filter(|v| *v > 0);
+            .map(|v| v.value);
+        if max_discount.is_some_and(|v| v <= 0) {
+            report.fix(
+                T,
+                c.id,
+                "max_discount_not_positive",
+                format!("{max_discount:?}: no maximum"),
+            );
+        }
+        let max_discount = max_discount.filter(|v| *v > 0);
         let event_ids = match c
             .events_list
             .as_deref()
@@ -1422,13 +1763,13 @@ fn check_coupons(
                 Some(serde_json::to_string(&kept).unwrap_or_else(|_| "[]".to_string()))
             }
             Some(_) => {
-                report.note(
+                report.fix(
                     T,
                     c.id,
                     "events_unreadable",
-                    format!("{:?}: valid for every event", c.events_list),
+                    "its event list is not a list: valid for no event (as an empty list)",
                 );
-                None
+                Some("[]".to_string())
             }
         };
         if c.tier_links > 0 {
@@ -1493,6 +1834,12 @@ fn write_coupons(
         let uses = orders.coupon_uses.get(&c.id).copied().unwrap_or(0);
         let Some(mut model) = checked.model.clone() else {
             if uses > 0 && existing.has(T, c.id) {
+                report.note(
+                    T,
+                    c.id,
+                    "uses_added",
+                    format!("imported earlier: {uses} uses by this run's paid orders added (its limit raised to fit if needed)"),
+                );
                 out.uses_of_present_coupons.insert(c.id, uses);
             }
             continue;
@@ -1598,12 +1945,12 @@ fn plan_orders(
     for item in &src.items {
         items_of.entry(item.order_id).or_default().push(item);
     }
+    // Orders Webpay charged, with when the charge completed (if recorded).
     let mut charged_at: HashMap<Uuid, Option<Time>> = HashMap::new();
     for p in src.payments.iter().filter(|p| charged(&p.status)) {
-        let at = p.completed_at.or(Some(p.updated_at));
-        let entry = charged_at.entry(p.order_id).or_insert(at);
-        if at > *entry {
-            *entry = at;
+        let entry = charged_at.entry(p.order_id).or_insert(p.completed_at);
+        if p.completed_at > *entry {
+            *entry = p.completed_at;
         }
     }
     let tier_names: HashMap<Uuid, &str> =
@@ -1621,6 +1968,50 @@ fn plan_orders(
                 );
             }
         };
+        if existing.gone(T, o.id) {
+            report.skip(
+                T,
+                o.id,
+                "deleted_here",
+                "imported earlier and deleted here since",
+            );
+            skip_lines(report, "deleted_here");
+            continue;
+        }
+        if let Some((event_id, status)) = existing.orders.get(&o.id) {
+            // Imported earlier: as it is here now.
+            report.table(T).present += 1;
+            planned
+                .orders
+                .insert(o.id, (*event_id, known_status(status)));
+            for item in lines {
+                if let Some(here) = existing.items.get(&item.id) {
+                    report.table(I).present += 1;
+                    planned.items.insert(item.id, *here);
+                } else if item.quantity > 0 {
+                    report.skip(
+                        I,
+                        item.id,
+                        "order_imported_earlier",
+                        format!(
+                            "order {}: a line added in backtuki after the order was imported",
+                            o.order_number
+                        ),
+                    );
+                } else {
+                    report.skip(
+                        I,
+                        item.id,
+                        "zero_quantity",
+                        format!(
+                            "order {}: a line of {} tickets",
+                            o.order_number, item.quantity
+                        ),
+                    );
+                }
+            }
+            continue;
+        }
         let reason: Option<(&'static str, String)> = if o.deleted_at.is_some() {
             Some(("deleted", "in backtuki's trash".to_string()))
         } else if o.is_sandbox {
@@ -1692,8 +2083,22 @@ fn plan_orders(
                 continue;
             }
         };
+        let was_charged = charged_at.contains_key(&o.id);
         let paid_at_charge = charged_at.get(&o.id).copied().flatten();
         let (status, refunded_amount): (&'static str, i64) = match o.status.as_str() {
+            "paid" if refunded > 0 => {
+                report.note(
+                    T,
+                    o.id,
+                    "paid_with_refund",
+                    format!("paid with {refunded} of {} refunded", ours.total),
+                );
+                if refunded >= ours.total {
+                    ("refunded", ours.total)
+                } else {
+                    ("partially_refunded", refunded)
+                }
+            }
             "paid" => ("paid", 0),
             "refunded" if refunded >= ours.total => {
                 if refunded > ours.total {
@@ -1728,7 +2133,7 @@ fn plan_orders(
                 ("refunded", ours.total)
             }
             "cancelled" => {
-                if paid_at_charge.is_some() {
+                if was_charged {
                     report.note(
                         T,
                         o.id,
@@ -1738,8 +2143,21 @@ fn plan_orders(
                 }
                 ("cancelled", 0)
             }
-            "failed" => ("failed", 0),
-            "pending" => ("expired", 0),
+            "failed" | "pending" => {
+                if was_charged {
+                    report.note(
+                        T,
+                        o.id,
+                        "charged_but_not_paid",
+                        format!("{} in backtuki although Webpay charged it", o.status),
+                    );
+                }
+                if o.status == "failed" {
+                    ("failed", 0)
+                } else {
+                    ("expired", 0)
+                }
+            }
             other => {
                 report.skip(
                     T,
@@ -1760,7 +2178,7 @@ fn plan_orders(
             );
         }
         let was_paid = matches!(status, "paid" | "refunded" | "partially_refunded");
-        if was_paid && ours.total > 0 && paid_at_charge.is_none() {
+        if was_paid && ours.total > 0 && !was_charged {
             report.note(
                 T,
                 o.id,
@@ -1804,7 +2222,12 @@ fn plan_orders(
             .trim()
             .to_string();
         if too_long(&name, 200) {
-            report.fix(T, o.id, "name_too_long", name.clone());
+            report.fix(
+                T,
+                o.id,
+                "name_too_long",
+                format!("{} characters cut to 200", name.chars().count()),
+            );
         }
         let token_hash = tokens::sha256_hex(
             &o.access_token
@@ -1827,11 +2250,7 @@ fn plan_orders(
                 ),
             );
         }
-        if existing.has(T, o.id) {
-            report.table(T).present += 1;
-            report.table(I).present += kept.len() as u64;
-            continue;
-        }
+        planned.totals.insert(o.id, ours.total);
         // Seats and coupon uses of the orders this run writes (an earlier
         // run's orders are already counted).
         if matches!(status, "paid" | "partially_refunded") {
@@ -1919,6 +2338,10 @@ fn plan_tickets(
     report.read(T, src.tickets.len());
     let mut codes: HashSet<&str> = HashSet::new();
     for t in &src.tickets {
+        if existing.has(T, t.id) {
+            report.table(T).present += 1;
+            continue;
+        }
         let Some((order_id, tier_id)) = orders.items.get(&t.order_item_id).copied() else {
             report.skip(
                 T,
@@ -1937,10 +2360,6 @@ fn plan_tickets(
             );
             continue;
         };
-        if existing.has(T, t.id) {
-            report.table(T).present += 1;
-            continue;
-        }
         if too_long(&t.ticket_number, 64) || t.ticket_number.is_empty() {
             report.skip(
                 T,
@@ -1979,10 +2398,11 @@ fn plan_tickets(
                 );
             }
             "cancelled"
+        } else if checked_in {
+            // Scanned at the door, whatever happened to it after.
+            "used"
         } else if matches!(t.status.as_str(), "cancelled" | "refunded") {
             "cancelled"
-        } else if checked_in {
-            "used"
         } else {
             "valid"
         };
@@ -2002,6 +2422,14 @@ fn plan_tickets(
         let name = format!("{} {}", t.first_name.trim(), t.last_name.trim())
             .trim()
             .to_string();
+        if too_long(&name, 200) {
+            report.fix(
+                T,
+                t.id,
+                "name_too_long",
+                format!("{} characters cut to 200", name.chars().count()),
+            );
+        }
         out.tickets.push(e::tickets::ActiveModel {
             id: Set(t.id),
             created_at: Set(t.created_at),
@@ -2078,6 +2506,7 @@ fn answer(metadata: &str) -> Answer {
     }
 }
 
+#[allow(clippy::too_many_lines)]
 fn plan_payments(
     src: &Snapshot,
     existing: &Existing,
@@ -2087,18 +2516,13 @@ fn plan_payments(
 ) {
     const T: &str = "payments";
     report.read(T, src.payments.len());
-    // One payment a Transbank token: the charged one, else the latest.
-    let mut by_token: HashMap<&str, &source::Payment> = HashMap::new();
-    for p in src.payments.iter().filter(|p| !p.token.is_empty()) {
-        let rank = |p: &source::Payment| (charged(&p.status), p.created_at);
-        if by_token
-            .get(p.token.as_str())
-            .is_none_or(|b| rank(p) > rank(b))
-        {
-            by_token.insert(p.token.as_str(), p);
-        }
-    }
+    // First every check but the token's uniqueness…
+    let mut candidates: Vec<(&source::Payment, &'static str, i64)> = Vec::new();
     for p in &src.payments {
+        if existing.has(T, p.id) {
+            report.table(T).present += 1;
+            continue;
+        }
         if !orders.orders.contains_key(&p.order_id) {
             report.skip(
                 T,
@@ -2106,10 +2530,6 @@ fn plan_payments(
                 "parent_skipped",
                 format!("order {} was not imported", p.order_id),
             );
-            continue;
-        }
-        if existing.has(T, p.id) {
-            report.table(T).present += 1;
             continue;
         }
         let status = match p.status.as_str() {
@@ -2142,20 +2562,11 @@ fn plan_payments(
             continue;
         }
         if too_long(&p.token, 100) {
-            report.skip(T, p.id, "token_too_long", p.token.clone());
-            continue;
-        }
-        if by_token.get(p.token.as_str()).is_some_and(|b| b.id != p.id)
-            || existing
-                .payment_tokens
-                .get(&p.token)
-                .is_some_and(|id| *id != p.id)
-        {
             report.skip(
                 T,
                 p.id,
-                "token_duplicate",
-                "another payment has this Webpay token",
+                "token_too_long",
+                format!("a token of {} characters", p.token.chars().count()),
             );
             continue;
         }
@@ -2170,6 +2581,46 @@ fn plan_payments(
                 continue;
             }
         };
+        candidates.push((p, status, amount));
+    }
+    // …then one payment a Transbank token: the charged one, else the latest.
+    let mut by_token: HashMap<&str, &source::Payment> = HashMap::new();
+    for (p, _, _) in &candidates {
+        let rank = |p: &source::Payment| (charged(&p.status), p.created_at);
+        if by_token
+            .get(p.token.as_str())
+            .is_none_or(|b| rank(p) > rank(b))
+        {
+            by_token.insert(p.token.as_str(), p);
+        }
+    }
+    for (p, status, amount) in candidates {
+        if by_token.get(p.token.as_str()).is_some_and(|b| b.id != p.id)
+            || existing
+                .payment_tokens
+                .get(&p.token)
+                .is_some_and(|id| *id != p.id)
+        {
+            report.skip(
+                T,
+                p.id,
+                "token_duplicate",
+                "another payment has this Webpay token",
+            );
+            continue;
+        }
+        if status == "authorized" {
+            if let Some(total) = orders.totals.get(&p.order_id) {
+                if *total != amount {
+                    report.note(
+                        T,
+                        p.id,
+                        "amount_not_total",
+                        format!("charged {amount}, the order's total is {total}"),
+                    );
+                }
+            }
+        }
         let a = answer(&p.metadata);
         out.payments.push(e::payments::ActiveModel {
             id: Set(p.id),
@@ -2201,6 +2652,22 @@ mod tests {
         assert_eq!(user_uuid(42), user_uuid(42));
         assert_ne!(user_uuid(42), user_uuid(43));
         assert_eq!(user_uuid(42).get_version_num(), 8);
+    }
+
+    #[test]
+    fn a_password_finding_names_the_scheme_and_never_the_hash() {
+        assert_eq!(
+            hash_scheme("pbkdf2_sha1$260000$salt$aGFzaA=="),
+            "pbkdf2_sha1"
+        );
+        assert_eq!(hash_scheme("bcrypt_sha256$$2b$12$abc"), "bcrypt_sha256");
+        // An unsalted MD5 or a password stored as it was: nothing of it.
+        assert_eq!(
+            hash_scheme("5f4dcc3b5aa765d61d8327deb882cf99"),
+            "unrecognised"
+        );
+        assert_eq!(hash_scheme("Hunter2$isMyPassword"), "unrecognised");
+        assert_eq!(hash_scheme(""), "empty");
     }
 
     #[test]

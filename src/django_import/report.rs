@@ -156,41 +156,42 @@ impl Report {
         self.tables.values().map(|t| t.written).sum()
     }
 
-    /// One line a finding (tab-separated: table, source id, action, rule,
-    /// detail), then the closing table of counts.
+    /// A finding as one tab-separated line: table, source id, action, rule,
+    /// detail.
     #[must_use]
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for f in &self.findings {
-            let detail = f.detail.replace(['\t', '\n', '\r'], " ");
-            let _ = writeln!(
-                out,
-                "{}\t{}\t{}\t{}\t{}",
-                f.table,
-                f.source_id,
-                f.action.as_str(),
-                f.rule,
-                detail
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nimport_django{}: table, read, written, already imported, skipped (by reason)",
+    pub fn finding_line(f: &Finding) -> String {
+        let detail = f.detail.replace(['\t', '\n', '\r'], " ");
+        format!(
+            "{}\t{}\t{}\t{}\t{}",
+            f.table,
+            f.source_id,
+            f.action.as_str(),
+            f.rule,
+            detail
+        )
+    }
+
+    /// The closing table: a heading, then one line per table with rows read,
+    /// written, already imported and skipped (by reason), fixes and notes.
+    #[must_use]
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "import_django{}: table, read, written, already imported, skipped (by reason)",
             if self.dry_run {
                 " --dry-run (nothing was written)"
             } else {
                 ""
             }
-        );
+        )];
+        let reasons = |map: &BTreeMap<&'static str, u64>| {
+            map.iter()
+                .map(|(rule, n)| format!("{rule} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for table in ORDER {
             let Some(count) = self.tables.get(table) else {
                 continue;
-            };
-            let reasons = |map: &BTreeMap<&'static str, u64>| {
-                map.iter()
-                    .map(|(rule, n)| format!("{rule} {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
             };
             let mut line = format!(
                 "{table:<18} read {:>7}  written {:>7}  already {:>7}  skipped {:>6}",
@@ -208,6 +209,20 @@ impl Report {
             if !count.noted.is_empty() {
                 let _ = write!(line, "; noted: {}", reasons(&count.noted));
             }
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// The whole report as text: every finding, a blank line, the closing table.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let _ = writeln!(out, "{}", Self::finding_line(f));
+        }
+        out.push('\n');
+        for line in self.summary_lines() {
             let _ = writeln!(out, "{line}");
         }
         out

@@ -21,7 +21,12 @@ use tracing::{
     span, Event, Level, Subscriber,
 };
 use tracing_subscriber::{
-    fmt::MakeWriter, layer::Context, prelude::*, registry::LookupSpan, EnvFilter, Layer,
+    filter::{LevelFilter, Targets},
+    fmt::MakeWriter,
+    layer::Context,
+    prelude::*,
+    registry::LookupSpan,
+    EnvFilter, Layer,
 };
 
 /// The password of `scheme://user:password@host`.
@@ -140,6 +145,59 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
+/// The project asked of the metadata server at boot (Cloud Run sets no
+/// project variable), when neither `GS_PROJECT_ID` nor
+/// `GOOGLE_CLOUD_PROJECT` named it.
+static DISCOVERED_PROJECT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Asks Google's metadata server for the project id, once, and keeps it for
+/// the trace field. Only on Cloud Run (`K_SERVICE` or `CLOUD_RUN_JOB` set);
+/// `GCE_METADATA_HOST` names another server (Google's client libraries read
+/// the same variable). Two seconds at most; on no answer the trace field is
+/// left out, as before.
+pub async fn discover_project_id() {
+    let on_cloud_run = ["K_SERVICE", "CLOUD_RUN_JOB"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !on_cloud_run || DISCOVERED_PROJECT.get().is_some() {
+        return;
+    }
+    let host = std::env::var("GCE_METADATA_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "metadata.google.internal".to_string());
+    let url = format!(
+        "http://{}/computeMetadata/v1/project/project-id",
+        host.trim()
+    );
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+    else {
+        return;
+    };
+    let answer = client
+        .get(&url)
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await;
+    let project = match answer {
+        Ok(res) if res.status().is_success() => res.text().await.unwrap_or_default(),
+        _ => String::new(),
+    };
+    let project = project.trim();
+    let valid = !project.is_empty()
+        && project.len() <= 100
+        && project
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c));
+    if valid {
+        let _ = DISCOVERED_PROJECT.set(project.to_string());
+    } else {
+        tracing::warn!("the metadata server named no project: log lines carry no trace field");
+    }
+}
+
 /// The layer that writes every event as one line.
 pub struct CloudLayer<W> {
     format: Format,
@@ -199,7 +257,11 @@ impl<W> CloudLayer<W> {
             if let Some(name) = key.strip_prefix("http.") {
                 http.insert(name.to_string(), value);
             } else if key == "trace" {
-                if let (Some(project), Some(trace)) = (&self.project_id, value.as_str()) {
+                let project = self
+                    .project_id
+                    .as_deref()
+                    .or_else(|| DISCOVERED_PROJECT.get().map(String::as_str));
+                if let (Some(project), Some(trace)) = (project, value.as_str()) {
                     out.insert(
                         "logging.googleapis.com/trace".into(),
                         format!("projects/{project}/traces/{trace}").into(),
@@ -291,18 +353,21 @@ where
     }
 }
 
-/// The filter: `RUST_LOG` when set, else `level` for this app and Loco and
+/// The default filter: `level` for this app, Loco and the migrations,
 /// `warn` for every other crate.
 #[must_use]
-pub fn filter(level: &str) -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "warn,tuki_backend={level},loco_rs={level},migration={level},sea_orm_migration={level}"
-        ))
-    })
+pub fn targets(level: &str) -> Targets {
+    let level = level.parse::<LevelFilter>().unwrap_or(LevelFilter::INFO);
+    Targets::new()
+        .with_default(LevelFilter::WARN)
+        .with_target("tuki_backend", level)
+        .with_target("loco_rs", level)
+        .with_target("migration", level)
+        .with_target("sea_orm_migration", level)
 }
 
-/// Installs the global subscriber writing to stdout.
+/// Installs the global subscriber writing to stdout: `RUST_LOG`'s filter
+/// when it is set (an operator's full tracing filter), else [`targets`].
 ///
 /// # Errors
 /// A global subscriber was already installed.
@@ -312,12 +377,20 @@ pub fn init(
     project_id: Option<String>,
     redactor: Redactor,
 ) -> Result<(), tracing_subscriber::util::TryInitError> {
-    tracing_subscriber::registry()
-        .with(
-            CloudLayer::new(format, project_id, redactor, std::io::stdout)
-                .with_filter(filter(level)),
-        )
-        .try_init()
+    let layer = CloudLayer::new(format, project_id, redactor, std::io::stdout);
+    // Global filters (one layer, so the same thing): a per-layer filter kept
+    // its verdict on an event the database driver's `log` bridge checked
+    // and never sent, and dropped this app's next event on that thread.
+    match EnvFilter::try_from_default_env() {
+        Ok(env) => tracing_subscriber::registry()
+            .with(env)
+            .with(layer)
+            .try_init(),
+        Err(_) => tracing_subscriber::registry()
+            .with(targets(level))
+            .with(layer)
+            .try_init(),
+    }
 }
 
 #[cfg(test)]

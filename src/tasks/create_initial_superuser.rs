@@ -34,7 +34,8 @@ impl Task for CreateInitialSuperuser {
             .map_err(|e| Error::Message(format!("DJANGO_SUPERUSER_EMAIL: {e}")))?;
 
         let exists = || {
-            println!(
+            super::say!(
+                ctx,
                 "create_initial_superuser: a user with email {} or username {username} already exists; nothing changed",
                 email.as_str()
             );
@@ -55,9 +56,11 @@ impl Task for CreateInitialSuperuser {
         };
         match User::create(&ctx.db, &new).await {
             Ok(user) => {
-                println!(
+                super::say!(
+                    ctx,
                     "create_initial_superuser: superuser {} <{}> created",
-                    user.username, user.email
+                    user.username,
+                    user.email
                 );
                 Ok(())
             }

@@ -36,7 +36,7 @@ impl Task for ExpireAbandonedOrders {
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
         let expired = expire(&ctx.db, Utc::now()).await?;
-        println!("expire_abandoned_orders: {expired} orders expired");
+        super::say!(ctx, "expire_abandoned_orders: {expired} orders expired");
         Ok(())
     }
 }

@@ -10,7 +10,7 @@
 use loco_rs::prelude::*;
 
 use crate::{
-    django_import::{self, Options},
+    django_import::{self, report::Action, Options, Report},
     platform::settings::{self, ProcessEnv},
 };
 
@@ -51,7 +51,26 @@ impl Task for ImportDjango {
         let outcome = django_import::run(&ctx.db, &source, Options { dry_run }).await;
         source.close().await.ok();
         let report = outcome.map_err(|e| Error::Message(e.to_string()))?;
-        print!("{}", report.render());
+        let logger = &ctx.config.logger;
+        if logger.enable && matches!(logger.format, loco_rs::logger::Format::Json) {
+            // One Cloud Logging entry a finding, its parts as fields to
+            // filter on (`jsonPayload.rule="money_inconsistent"`); skips
+            // are warnings.
+            for f in &report.findings {
+                let line = Report::finding_line(f);
+                let (table, id, action, rule) = (f.table, &f.source_id, f.action.as_str(), f.rule);
+                if f.action == Action::Skip {
+                    tracing::warn!(target: "tuki_backend::tasks", table, source_id = %id, action, rule, "{line}");
+                } else {
+                    tracing::info!(target: "tuki_backend::tasks", table, source_id = %id, action, rule, "{line}");
+                }
+            }
+            for line in report.summary_lines() {
+                super::say_line(ctx, &line);
+            }
+        } else {
+            print!("{}", report.render());
+        }
         Ok(())
     }
 }

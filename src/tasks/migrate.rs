@@ -18,14 +18,17 @@ impl Task for Migrate {
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
         let pending = Migrator::get_pending_migrations(&ctx.db).await?;
         if pending.is_empty() {
-            println!("migrate: no pending migrations; the database is up to date");
+            super::say!(
+                ctx,
+                "migrate: no pending migrations; the database is up to date"
+            );
             return Ok(());
         }
         Migrator::up(&ctx.db, None).await?;
         for migration in &pending {
-            println!("migrate: applied {}", migration.name());
+            super::say!(ctx, "migrate: applied {}", migration.name());
         }
-        println!("migrate: {} migration(s) applied", pending.len());
+        super::say!(ctx, "migrate: {} migration(s) applied", pending.len());
         Ok(())
     }
 }

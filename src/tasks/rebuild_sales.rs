@@ -22,7 +22,10 @@ impl Task for RebuildSales {
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
         sales::rebuild(&ctx.db).await?;
-        println!("rebuild_sales: sales figures summed again from the orders");
+        super::say!(
+            ctx,
+            "rebuild_sales: sales figures summed again from the orders"
+        );
         Ok(())
     }
 }

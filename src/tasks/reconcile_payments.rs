@@ -21,9 +21,10 @@ impl Task for ReconcilePayments {
         match crate::platform::context::webpay(ctx).await? {
             Some(webpay) => {
                 let settled = flow::reconcile(&ctx.db, &webpay).await?;
-                println!("reconcile_payments: {settled} payments settled");
+                super::say!(ctx, "reconcile_payments: {settled} payments settled");
             }
-            None => println!(
+            None => super::say!(
+                ctx,
                 "reconcile_payments: 0 payments settled: Webpay is not configured (environment or admin)"
             ),
         }
@@ -32,9 +33,10 @@ impl Task for ReconcilePayments {
         match &settings.backend_url {
             Some(base) => {
                 let sent = order_confirmation::send_owed(ctx, base).await?;
-                println!("reconcile_payments: {sent} confirmations sent");
+                super::say!(ctx, "reconcile_payments: {sent} confirmations sent");
             }
-            None => println!(
+            None => super::say!(
+                ctx,
                 "reconcile_payments: BACKEND_URL is not set; owed confirmations wait for it"
             ),
         }

@@ -27,7 +27,7 @@ impl Task for ReleaseExpiredHolds {
                 break;
             }
         }
-        println!("release_expired_holds: {total} reservations released");
+        super::say!(ctx, "release_expired_holds: {total} reservations released");
         Ok(())
     }
 }

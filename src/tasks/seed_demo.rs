@@ -38,7 +38,8 @@ impl Task for SeedDemo {
                 .await
                 .map_err(|e| Error::Message(format!("media storage: {key}: {e}")))?;
         }
-        println!(
+        super::say!(
+            ctx,
             "seed_demo: {} organizers, {} categories, {} locations, {} events, {} tiers (future events from {base})",
             s.organizers, s.categories, s.locations, s.events, s.tiers
         );

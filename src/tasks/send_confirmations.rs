@@ -23,9 +23,10 @@ impl Task for SendConfirmations {
         match &settings.backend_url {
             Some(base) => {
                 let sent = order_confirmation::send_owed(ctx, base).await?;
-                println!("send_confirmations: {sent} confirmations sent");
+                super::say!(ctx, "send_confirmations: {sent} confirmations sent");
             }
-            None => println!(
+            None => super::say!(
+                ctx,
                 "send_confirmations: 0 confirmations sent: BACKEND_URL is not set; owed confirmations wait for it"
             ),
         }

@@ -21,15 +21,18 @@ impl Task for SendEventReminders {
 
     async fn run(&self, ctx: &AppContext, _vars: &task::Vars) -> Result<()> {
         if ctx.mailer.is_none() {
-            println!(
+            super::say!(
+                ctx,
                 "send_event_reminders: 0 reminders sent: no mail server (EMAIL_HOST is not set)"
             );
             return Ok(());
         }
         let done = event_reminder::send_due(ctx, Utc::now()).await?;
-        println!(
+        super::say!(
+            ctx,
             "send_event_reminders: {} reminders sent, {} failed (retried next run)",
-            done.sent, done.failed
+            done.sent,
+            done.failed
         );
         Ok(())
     }

@@ -159,8 +159,9 @@ async fn the_service_and_its_jobs_run_on_a_socket_only_postgres_and_healthz_outl
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(
             text(&out.stdout).contains(expected),
-            "{}",
-            text(&out.stdout)
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
         );
     }
     let mut su = cli();

@@ -176,6 +176,62 @@ async fn logs_are_cloud_logging_json_with_trace_and_no_secret() {
     assert!(!all.contains("tbk-api-key-secret-value"));
 }
 
+/// A stand-in for Google's metadata server: the project id, to requests
+/// that say `Metadata-Flavor: Google` (as the real one requires).
+async fn metadata_server(project: &'static str) -> std::net::SocketAddr {
+    use axum::{http::HeaderMap, routing::get, Router};
+    let app = Router::new().route(
+        "/computeMetadata/v1/project/project-id",
+        get(move |headers: HeaderMap| async move {
+            if headers
+                .get("metadata-flavor")
+                .is_some_and(|v| v == "Google")
+            {
+                (axum::http::StatusCode::OK, project)
+            } else {
+                (axum::http::StatusCode::FORBIDDEN, "")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    addr
+}
+
+#[tokio::test]
+async fn on_cloud_run_without_a_project_variable_the_trace_names_the_metadata_servers_project() {
+    let metadata = metadata_server("tuki-metadata").await;
+    let (mut server, _dir) = production_server(&[
+        ("K_SERVICE", "tuki-backend"),
+        ("GCE_METADATA_HOST", &metadata.to_string()),
+        ("ACCESS_LOG", "true"),
+    ])
+    .await;
+    let res = client()
+        .get(server.url("/_ping"))
+        .header(
+            "X-Cloud-Trace-Context",
+            "aaaabbbbccccddddeeeeffff00001111/12;o=1",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.terminate().success());
+    let stdout = server.stdout();
+    let access: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["httpRequest"]["requestUrl"] == "/_ping")
+        .unwrap_or_else(|| panic!("no access line in {stdout}"));
+    assert_eq!(
+        access["logging.googleapis.com/trace"],
+        "projects/tuki-metadata/traces/aaaabbbbccccddddeeeeffff00001111"
+    );
+}
+
 #[tokio::test]
 async fn sigterm_exits_zero_in_production() {
     let (mut server, _dir) = production_server(&[]).await;

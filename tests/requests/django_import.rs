@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use tuki_backend::{
     django_import::{self, Options, Report},
     models::_entities::{
-        coupons, events, order_items, orders, payments, ticket_tiers, tickets, users,
+        coupons, events, order_items, orders, organizer_members, payments, ticket_tiers, tickets,
+        users,
     },
 };
 use uuid::Uuid;
@@ -178,9 +179,9 @@ async fn backtukis_database_imports_serves_and_a_second_run_changes_nothing() {
     assert_eq!(count("organizer_members"), (3, 2, 1));
     assert_eq!(count("events"), (26, 26, 0));
     assert_eq!(count("ticket_tiers"), (44, 43, 1));
-    assert_eq!(count("coupons"), (3, 3, 0));
+    assert_eq!(count("coupons"), (5, 5, 0));
     assert_eq!(count("orders"), (2_012, 2_007, 5), "{rendered}");
-    assert_eq!(count("tickets"), (4_006, 4_006, 0));
+    assert_eq!(count("tickets"), (4_007, 4_007, 0));
     assert_eq!(count("payments"), (2_008, 2_006, 2));
 
     // Each awkward row has its line.
@@ -213,7 +214,15 @@ async fn backtukis_database_imports_serves_and_a_second_run_changes_nothing() {
         rules(&report, "ticket_categories", "min_below_one").len(),
         1
     );
-    assert_eq!(rules(&report, "coupons", "code_upper_case").len(), 1);
+    assert_eq!(
+        rules(&report, "coupons", "code_upper_case"),
+        ["e0000000-0000-0000-0000-000000000001"]
+    );
+    assert_eq!(
+        rules(&report, "coupons", "code_case_kept"),
+        ["e0000000-0000-0000-0000-000000000004"],
+        "'PROMO' keeps its code; 'promo' cannot take it"
+    );
     assert_eq!(rules(&report, "coupons", "value_out_of_range").len(), 1);
     assert_eq!(rules(&report, "coupons", "events_dropped").len(), 1);
     assert_eq!(rules(&report, "coupons", "tiers_not_applied").len(), 1);
@@ -336,7 +345,12 @@ async fn backtukis_database_imports_serves_and_a_second_run_changes_nothing() {
     assert_eq!(used.status, "used");
     assert_eq!(used.used_by, Some(django_import::user_id_of(2)));
     assert_eq!(ticket("TUKI-OUT00009").await.status, "valid");
-    assert_eq!(ticket("TUKI-PART0002").await.status, "cancelled");
+    assert_eq!(
+        ticket("TUKI-PART0002").await.status,
+        "used",
+        "scanned at the door before the refund"
+    );
+    assert_eq!(ticket("TUKI-PART0022").await.status, "cancelled");
     let payment = |token: &'static str| async move {
         payments::Entity::find()
             .filter(payments::Column::Token.eq(token))
@@ -509,13 +523,32 @@ async fn backtukis_database_imports_serves_and_a_second_run_changes_nothing() {
     assert_eq!(fake.tx(&old.token).refunded, 23_000);
     assert_eq!(order_status(db, ordinary.id).await, "refunded");
 
-    // A second run writes nothing and undoes nothing done since.
+    // A second run writes nothing and undoes nothing done since: not even
+    // a membership the organizer removed here.
+    let removed =
+        organizer_members::Entity::delete_by_id(id("a1000000-0000-0000-0000-000000000003"))
+            .exec(db)
+            .await
+            .unwrap();
+    assert_eq!(removed.rows_affected, 1);
     let before = state(db).await;
     let again = django_import::run(db, &source, Options::default())
         .await
         .unwrap();
     assert_eq!(again.written(), 0, "{}", again.render());
     assert_eq!(again.tables["orders"].present, 2_007);
+    assert!(
+        again
+            .findings
+            .iter()
+            .all(|f| f.action == django_import::report::Action::Skip),
+        "only the rows never imported are reported again: {}",
+        again.render()
+    );
+    assert_eq!(
+        again.tables["orders"].skipped_total(),
+        report.tables["orders"].skipped_total()
+    );
     assert_eq!(state(db).await, before);
     assert_eq!(order_status(db, ordinary.id).await, "refunded");
     assert_eq!(ticket("TUKI-C0UP0N01").await.status, "used");
