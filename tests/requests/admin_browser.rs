@@ -121,6 +121,7 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     let edited = b.wait_for("correctamente").await;
     assert!(edited.contains("fue modificado correctamente"), "{edited}");
     b.screenshot(&shot("6-edited")).await;
+    let edit_url = url::Url::parse(&b.url().await).unwrap().path().to_string();
 
     // Its history: who added it, who changed the title.
     b.click("a[href$='/history/']").await;
@@ -136,4 +137,37 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     let api = b.wait_for("Cueca").await;
     assert!(api.contains("Gran Noche de Cueca"), "{api}");
     assert!(api.contains("12990"), "{api}");
+
+    // Every admin page the index links to (each changelist and add form),
+    // and the event's own pages: none logs a console error (a style or
+    // script the Content-Security-Policy refuses, a missing asset).
+    b.goto(&site("/admin/")).await;
+    b.wait_for("Administración").await;
+    let _ = b.console_errors().await;
+    let links = b
+        .script(
+            "return [...new Set([...document.querySelectorAll('a[href^=\"/admin/\"]')]\
+             .map(a => a.getAttribute('href'))\
+             .filter(h => !h.includes('logout')))];",
+        )
+        .await;
+    let mut pages: Vec<String> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
+    assert!(pages.len() > 10, "{pages:?}");
+    pages.push(edit_url.clone());
+    pages.push(edit_url.replace("/change/", "/history/"));
+    for page in &pages {
+        b.goto(&site(page)).await;
+        b.find("body").await;
+        let errors = b.console_errors().await;
+        assert!(errors.is_empty(), "{page}: {errors:?}");
+    }
+
+    // Nothing of the browser is left running.
+    let left = b.close();
+    assert!(left.is_empty(), "still running after the test: {left:?}");
 }

@@ -3,7 +3,8 @@
 //! with nothing but HTTP from the test: no browser download, no extra crate.
 
 use std::{
-    path::Path,
+    os::unix::process::CommandExt as _,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -25,13 +26,16 @@ impl Browser {
     pub async fn start() -> Self {
         ensure_installed();
         let port = super::free_port();
+        let profile = tempfile::tempdir().expect("profile dir");
+        // A process group of its own: chromedriver and the Chromium it
+        // starts end together when the test does, passed or failed.
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
-        let profile = tempfile::tempdir().expect("profile dir");
         let mut browser = Self {
             driver,
             base: format!("http://127.0.0.1:{port}"),
@@ -72,6 +76,8 @@ impl Browser {
             .json(&json!({ "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
+                // The console (CSP refusals, script errors) for `console_errors`.
+                "goog:loggingPrefs": { "browser": "ALL" },
             }}}))
             .send()
             .await
@@ -224,6 +230,38 @@ impl Browser {
         .await;
     }
 
+    /// The value a script returns in the page.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// The console's errors since the last call (Content-Security-Policy
+    /// refusals, script errors, failed loads).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let entries = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({ "type": "browser" })),
+            )
+            .await;
+        entries
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A PNG of the page, for a person to look at.
     pub async fn screenshot(&self, path: &Path) {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
@@ -278,9 +316,68 @@ fn ensure_installed() {
     );
 }
 
+impl Browser {
+    /// Ends Chromium and chromedriver and returns the processes of either
+    /// still running afterwards (none, unless the cleanup is broken).
+    pub fn close(mut self) -> Vec<u32> {
+        self.kill_all();
+        leftovers(self.driver.id(), self._profile.path())
+    }
+
+    /// Kills the whole process group (chromedriver and the Chromium it
+    /// started), then any process still naming this session's profile.
+    fn kill_all(&mut self) {
+        let group = self.driver.id();
+        if let Ok(group) = libc::pid_t::try_from(group) {
+            // SAFETY: killpg only sends a signal to the group this test created.
+            unsafe {
+                libc::killpg(group, libc::SIGKILL);
+            }
+        }
+        let _ = self.driver.wait();
+        for pid in leftovers(group, self._profile.path()) {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: a process of this test's browser (its group or profile).
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+        let started = Instant::now();
+        while !leftovers(group, self._profile.path()).is_empty()
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Live processes in process group `group`, or whose command line names
+/// `profile` (Chromium's helpers carry the profile directory).
+fn leftovers(group: u32, profile: &Path) -> Vec<u32> {
+    let profile = profile.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let dir = PathBuf::from(format!("/proc/{pid}"));
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // Fields after the command name: state, ppid, pgrp, …
+            let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let zombie = fields.first() == Some(&"Z");
+            let in_group = fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(group);
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let names_profile = String::from_utf8_lossy(&cmdline).contains(&profile);
+            !zombie && (in_group || names_profile)
+        })
+        .collect()
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.kill_all();
     }
 }
