@@ -324,7 +324,7 @@ pub fn parse(field: &Field, raw: Option<&str>) -> Result<Cell, String> {
     if raw.is_empty() {
         return if field.null {
             Ok(Cell::Null)
-        } else if field.blank && field.is_text() {
+        } else if field.blank && (field.is_text() || matches!(field.kind, Kind::Choice(_))) {
             Ok(Cell::Text(String::new()))
         } else {
             Err(REQUIRED.to_string())

@@ -71,6 +71,10 @@ pub struct ModelAdmin {
     pub extension: Option<&'static dyn Extension>,
     /// Buttons that do something to one object.
     pub actions: &'static [&'static dyn ObjectAction],
+    /// Too many objects for a list (Django's `autocomplete_fields`): foreign
+    /// keys to it and changelist filters by it are a search box over its
+    /// `search` fields, fed by its `autocomplete/` endpoint.
+    pub large: bool,
 }
 
 impl std::fmt::Debug for ModelAdmin {

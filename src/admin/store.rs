@@ -302,6 +302,37 @@ pub async fn options<C: ConnectionTrait>(
     Ok(id_titles(m, &db.query_all(&q).await?).collect())
 }
 
+/// Objects whose search fields match every word of `term`, by name: a page
+/// of `limit` from `offset`, and whether more follow (the autocomplete).
+///
+/// # Errors
+/// Database errors.
+pub async fn search_options<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    term: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<(Uuid, String)>, bool), DbErr> {
+    let list = ListQuery {
+        search: term.split_whitespace().map(str::to_string).collect(),
+        ..ListQuery::default()
+    };
+    let mut q = Query::select();
+    q.from(Alias::new(m.table))
+        .column(Alias::new("id"))
+        .column(Alias::new(m.title));
+    apply_where(m, &mut q, &list);
+    q.order_by(Alias::new(m.title), Order::Asc)
+        .order_by(Alias::new("id"), Order::Asc)
+        .offset(offset)
+        .limit(limit + 1);
+    let mut found: Vec<(Uuid, String)> = id_titles(m, &db.query_all(&q).await?).collect();
+    let more = found.len() as u64 > limit;
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((found, more))
+}
+
 /// Whether another object already has this value (Django's `validate_unique`;
 /// emails compare case-insensitively, as the users index does).
 ///

@@ -76,6 +76,12 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     b.type_into("#id_title", "Noche de Cueca en Valparaíso")
         .await;
     b.type_into("#id_slug", "noche-de-cueca-valparaiso").await;
+    // The organizer through its search box (organizers are many).
+    b.type_into(
+        ".field:has(#id_organizer_id) input.autocomplete-search",
+        "cordillera",
+    )
+    .await;
     b.click(&format!(
         "#id_organizer_id option[value='{}']",
         place.organizer
@@ -137,6 +143,47 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     let api = b.wait_for("Cueca").await;
     assert!(api.contains("Gran Noche de Cueca"), "{api}");
     assert!(api.contains("12990"), "{api}");
+
+    // A second tier, its event picked through the autocomplete.
+    let event_id = edit_url
+        .trim_end_matches("/change/")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    b.goto(&site("/admin/events/tickettier/add/")).await;
+    b.type_into(
+        ".field:has(#id_event_id) input.autocomplete-search",
+        "gran noche",
+    )
+    .await;
+    b.click(&format!("#id_event_id option[value='{event_id}']"))
+        .await;
+    b.type_into("#id_name", "Platea").await;
+    b.type_into("#id_price", "19990").await;
+    b.click("button[name=_save]").await;
+    let saved = b.wait_for("correctamente").await;
+    assert!(saved.contains("fue agregado correctamente"), "{saved}");
+    b.screenshot(&shot("8-tier-autocomplete")).await;
+
+    // Orders filtered by that event through the filter's search box.
+    b.goto(&site("/admin/events/order/")).await;
+    b.type_into(".filter-search input.autocomplete-search", "cueca")
+        .await;
+    b.click(&format!(".filter-search option[value='{event_id}']"))
+        .await;
+    let started = std::time::Instant::now();
+    while !b.url().await.contains(&format!("event_id={event_id}")) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{}",
+            b.url().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let filtered = b.wait_for("Gran Noche de Cueca").await;
+    assert!(filtered.contains("Gran Noche de Cueca"), "{filtered}");
+    b.screenshot(&shot("9-orders-by-event")).await;
 
     // Every admin page the index links to (each changelist and add form),
     // and the event's own pages: none logs a console error (a style or

@@ -1260,3 +1260,90 @@ async fn webpay_credentials_saved_by_a_superuser_turn_payments_on() {
     assert!(webpay.is_some(), "sealed again under the new key");
     assert!(!jefa.get(&change).await.text().contains("no se puede abrir"));
 }
+
+/// Foreign keys to large models are search boxes: the endpoint searches the
+/// model's search fields for whoever may view it, in pages of 20; the
+/// changelist filter and the form hold only the chosen object, never a list
+/// of every event.
+#[tokio::test]
+async fn large_models_are_searched_through_their_autocomplete_endpoint() {
+    let app = TestApp::boot().await;
+    staff(&app, "jefa@tuki.cl", true).await;
+    staff(&app, "clerk@tuki.cl", false).await;
+    let db = &app.ctx().db;
+    let place = catalogue::place(db).await;
+    let mut ids = Vec::new();
+    for i in 0..45 {
+        let title: &'static str = Box::leak(format!("Festival Andino {i:02}").into_boxed_str());
+        let slug: &'static str = Box::leak(format!("festival-andino-{i:02}").into_boxed_str());
+        ids.push(
+            catalogue::NewEvent::new(&place, title, slug, "2031-01-01T20:00:00Z")
+                .insert(db, &place)
+                .await,
+        );
+    }
+    catalogue::NewEvent::new(&place, "Cueca Brava", "cueca-brava", "2031-02-01T20:00:00Z")
+        .insert(db, &place)
+        .await;
+
+    let a = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let url = "/admin/events/event/autocomplete/";
+    let res = a.get(&format!("{url}?term=andino")).await;
+    assert_eq!(res.status_code(), 200);
+    assert_eq!(res.header("cache-control"), "no-store");
+    let body: serde_json::Value = res.json();
+    assert_eq!(body["results"].as_array().unwrap().len(), 20);
+    assert_eq!(body["results"][0]["text"], "Festival Andino 00");
+    assert_eq!(body["pagination"]["more"], true);
+    let last: serde_json::Value = a.get(&format!("{url}?term=andino&page=3")).await.json();
+    assert_eq!(last["results"].as_array().unwrap().len(), 5);
+    assert_eq!(last["pagination"]["more"], false);
+    let both: serde_json::Value = a.get(&format!("{url}?term=CUECA%20brava")).await.json();
+    assert_eq!(both["results"].as_array().unwrap().len(), 1);
+    assert_eq!(both["results"][0]["text"], "Cueca Brava");
+    // Odd input: no 500, no match-everything.
+    for odd in ["%25", "_", "%5C", "page=0", "page=abc&term=x"] {
+        let res = a.get(&format!("{url}?term={odd}")).await;
+        assert_eq!(res.status_code(), 200, "{odd}");
+    }
+    let none: serde_json::Value = a.get(&format!("{url}?term=%25")).await.json();
+    assert_eq!(
+        none["results"].as_array().unwrap().len(),
+        0,
+        "% is a literal"
+    );
+
+    // Staff without "view events", and the signed out, learn nothing.
+    let clerk = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    let res = clerk.get(&format!("{url}?term=andino")).await;
+    assert_eq!(res.status_code(), 403);
+    assert!(!res.text().contains("Andino"));
+    let anon = app.server().get(&format!("{url}?term=andino")).await;
+    assert_ne!(anon.status_code(), 200);
+    assert!(!anon.text().contains("Andino"));
+
+    // The orders changelist filters by event through a search box: no
+    // event is listed but the chosen one.
+    let list = a.get("/admin/events/order/").await.text();
+    assert!(list.contains("data-autocomplete=\"/admin/events/event/autocomplete/\""));
+    assert!(!list.contains("Festival Andino"), "no list of every event");
+    let chosen = a
+        .get(&format!("/admin/events/order/?event_id={}", ids[7]))
+        .await
+        .text();
+    assert!(chosen.contains("Festival Andino 07"));
+    assert!(!chosen.contains("Festival Andino 08"));
+
+    // A tier's form holds its event (even past any list's length) and
+    // nothing else.
+    let form = a.get("/admin/events/tickettier/add/").await.text();
+    assert!(form.contains("data-autocomplete=\"/admin/events/event/autocomplete/\""));
+    assert!(!form.contains("Festival Andino"));
+    // The event's type is a select of the dashboard's types, in Spanish.
+    let event_form = a
+        .get(&format!("/admin/events/event/{}/change/", ids[0]))
+        .await
+        .text();
+    assert!(event_form.contains("<option value=\"rifa\""));
+    assert!(event_form.contains(">Concierto</option>"));
+}

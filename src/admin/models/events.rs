@@ -26,6 +26,18 @@ const EVENT_STATUS: &[(&str, &str)] = &[
     ("completed", "Finalizado"),
 ];
 const VISIBILITY: &[(&str, &str)] = &[("public", "Público"), ("private", "Privado")];
+/// The types the organizer dashboard offers (`organizer_events::TYPES`).
+const EVENT_TYPE: &[(&str, &str)] = &[
+    ("conference", "Conferencia"),
+    ("concert", "Concierto"),
+    ("sports", "Deportes"),
+    ("theater", "Teatro"),
+    ("workshop", "Taller"),
+    ("festival", "Festival"),
+    ("party", "Fiesta"),
+    ("rifa", "Rifa"),
+    ("other", "Otro"),
+];
 
 pub static CATEGORIES: ModelAdmin = ModelAdmin {
     app: "events",
@@ -58,6 +70,7 @@ pub static CATEGORIES: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: false,
 };
 
 pub static LOCATIONS: ModelAdmin = ModelAdmin {
@@ -112,6 +125,7 @@ pub static LOCATIONS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: false,
 };
 
 pub static EVENTS: ModelAdmin = ModelAdmin {
@@ -141,9 +155,7 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
         Field::new("dresscode", "Código de vestimenta", Kind::Text(100)).blank(),
         Field::new("accessibility", "Accesibilidad", Kind::Text(255)).blank(),
         Field::new("parking", "Estacionamiento", Kind::Text(255)).blank(),
-        Field::new("type", "Tipo", Kind::Text(20))
-            .blank()
-            .help("concert, festival, theater, sports, conference, workshop, party u other."),
+        Field::new("type", "Tipo", Kind::Choice(EVENT_TYPE)).blank(),
         Field::new("status", "Estado", Kind::Choice(EVENT_STATUS)).default("draft"),
         Field::new("visibility", "Visibilidad", Kind::Choice(VISIBILITY)).default("public"),
         Field::new("featured", "Destacado", Kind::Bool),
@@ -233,6 +245,7 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
     hooks: &EventRules,
     extension: Some(&Images),
     actions: &[],
+    large: true,
 };
 
 pub static TIERS: ModelAdmin = ModelAdmin {
@@ -344,6 +357,7 @@ pub static TIERS: ModelAdmin = ModelAdmin {
     hooks: &TierRules,
     extension: None,
     actions: &[],
+    large: true,
 };
 
 /// An event ends after it starts, and its sales end after they start.

@@ -92,6 +92,7 @@ pub static ORDERS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[&Refund],
+    large: true,
 };
 
 pub static TICKETS: ModelAdmin = ModelAdmin {
@@ -135,6 +136,7 @@ pub static TICKETS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: false,
 };
 
 pub static PAYMENTS: ModelAdmin = ModelAdmin {
@@ -190,6 +192,7 @@ pub static PAYMENTS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: false,
 };
 
 /// `POST /admin/events/order/{id}/refund/`: part or all of a paid order back

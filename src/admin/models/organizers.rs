@@ -74,6 +74,7 @@ pub static ORGANIZERS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: true,
 };
 
 pub static MEMBERS: ModelAdmin = ModelAdmin {
@@ -114,4 +115,5 @@ pub static MEMBERS: ModelAdmin = ModelAdmin {
     hooks: &Plain,
     extension: None,
     actions: &[],
+    large: false,
 };

@@ -50,6 +50,7 @@ pub static WEBPAY: ModelAdmin = ModelAdmin {
     hooks: &WebpayRules,
     extension: Some(&WebpayKey),
     actions: &[],
+    large: false,
 };
 
 /// Superusers only; a commerce code is digits.

@@ -82,6 +82,7 @@ pub static USERS: ModelAdmin = ModelAdmin {
     hooks: &UserRules,
     extension: Some(&Accounts),
     actions: &[],
+    large: true,
 };
 
 /// Why a new password (typed twice) is refused, if it is.

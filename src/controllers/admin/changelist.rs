@@ -151,6 +151,27 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
                 .map(|(v, l)| ((*v).to_string(), (*l).to_string()))
                 .collect(),
             Kind::Fk(target) => match site::by_name(target) {
+                Some(tm) if tm.large => {
+                    // A search box, not a list of every object: the one
+                    // chosen (if any) and the endpoint that finds others.
+                    let chosen = match current.and_then(|c| uuid::Uuid::parse_str(c).ok()) {
+                        Some(id) => store::titles(&ctx.db, tm, &[id])
+                            .await?
+                            .into_iter()
+                            .next()
+                            .map(|(id, t)| json!({ "value": id, "label": t })),
+                        None => None,
+                    };
+                    filters.push(json!({
+                        "label": f.label,
+                        "autocomplete": format!("{}autocomplete/", tm.url()),
+                        "name": name,
+                        "chosen": chosen,
+                        "all_url": query_with(&params, &[(name, None), ("p", None)]),
+                        "hidden": params.iter().filter(|(k, _)| k != name && k != "p").map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+                    }));
+                    continue;
+                }
                 Some(tm) => store::options(&ctx.db, tm, 50)
                     .await?
                     .into_iter()

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod autocomplete;
 pub mod change;
 pub mod changelist;
 pub mod delete;
@@ -331,6 +332,10 @@ pub fn routes() -> Routes {
         .add(
             "/{app}/{model}/",
             get(changelist::changelist).post(delete::bulk_action),
+        )
+        .add(
+            "/{app}/{model}/autocomplete/",
+            get(autocomplete::autocomplete),
         )
         .add(
             "/{app}/{model}/add/",

@@ -76,11 +76,38 @@ pub async fn field_json(
 ) -> Result<Json> {
     let value = state.inputs.get(f.name).cloned().unwrap_or_default();
     let mut options = Vec::new();
+    let mut autocomplete: Option<String> = None;
     if !readonly {
         match f.kind {
             Kind::Choice(cs) => {
+                if f.null || f.blank {
+                    options.push(
+                        json!({ "value": "", "label": "---------", "selected": value.is_empty() }),
+                    );
+                }
+                if !value.is_empty() && !cs.iter().any(|(v, _)| *v == value) {
+                    // A stored value outside the choices is shown as it is
+                    // (saving asks for a valid one), never silently replaced.
+                    options.push(json!({ "value": value, "label": value, "selected": true }));
+                }
                 for (v, l) in cs {
                     options.push(json!({ "value": v, "label": l, "selected": *v == value }));
+                }
+            }
+            Kind::Fk(target) if site::by_name(target).is_some_and(|tm| tm.large) => {
+                // A search box over the target (admin.js), holding the
+                // current object: nothing changes unless someone picks another.
+                let tm = site::by_name(target).expect("checked");
+                autocomplete = Some(format!("{}autocomplete/", tm.url()));
+                options.push(
+                    json!({ "value": "", "label": "---------", "selected": value.is_empty() }),
+                );
+                if let Ok(id) = Uuid::parse_str(&value) {
+                    let title = store::titles(&ctx.db, tm, &[id])
+                        .await?
+                        .remove(&id)
+                        .unwrap_or_else(|| value.clone());
+                    options.push(json!({ "value": value, "label": title, "selected": true }));
                 }
             }
             Kind::Fk(target) => {
@@ -99,9 +126,24 @@ pub async fn field_json(
                 } else if value.is_empty() {
                     options.push(json!({ "value": "", "label": "---------", "selected": true }));
                 }
-                for (id, title) in lookups.options.get(target).into_iter().flatten() {
+                let listed = lookups.options.get(target).into_iter().flatten();
+                let mut seen = false;
+                for (id, title) in listed {
                     let v = id.to_string();
+                    seen |= v == value;
                     options.push(json!({ "value": v, "label": title, "selected": v == value }));
+                }
+                if !seen && !value.is_empty() {
+                    // Past the list's length: still the chosen one.
+                    let title = match (site::by_name(target), Uuid::parse_str(&value)) {
+                        (Some(tm), Ok(id)) => store::titles(&ctx.db, tm, &[id]).await?.remove(&id),
+                        _ => None,
+                    };
+                    options.push(json!({
+                        "value": value,
+                        "label": title.unwrap_or_else(|| value.clone()),
+                        "selected": true,
+                    }));
                 }
             }
             _ => {}
@@ -133,6 +175,7 @@ pub async fn field_json(
         "value": value,
         "checked": value == "on",
         "options": options,
+        "autocomplete": autocomplete,
         "errors": state.errors.get(f.name).cloned().unwrap_or_default(),
         "help": f.help,
         "required": !f.blank && !f.null && f.kind != Kind::Bool,
