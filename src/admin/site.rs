@@ -75,6 +75,9 @@ pub struct ModelAdmin {
     /// keys to it and changelist filters by it are a search box over its
     /// `search` fields, fed by its `autocomplete/` endpoint.
     pub large: bool,
+    /// A date column to drill down by (Django's `date_hierarchy`): years,
+    /// then months, then days above the changelist, in Chile's time.
+    pub date_hierarchy: Option<&'static str>,
 }
 
 impl std::fmt::Debug for ModelAdmin {

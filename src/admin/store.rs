@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement},
     ConnectionTrait, DbErr, Value,
@@ -54,6 +54,8 @@ pub struct ListQuery<'a> {
     pub search: Vec<String>,
     pub filters: Vec<(&'a Field, Cell)>,
     pub order: Option<(&'a Field, bool)>,
+    /// A date column from (inclusive) until (exclusive): the date drill-down.
+    pub within: Option<(&'a Field, DateTime<FixedOffset>, DateTime<FixedOffset>)>,
     /// 1-based.
     pub page: u64,
 }
@@ -111,6 +113,10 @@ fn apply_where(m: &ModelAdmin, q: &mut SelectStatement, list: &ListQuery<'_>) {
             );
         }
         q.cond_where(any);
+    }
+    if let Some((field, from, until)) = &list.within {
+        q.and_where(col(field.name).gte(*from))
+            .and_where(col(field.name).lt(*until));
     }
     for (field, cell) in &list.filters {
         if *cell == Cell::Null {
@@ -300,6 +306,66 @@ pub async fn options<C: ConnectionTrait>(
         .order_by(Alias::new(m.title), Order::Asc)
         .limit(limit);
     Ok(id_titles(m, &db.query_all(&q).await?).collect())
+}
+
+/// The earliest and latest value of a date column among the matching rows.
+///
+/// # Errors
+/// Database errors.
+pub async fn date_span<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    query: &ListQuery<'_>,
+    field: &str,
+) -> Result<Option<(DateTime<FixedOffset>, DateTime<FixedOffset>)>, DbErr> {
+    let mut q = Query::select();
+    q.from(Alias::new(m.table))
+        .expr_as(Func::min(col(field)), Alias::new("lo"))
+        .expr_as(Func::max(col(field)), Alias::new("hi"));
+    apply_where(m, &mut q, query);
+    let Some(row) = db.query_one(&q).await? else {
+        return Ok(None);
+    };
+    let lo: Option<DateTime<FixedOffset>> = row.try_get("", "lo").ok().flatten();
+    let hi: Option<DateTime<FixedOffset>> = row.try_get("", "hi").ok().flatten();
+    Ok(lo.zip(hi))
+}
+
+/// How many matching rows fall in each `[from, until)` of a date column, in
+/// one statement.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_within<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    query: &ListQuery<'_>,
+    field: &str,
+    ranges: &[(DateTime<FixedOffset>, DateTime<FixedOffset>)],
+) -> Result<Vec<i64>, DbErr> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::select();
+    q.from(Alias::new(m.table));
+    for (i, (from, until)) in ranges.iter().enumerate() {
+        let inside = Expr::case(
+            col(field).gte(*from).and(col(field).lt(*until)),
+            Expr::val(1),
+        )
+        .finally(Expr::val(0));
+        q.expr_as(Func::sum(inside), Alias::new(format!("b{i}")));
+    }
+    apply_where(m, &mut q, query);
+    let row = db.query_one(&q).await?;
+    Ok((0..ranges.len())
+        .map(|i| {
+            row.as_ref()
+                .and_then(|r| r.try_get::<Option<i64>>("", &format!("b{i}")).ok())
+                .flatten()
+                .unwrap_or(0)
+        })
+        .collect())
 }
 
 /// Objects whose search fields match every word of `term`, by name: a page

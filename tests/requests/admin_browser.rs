@@ -185,6 +185,18 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     assert!(filtered.contains("Gran Noche de Cueca"), "{filtered}");
     b.screenshot(&shot("9-orders-by-event")).await;
 
+    // Events drilled down by date: the year, then the month, of its start.
+    b.goto(&site("/admin/events/event/")).await;
+    b.click(".date-hierarchy a[href*='start_date__year=2031']")
+        .await;
+    b.wait_for("septiembre 2031").await;
+    b.click(".date-hierarchy a[href*='start_date__month=9']")
+        .await;
+    let september = b.wait_for("18 de septiembre").await;
+    assert!(september.contains("Gran Noche de Cueca"), "{september}");
+    assert!(b.url().await.contains("start_date__month=9"));
+    b.screenshot(&shot("10-date-hierarchy")).await;
+
     // Every admin page the index links to (each changelist and add form),
     // and the event's own pages: none logs a console error (a style or
     // script the Content-Security-Policy refuses, a missing asset).

@@ -1347,3 +1347,94 @@ async fn large_models_are_searched_through_their_autocomplete_endpoint() {
     assert!(event_form.contains("<option value=\"rifa\""));
     assert!(event_form.contains(">Concierto</option>"));
 }
+
+/// Django's date_hierarchy: years, months, days in Chile's time, each with
+/// its count (with the search applied), and the period chosen narrows the list.
+#[tokio::test]
+async fn changelists_drill_down_by_date_in_chiles_time() {
+    let app = TestApp::boot().await;
+    staff(&app, "jefa@tuki.cl", true).await;
+    let db = &app.ctx().db;
+    let place = catalogue::place(db).await;
+    for (title, slug, start) in [
+        ("Otoño", "otono", "2030-03-10T20:00:00Z"),
+        ("Año Nuevo", "ano-nuevo", "2031-01-01T20:00:00Z"),
+        ("Mitad de Enero", "mitad-enero", "2031-01-15T20:00:00Z"),
+        // 02:00 UTC on February 1st is still January 31st in Santiago.
+        ("Fin de Enero", "fin-enero", "2031-02-01T02:00:00Z"),
+    ] {
+        catalogue::NewEvent::new(&place, title, slug, start)
+            .insert(db, &place)
+            .await;
+    }
+    let a = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let url = "/admin/events/event/";
+    let years = a.get(url).await.text();
+    assert!(years.contains("class=\"date-hierarchy\""), "{years}");
+    assert!(
+        years.contains("2030 <span class=\"muted\">(1)</span>"),
+        "{years}"
+    );
+    assert!(
+        years.contains("2031 <span class=\"muted\">(3)</span>"),
+        "{years}"
+    );
+
+    let months = a.get(&format!("{url}?start_date__year=2031")).await.text();
+    assert!(
+        months.contains("enero 2031 <span class=\"muted\">(3)</span>"),
+        "{months}"
+    );
+    assert!(!months.contains("febrero 2031"), "{months}");
+    assert!(months.contains("3 eventos"), "{months}");
+    assert!(!months.contains("Otoño"));
+
+    let days = a
+        .get(&format!("{url}?start_date__year=2031&start_date__month=1"))
+        .await
+        .text();
+    for day in ["1 de enero", "15 de enero", "31 de enero"] {
+        assert!(
+            days.contains(&format!("{day} <span class=\"muted\">(1)</span>")),
+            "{day}: {days}"
+        );
+    }
+    let one = a
+        .get(&format!(
+            "{url}?start_date__year=2031&start_date__month=1&start_date__day=31"
+        ))
+        .await
+        .text();
+    assert!(
+        one.contains("Fin de Enero") && !one.contains("Mitad de Enero"),
+        "{one}"
+    );
+    assert!(one.contains("‹ enero 2031"), "{one}");
+
+    // With a search, the counts are of what the search finds.
+    let searched = a.get(&format!("{url}?q=enero")).await.text();
+    assert!(
+        searched.contains("2031 <span class=\"muted\">(2)</span>"),
+        "{searched}"
+    );
+    assert!(!searched.contains("2030 <span"), "{searched}");
+
+    // A malformed part is said and ignored; nothing breaks.
+    for bad in [
+        "start_date__year=abc",
+        "start_date__year=2031&start_date__month=13",
+        "start_date__year=2031&start_date__month=2&start_date__day=30",
+    ] {
+        let res = a.get(&format!("{url}?{bad}")).await;
+        assert_eq!(res.status_code(), 200, "{bad}");
+        assert!(res.text().contains("no es válido"), "{bad}");
+    }
+    // Orders and payments drill down by creation.
+    assert!(a.get("/admin/events/order/").await.status_code() == 200);
+    assert!(
+        a.get("/admin/payments/payment/?created_at__year=2026")
+            .await
+            .status_code()
+            == 200
+    );
+}

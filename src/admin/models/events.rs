@@ -71,6 +71,7 @@ pub static CATEGORIES: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: false,
+    date_hierarchy: None,
 };
 
 pub static LOCATIONS: ModelAdmin = ModelAdmin {
@@ -126,6 +127,7 @@ pub static LOCATIONS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: false,
+    date_hierarchy: None,
 };
 
 pub static EVENTS: ModelAdmin = ModelAdmin {
@@ -246,6 +248,7 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
     extension: Some(&Images),
     actions: &[],
     large: true,
+    date_hierarchy: Some("start_date"),
 };
 
 pub static TIERS: ModelAdmin = ModelAdmin {
@@ -358,6 +361,7 @@ pub static TIERS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: true,
+    date_hierarchy: None,
 };
 
 /// An event ends after it starts, and its sales end after they start.

@@ -93,6 +93,7 @@ pub static ORDERS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[&Refund],
     large: true,
+    date_hierarchy: Some("created_at"),
 };
 
 pub static TICKETS: ModelAdmin = ModelAdmin {
@@ -137,6 +138,7 @@ pub static TICKETS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: false,
+    date_hierarchy: None,
 };
 
 pub static PAYMENTS: ModelAdmin = ModelAdmin {
@@ -193,6 +195,7 @@ pub static PAYMENTS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: false,
+    date_hierarchy: Some("created_at"),
 };
 
 /// `POST /admin/events/order/{id}/refund/`: part or all of a paid order back

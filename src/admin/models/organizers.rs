@@ -75,6 +75,7 @@ pub static ORGANIZERS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: true,
+    date_hierarchy: None,
 };
 
 pub static MEMBERS: ModelAdmin = ModelAdmin {
@@ -116,4 +117,5 @@ pub static MEMBERS: ModelAdmin = ModelAdmin {
     extension: None,
     actions: &[],
     large: false,
+    date_hierarchy: None,
 };

@@ -51,6 +51,7 @@ pub static WEBPAY: ModelAdmin = ModelAdmin {
     extension: Some(&WebpayKey),
     actions: &[],
     large: false,
+    date_hierarchy: None,
 };
 
 /// Superusers only; a commerce code is digits.

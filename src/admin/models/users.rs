@@ -83,6 +83,7 @@ pub static USERS: ModelAdmin = ModelAdmin {
     extension: Some(&Accounts),
     actions: &[],
     large: true,
+    date_hierarchy: None,
 };
 
 /// Why a new password (typed twice) is refused, if it is.

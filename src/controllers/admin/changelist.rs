@@ -78,13 +78,22 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
         }
     }
     query.page = param("p").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let hierarchy = match m.date_hierarchy.and_then(|name| m.field(name)) {
+        Some(field) => {
+            let (json, within, bad) = drill_down(ctx, m, &query, field, &params).await?;
+            query.within = within;
+            bad_filter |= bad;
+            json
+        }
+        None => Json::Null,
+    };
     let (mut rows, mut count) = store::list(&ctx.db, m, &query).await?;
     let pages = count.div_ceil(PER_PAGE).max(1);
     if query.page > pages {
         query.page = pages;
         (rows, count) = store::list(&ctx.db, m, &query).await?;
     }
-    let filtered = !query.search.is_empty() || !query.filters.is_empty();
+    let filtered = !query.search.is_empty() || !query.filters.is_empty() || query.within.is_some();
     let total = if filtered {
         store::count(&ctx.db, m, &ListQuery::default()).await?
     } else {
@@ -213,6 +222,7 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
             "q": q,
             "searchable": !m.search.is_empty(),
             "filters": filters,
+            "hierarchy": hierarchy,
             "bad_filter": bad_filter,
             "pages": page_links,
             "page": query.page,
@@ -224,4 +234,203 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
         }),
         StatusCode::OK,
     ))
+}
+
+const MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+/// The first instant of a day in Chile (midnight, or 01:00 on the day
+/// clocks skip midnight), as stored: UTC.
+fn day_start(date: chrono::NaiveDate) -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::TimeZone as _;
+    (0..3)
+        .find_map(|h| {
+            chrono_tz::America::Santiago
+                .from_local_datetime(&date.and_hms_opt(h, 0, 0)?)
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&chrono::Utc).fixed_offset())
+        .unwrap_or_else(|| {
+            date.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .fixed_offset()
+        })
+}
+
+/// A period to drill into: its label, the parameters that choose it, and
+/// its bounds.
+type Period<'k> = (
+    String,
+    Vec<(&'k str, Option<String>)>,
+    chrono::DateTime<chrono::FixedOffset>,
+    chrono::DateTime<chrono::FixedOffset>,
+);
+
+type Within<'a> = Option<(
+    &'a fields::Field,
+    chrono::DateTime<chrono::FixedOffset>,
+    chrono::DateTime<chrono::FixedOffset>,
+)>;
+
+/// Django's `date_hierarchy`: the period chosen by `{field}__year`,
+/// `__month` and `__day` (in Chile's time), the links to the periods inside
+/// it that have rows (counted by one statement, with the other filters and
+/// the search applied) and back out of it. The third value: a malformed part.
+#[allow(clippy::too_many_lines)]
+async fn drill_down<'a>(
+    ctx: &loco_rs::app::AppContext,
+    m: &site::ModelAdmin,
+    query: &ListQuery<'a>,
+    field: &'a fields::Field,
+    params: &[(String, String)],
+) -> AdminResult<(Json, Within<'a>, bool)> {
+    use chrono::{Datelike as _, NaiveDate};
+    let key = |part: &str| format!("{}__{part}", field.name);
+    let (year_key, month_key, day_key) = (key("year"), key("month"), key("day"));
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut bad = false;
+    let mut number = |k: &str, range: std::ops::RangeInclusive<u32>| match get(k) {
+        None => None,
+        Some(v) => {
+            let n = v.parse::<u32>().ok().filter(|n| range.contains(n));
+            bad |= n.is_none();
+            n
+        }
+    };
+    let year = number(&year_key, 1900..=2200);
+    let month = year.and_then(|_| number(&month_key, 1..=12));
+    let day = month.and_then(|_| number(&day_key, 1..=31));
+    let year = year.and_then(|y| i32::try_from(y).ok());
+    let date = |y: i32, mo: u32, d: u32| NaiveDate::from_ymd_opt(y, mo, d);
+    let day = match (year, month, day) {
+        (Some(y), Some(mo), Some(d)) if date(y, mo, d).is_none() => {
+            bad = true;
+            None
+        }
+        (_, _, d) => d,
+    };
+    let next_month = |y: i32, mo: u32| if mo == 12 { (y + 1, 1) } else { (y, mo + 1) };
+    let within: Within<'a> = match (year, month, day) {
+        (Some(y), Some(mo), Some(d)) => date(y, mo, d).map(|start| {
+            (
+                field,
+                day_start(start),
+                day_start(start + chrono::Days::new(1)),
+            )
+        }),
+        (Some(y), Some(mo), None) => {
+            let (ny, nm) = next_month(y, mo);
+            date(y, mo, 1)
+                .zip(date(ny, nm, 1))
+                .map(|(a, b)| (field, day_start(a), day_start(b)))
+        }
+        (Some(y), None, _) => date(y, 1, 1)
+            .zip(date(y + 1, 1, 1))
+            .map(|(a, b)| (field, day_start(a), day_start(b))),
+        _ => None,
+    };
+    let others = ListQuery {
+        search: query.search.clone(),
+        filters: query.filters.clone(),
+        ..ListQuery::default()
+    };
+    let parts = [year_key.as_str(), month_key.as_str(), day_key.as_str()];
+    let link = |set: &[(&str, Option<String>)]| {
+        let mut all: Vec<(&str, Option<String>)> = parts.iter().map(|p| (*p, None)).collect();
+        for (k, v) in set {
+            if let Some(slot) = all.iter_mut().find(|(n, _)| n == k) {
+                slot.1.clone_from(v);
+            }
+        }
+        all.push(("p", None));
+        query_with(params, &all)
+    };
+    let mut periods: Vec<Period<'_>> = Vec::new();
+    let mut back = Vec::new();
+    match (year, month, day) {
+        (None, _, _) => {
+            if let Some((lo, hi)) = store::date_span(&ctx.db, m, &others, field.name).await? {
+                let santiago = chrono_tz::America::Santiago;
+                let (first, last) = (
+                    lo.with_timezone(&santiago).year(),
+                    hi.with_timezone(&santiago).year(),
+                );
+                for y in first..=last.min(first + 60) {
+                    if let (Some(a), Some(b)) = (date(y, 1, 1), date(y + 1, 1, 1)) {
+                        periods.push((
+                            y.to_string(),
+                            vec![(year_key.as_str(), Some(y.to_string()))],
+                            day_start(a),
+                            day_start(b),
+                        ));
+                    }
+                }
+            }
+        }
+        (Some(y), None, _) => {
+            back.push(json!({ "label": "Todas las fechas", "url": link(&[]) }));
+            for mo in 1..=12u32 {
+                let (ny, nm) = next_month(y, mo);
+                if let (Some(a), Some(b)) = (date(y, mo, 1), date(ny, nm, 1)) {
+                    periods.push((
+                        format!("{} {y}", MONTHS[mo as usize - 1]),
+                        vec![
+                            (year_key.as_str(), Some(y.to_string())),
+                            (month_key.as_str(), Some(mo.to_string())),
+                        ],
+                        day_start(a),
+                        day_start(b),
+                    ));
+                }
+            }
+        }
+        (Some(y), Some(mo), None) => {
+            back.push(json!({ "label": "Todas las fechas", "url": link(&[]) }));
+            back.push(json!({ "label": y.to_string(), "url": link(&[(year_key.as_str(), Some(y.to_string()))]) }));
+            for d in 1..=31u32 {
+                if let Some(a) = date(y, mo, d) {
+                    periods.push((
+                        format!("{d} de {}", MONTHS[mo as usize - 1]),
+                        vec![
+                            (year_key.as_str(), Some(y.to_string())),
+                            (month_key.as_str(), Some(mo.to_string())),
+                            (day_key.as_str(), Some(d.to_string())),
+                        ],
+                        day_start(a),
+                        day_start(a + chrono::Days::new(1)),
+                    ));
+                }
+            }
+        }
+        (Some(y), Some(mo), Some(_)) => {
+            back.push(json!({ "label": "Todas las fechas", "url": link(&[]) }));
+            back.push(json!({ "label": y.to_string(), "url": link(&[(year_key.as_str(), Some(y.to_string()))]) }));
+            back.push(json!({
+                "label": format!("{} {y}", MONTHS[mo as usize - 1]),
+                "url": link(&[(year_key.as_str(), Some(y.to_string())), (month_key.as_str(), Some(mo.to_string()))]),
+            }));
+        }
+    }
+    let ranges: Vec<_> = periods.iter().map(|(_, _, a, b)| (*a, *b)).collect();
+    let counts = store::count_within(&ctx.db, m, &others, field.name, &ranges).await?;
+    let buckets: Vec<Json> = periods
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|((label, set, _, _), n)| json!({ "label": label, "url": link(set), "count": n }))
+        .collect();
+    let json = json!({ "label": field.label, "back": back, "buckets": buckets });
+    Ok((json, within, bad))
 }
