@@ -162,3 +162,27 @@ pub trait ObjectAction: Sync {
     /// Runs it; the message shown on the object's page after.
     async fn run(&self, ctx: &AppContext, run: Run<'_>) -> AdminResult<String>;
 }
+
+/// An action on the ticked rows of a changelist (Django's admin actions),
+/// beside "delete selected" and "export to CSV", which every model has.
+#[async_trait]
+pub trait BulkAction: Sync {
+    /// The value posted as `action`.
+    fn name(&self) -> &'static str;
+
+    /// What the action menu says.
+    fn label(&self) -> &'static str;
+
+    /// Whether the editor may run it at all.
+    fn allowed(&self, editor: Editor<'_>) -> bool;
+
+    /// Runs it on the rows; the message shown on the changelist after. Each
+    /// object it changes is written to the history.
+    async fn run(
+        &self,
+        ctx: &AppContext,
+        m: &ModelAdmin,
+        editor: Editor<'_>,
+        rows: &[Row],
+    ) -> AdminResult<String>;
+}

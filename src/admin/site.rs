@@ -78,6 +78,8 @@ pub struct ModelAdmin {
     /// A date column to drill down by (Django's `date_hierarchy`): years,
     /// then months, then days above the changelist, in Chile's time.
     pub date_hierarchy: Option<&'static str>,
+    /// Changelist actions of its own (every model also exports to CSV).
+    pub bulk: &'static [&'static dyn crate::admin::hooks::BulkAction],
 }
 
 impl std::fmt::Debug for ModelAdmin {

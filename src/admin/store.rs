@@ -157,6 +157,36 @@ pub async fn list<C: ConnectionTrait>(
     Ok((rows.iter().map(|r| read_row(m, r)).collect(), total))
 }
 
+/// Every matching row in the changelist's order, up to `cap` (an export of
+/// the whole listing).
+///
+/// # Errors
+/// Database errors.
+pub async fn list_all<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+    query: &ListQuery<'_>,
+    cap: u64,
+) -> Result<Vec<Row>, DbErr> {
+    let mut q = select_all(m);
+    apply_where(m, &mut q, query);
+    let (order_field, desc) = query.order.map_or_else(
+        || {
+            let name = m.ordering.trim_start_matches('-');
+            (name, m.ordering.starts_with('-'))
+        },
+        |(f, d)| (f.name, d),
+    );
+    q.order_by(
+        Alias::new(order_field),
+        if desc { Order::Desc } else { Order::Asc },
+    )
+    .order_by(Alias::new("id"), Order::Asc)
+    .limit(cap);
+    let rows = db.query_all(&q).await?;
+    Ok(rows.iter().map(|r| read_row(m, r)).collect())
+}
+
 /// How many rows match.
 ///
 /// # Errors

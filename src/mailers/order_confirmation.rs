@@ -100,6 +100,23 @@ pub async fn send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<bo
     }
 }
 
+/// Sends a paid order's confirmation again (its buyer asked, or staff did),
+/// whether or not it was sent before.
+///
+/// # Errors
+/// The reason it was not sent (not paid, no mail server, the mail refused).
+pub async fn resend(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<(), String> {
+    let order = orders::Entity::find_by_id(order_id)
+        .one(&ctx.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no such order")?;
+    if !OrderStatus::is_paid(&order.status) {
+        return Err("not paid".to_string());
+    }
+    compose_and_send(ctx, order_id, base_url).await
+}
+
 async fn compose_and_send(ctx: &AppContext, order_id: Uuid, base_url: &str) -> Result<(), String> {
     let settings = crate::platform::context::settings(ctx).map_err(|e| e.to_string())?;
     let order = orders::Entity::find_by_id(order_id)

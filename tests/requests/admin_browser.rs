@@ -197,6 +197,25 @@ async fn staff_create_find_edit_and_publish_an_event_in_the_browser() {
     assert!(b.url().await.contains("start_date__month=9"));
     b.screenshot(&shot("10-date-hierarchy")).await;
 
+    // The ticked event exported to CSV by the changelist's action (posted
+    // from the page, with its token and cookie, as the "Ir" button does).
+    b.goto(&site("/admin/events/event/")).await;
+    b.click("input.action-select").await;
+    let csv = b
+        .script_async(
+            "const done = arguments[arguments.length - 1];\
+             const f = document.getElementById('result_list').closest('form');\
+             const d = new FormData(f);\
+             d.set('action', 'export_csv');\
+             fetch(f.getAttribute('action'), { method: 'POST', body: new URLSearchParams(d), credentials: 'same-origin' })\
+               .then(async (r) => done(r.headers.get('content-type') + '\\n' + await r.text()))\
+               .catch((e) => done('error ' + e));",
+        )
+        .await;
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(csv.starts_with("text/csv"), "{csv}");
+    assert!(csv.contains("Gran Noche de Cueca"), "{csv}");
+
     // Every admin page the index links to (each changelist and add form),
     // and the event's own pages: none logs a console error (a style or
     // script the Content-Security-Policy refuses, a missing asset).

@@ -1438,3 +1438,216 @@ async fn changelists_drill_down_by_date_in_chiles_time() {
             == 200
     );
 }
+
+async fn paid_order(
+    db: &sea_orm::DatabaseConnection,
+    event: Uuid,
+    number: &str,
+    status: &str,
+) -> Uuid {
+    use tuki_backend::models::_entities::orders;
+    let now = chrono::Utc::now().fixed_offset();
+    let id = Uuid::new_v4();
+    orders::ActiveModel {
+        id: Set(id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        order_number: Set(number.into()),
+        event_id: Set(event),
+        user_id: Set(None),
+        reservation_id: Set(None),
+        status: Set(status.into()),
+        customer_name: Set("Ana Rojas".into()),
+        customer_email: Set(format!("{}@correo.cl", number.to_lowercase())),
+        customer_phone: Set(String::new()),
+        subtotal: Set(10_000),
+        service_fee: Set(1_500),
+        total: Set(11_500),
+        refunded_amount: Set(0),
+        access_token_hash: Set("x".repeat(64)),
+        paid_at: Set((status == "paid").then_some(now)),
+        confirmation_sent: Set(true),
+        ticket_holders: Set("[]".into()),
+        coupon_id: Set(None),
+        coupon_code: Set(String::new()),
+        discount: Set(0),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    id
+}
+
+/// Changelist actions: export the ticked rows (or every listed one) to CSV
+/// for whoever may view the model, each ticked row in its history; resend
+/// the confirmation of paid orders (superusers only, each mail in the
+/// order's history); all behind the forms' token.
+#[tokio::test]
+async fn changelist_actions_export_csv_and_resend_confirmations() {
+    let sink = crate::support::tools::SmtpSink::start();
+    let media = tempfile::tempdir().unwrap();
+    let app = super::organizer_signup::mailing_app(&sink, media.path()).await;
+    staff(&app, "jefa@tuki.cl", true).await;
+    let clerk = staff(&app, "clerk@tuki.cl", false).await;
+    let db = &app.ctx().db;
+    let place = catalogue::place(db).await;
+    let event = catalogue::NewEvent::new(&place, "Feria =Cuenta", "feria", "2031-01-01T20:00:00Z")
+        .insert(db, &place)
+        .await;
+    let other = catalogue::NewEvent::new(&place, "Otra Feria", "otra", "2031-02-01T20:00:00Z")
+        .insert(db, &place)
+        .await;
+    let paid = paid_order(db, event, "ORD-PAID0001", "paid").await;
+    let pending = paid_order(db, event, "ORD-PEND0002", "pending").await;
+    paid_order(db, other, "ORD-OTRA0003", "paid").await;
+
+    let a = Admin::sign_in(&app, "jefa@tuki.cl").await;
+    let list = a.get("/admin/events/order/").await.text();
+    assert!(
+        list.contains("value=\"export_csv\"") && list.contains("value=\"resend_confirmation\"")
+    );
+    assert!(
+        list.contains("class=\"action-select\""),
+        "read-only models can be ticked now"
+    );
+
+    // Two ticked events to CSV: a download with the listed columns.
+    let res = a
+        .post(
+            "/admin/events/event/",
+            &[
+                ("action", "export_csv"),
+                ("_selected_action", &event.to_string()),
+                ("_selected_action", &other.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert!(res
+        .header("content-type")
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(res
+        .header("content-disposition")
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"event-"));
+    let csv = res.text();
+    assert!(csv.starts_with("\u{feff}id,Título"), "{csv}");
+    assert!(
+        csv.contains("'=Cuenta") || csv.contains("Feria =Cuenta"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let history = a
+        .get(&format!("/admin/events/event/{event}/history/"))
+        .await
+        .text();
+    assert!(history.contains("Exportado a CSV."), "{history}");
+
+    // Every order the filtered listing shows (the event's two), none else.
+    let res = a
+        .post(
+            &format!("/admin/events/order/?event_id={event}"),
+            &[("action", "export_csv"), ("select_across", "1")],
+        )
+        .await;
+    assert_eq!(res.status_code(), 200);
+    let csv = res.text();
+    assert!(
+        csv.contains("ORD-PAID0001") && csv.contains("ORD-PEND0002"),
+        "{csv}"
+    );
+    assert!(!csv.contains("ORD-OTRA0003"), "{csv}");
+
+    // Resend the confirmations: the paid one is mailed (although it was
+    // confirmed before), the pending one skipped.
+    let res = a
+        .post(
+            "/admin/events/order/",
+            &[
+                ("action", "resend_confirmation"),
+                ("_selected_action", &paid.to_string()),
+                ("_selected_action", &pending.to_string()),
+            ],
+        )
+        .await;
+    let page = a.follow(&res).await;
+    assert!(
+        page.contains("Se reenvió la confirmación de 1 órdenes."),
+        "{page}"
+    );
+    assert!(page.contains("1 no pagadas se omitieron."), "{page}");
+    assert!(sink
+        .messages()
+        .iter()
+        .any(|m| m["rcpt_tos"] == serde_json::json!(["ord-paid0001@correo.cl"])));
+    let history = a
+        .get(&format!("/admin/events/order/{paid}/history/"))
+        .await
+        .text();
+    assert!(
+        history.contains("Reenviado el correo de confirmación."),
+        "{history}"
+    );
+
+    // Nothing chosen: said, nothing done.
+    let res = a
+        .post("/admin/events/order/", &[("action", "export_csv")])
+        .await;
+    assert!(a.follow(&res).await.contains("Debes seleccionar elementos"));
+
+    // Without the form's token: refused.
+    let res = a
+        .server
+        .post("/admin/events/order/")
+        .add_header("cookie", a.cookie.clone())
+        .add_header("origin", a.origin.clone())
+        .form(&[("action", "export_csv"), ("select_across", "1")])
+        .await;
+    assert_eq!(res.status_code(), 403);
+
+    // Staff who may not view orders export nothing; viewers may export but
+    // not resend (superusers only).
+    let c = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    let res = c
+        .post(
+            "/admin/events/order/",
+            &[("action", "export_csv"), ("select_across", "1")],
+        )
+        .await;
+    assert_eq!(res.status_code(), 403);
+    assert!(!res.text().contains("ORD-PAID0001"));
+    {
+        use sea_orm::ConnectionTrait;
+        db.execute_raw(tuki_backend::models::sql::statement(
+            db.get_database_backend(),
+            "INSERT INTO admin_permissions (user_id, codename) VALUES ($1, 'order.view')",
+            [clerk.id.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    let c = Admin::sign_in(&app, "clerk@tuki.cl").await;
+    let res = c
+        .post(
+            "/admin/events/order/",
+            &[("action", "export_csv"), ("select_across", "1")],
+        )
+        .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    assert!(res.text().contains("ORD-OTRA0003"));
+    let before = sink.messages().len();
+    let res = c
+        .post(
+            "/admin/events/order/",
+            &[
+                ("action", "resend_confirmation"),
+                ("_selected_action", &paid.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status_code(), 403);
+    assert_eq!(sink.messages().len(), before);
+}

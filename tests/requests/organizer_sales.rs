@@ -258,6 +258,25 @@ async fn an_organizer_lists_cancels_resends_and_traces_only_their_own_orders() {
         .messages()
         .iter()
         .any(|m| m["rcpt_tos"] == json!(["ana@example.cl"])));
+    // Again: a resend is sent although the confirmation went out before.
+    let res = post(
+        &format!("orders/{}/resend_email/", numbers[0]),
+        &admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status_code(), 200, "{}", res.text());
+    let to_ana = |sink: &crate::support::tools::SmtpSink| {
+        sink.messages()
+            .iter()
+            .filter(|m| m["rcpt_tos"] == json!(["ana@example.cl"]))
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while to_ana(&sink) < 2 && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(to_ana(&sink) >= 2);
 
     // Timelines.
     let res = get(&format!("orders/{}/timeline/", paid.id), &admin).await;

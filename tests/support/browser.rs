@@ -240,6 +240,16 @@ impl Browser {
         .await
     }
 
+    /// What an asynchronous script hands its callback (the last argument).
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// The console's errors since the last call (Content-Security-Policy
     /// refusals, script errors, failed loads).
     pub async fn console_errors(&self) -> Vec<String> {

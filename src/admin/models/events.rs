@@ -72,6 +72,7 @@ pub static CATEGORIES: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 pub static LOCATIONS: ModelAdmin = ModelAdmin {
@@ -128,6 +129,7 @@ pub static LOCATIONS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 pub static EVENTS: ModelAdmin = ModelAdmin {
@@ -249,6 +251,7 @@ pub static EVENTS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: true,
     date_hierarchy: Some("start_date"),
+    bulk: &[],
 };
 
 pub static TIERS: ModelAdmin = ModelAdmin {
@@ -362,6 +365,7 @@ pub static TIERS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: true,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 /// An event ends after it starts, and its sales end after they start.

@@ -94,6 +94,7 @@ pub static ORDERS: ModelAdmin = ModelAdmin {
     actions: &[&Refund],
     large: true,
     date_hierarchy: Some("created_at"),
+    bulk: &[&ResendConfirmation],
 };
 
 pub static TICKETS: ModelAdmin = ModelAdmin {
@@ -139,6 +140,7 @@ pub static TICKETS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 pub static PAYMENTS: ModelAdmin = ModelAdmin {
@@ -196,6 +198,7 @@ pub static PAYMENTS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: Some("created_at"),
+    bulk: &[],
 };
 
 /// `POST /admin/events/order/{id}/refund/`: part or all of a paid order back
@@ -274,5 +277,73 @@ impl ObjectAction for Refund {
             cache.invalidate();
         }
         Ok(format!("Orden {}: {note}", order.order_number))
+    }
+}
+
+/// The changelist action "resend the confirmation" of the ticked paid orders
+/// (superusers): each mail sent is written to the order's history.
+pub struct ResendConfirmation;
+
+#[async_trait]
+impl crate::admin::hooks::BulkAction for ResendConfirmation {
+    fn name(&self) -> &'static str {
+        "resend_confirmation"
+    }
+
+    fn label(&self) -> &'static str {
+        "Reenviar la confirmación de las órdenes seleccionadas"
+    }
+
+    fn allowed(&self, editor: Editor<'_>) -> bool {
+        editor.perms.is_superuser()
+    }
+
+    async fn run(
+        &self,
+        ctx: &AppContext,
+        m: &ModelAdmin,
+        editor: Editor<'_>,
+        rows: &[Row],
+    ) -> AdminResult<String> {
+        let base = crate::platform::context::settings(ctx)?
+            .backend_url
+            .clone()
+            .unwrap_or_default();
+        let (mut sent, mut unpaid, mut failed) = (0, 0, 0);
+        for row in rows {
+            if !OrderStatus::is_paid(row.get(m, "status").as_str()) {
+                unpaid += 1;
+                continue;
+            }
+            match crate::mailers::order_confirmation::resend(ctx, row.id, &base).await {
+                Ok(()) => {
+                    sent += 1;
+                    audit::record(
+                        &ctx.db,
+                        editor.user,
+                        m,
+                        row.id,
+                        &row.title(m),
+                        Change::Changed,
+                        "Reenviado el correo de confirmación.",
+                    )
+                    .await?;
+                }
+                Err(err) => {
+                    tracing::warn!(order = %row.id, error = %err, "confirmation not resent");
+                    failed += 1;
+                }
+            }
+        }
+        let mut message = format!("Se reenvió la confirmación de {sent} órdenes.");
+        if unpaid > 0 {
+            message.push_str(&format!(" {unpaid} no pagadas se omitieron."));
+        }
+        if failed > 0 {
+            message.push_str(&format!(
+                " {failed} no se pudieron enviar (revisa el correo saliente)."
+            ));
+        }
+        Ok(message)
     }
 }

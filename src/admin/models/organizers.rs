@@ -76,6 +76,7 @@ pub static ORGANIZERS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: true,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 pub static MEMBERS: ModelAdmin = ModelAdmin {
@@ -118,4 +119,5 @@ pub static MEMBERS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: None,
+    bulk: &[],
 };

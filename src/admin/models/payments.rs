@@ -52,6 +52,7 @@ pub static WEBPAY: ModelAdmin = ModelAdmin {
     actions: &[],
     large: false,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 /// Superusers only; a commerce code is digits.

@@ -84,6 +84,7 @@ pub static USERS: ModelAdmin = ModelAdmin {
     actions: &[],
     large: true,
     date_hierarchy: None,
+    bulk: &[],
 };
 
 /// Why a new password (typed twice) is refused, if it is.

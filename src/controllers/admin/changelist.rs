@@ -49,44 +49,7 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
             .collect();
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let q = param("q").unwrap_or("").trim().to_string();
-    let mut query = ListQuery {
-        search: q.split_whitespace().map(str::to_string).collect(),
-        ..ListQuery::default()
-    };
-    let mut bad_filter = false;
-    for name in m.filters {
-        if let (Some(raw), Some(field)) = (param(name), m.field(name)) {
-            let parsed = if field.kind == Kind::Bool {
-                match raw {
-                    "1" => Ok(Cell::Bool(true)),
-                    "0" => Ok(Cell::Bool(false)),
-                    _ => Err(String::new()),
-                }
-            } else {
-                fields::parse(field, Some(raw))
-            };
-            match parsed {
-                Ok(cell) => query.filters.push((field, cell)),
-                Err(_) => bad_filter = true,
-            }
-        }
-    }
-    if let Some(o) = param("o") {
-        let (name, desc) = o.strip_prefix('-').map_or((o, false), |n| (n, true));
-        if m.list.contains(&name) {
-            query.order = m.field(name).map(|f| (f, desc));
-        }
-    }
-    query.page = param("p").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let hierarchy = match m.date_hierarchy.and_then(|name| m.field(name)) {
-        Some(field) => {
-            let (json, within, bad) = drill_down(ctx, m, &query, field, &params).await?;
-            query.within = within;
-            bad_filter |= bad;
-            json
-        }
-        None => Json::Null,
-    };
+    let (mut query, bad_filter, hierarchy) = build_query(ctx, m, &params).await?;
     let (mut rows, mut count) = store::list(&ctx.db, m, &query).await?;
     let pages = count.div_ceil(PER_PAGE).max(1);
     if query.page > pages {
@@ -210,6 +173,18 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
         .filter(|p| pages <= 12 || *p <= 2 || *p + 2 > pages || p.abs_diff(query.page) <= 2)
         .map(|p| json!({ "n": p, "url": query_with(&params, &[("p", Some(p.to_string()))]), "current": p == query.page }))
         .collect();
+    // What the ticked rows (or all listed) can be put through.
+    let mut actions = vec![
+        json!({ "name": "export_csv", "label": format!("Exportar {} seleccionados a CSV", m.plural.to_lowercase()) }),
+    ];
+    for bulk in m.bulk {
+        if bulk.allowed(page.editor()) {
+            actions.push(json!({ "name": bulk.name(), "label": bulk.label() }));
+        }
+    }
+    if staff.perms.can(m, Action::Delete) {
+        actions.push(json!({ "name": "delete_selected", "label": format!("Eliminar {} seleccionados", m.plural.to_lowercase()) }));
+    }
     Ok(page.render(
         "admin/change_list.html",
         json!({
@@ -229,6 +204,9 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
             "num_pages": pages,
             "can_add": staff.perms.can(m, Action::Add),
             "can_delete": staff.perms.can(m, Action::Delete),
+            "actions": actions,
+            "query_string": raw.as_deref().map(|r| format!("?{r}")).unwrap_or_default(),
+            "across": count > u64::try_from(body.len()).unwrap_or(0),
             "can_change": can_change,
             "hidden_params": params.iter().filter(|(k, _)| k != "q" && k != "p").map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
         }),
@@ -433,4 +411,59 @@ async fn drill_down<'a>(
         .collect();
     let json = json!({ "label": field.label, "back": back, "buckets": buckets });
     Ok((json, within, bad))
+}
+
+/// What the changelist's address asks for (search `q`, filters, sort `o`,
+/// page `p`, the date drill-down), as a query; whether a part was
+/// malformed (and ignored); the drill-down's links. The bulk actions read
+/// the same address, so "all the listed rows" are the rows listed.
+///
+/// # Errors
+/// Database errors (the drill-down counts).
+pub async fn build_query(
+    ctx: &loco_rs::app::AppContext,
+    m: &'static site::ModelAdmin,
+    params: &[(String, String)],
+) -> AdminResult<(ListQuery<'static>, bool, Json)> {
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let q = param("q").unwrap_or("").trim().to_string();
+    let mut query = ListQuery {
+        search: q.split_whitespace().map(str::to_string).collect(),
+        ..ListQuery::default()
+    };
+    let mut bad_filter = false;
+    for name in m.filters {
+        if let (Some(raw), Some(field)) = (param(name), m.field(name)) {
+            let parsed = if field.kind == Kind::Bool {
+                match raw {
+                    "1" => Ok(Cell::Bool(true)),
+                    "0" => Ok(Cell::Bool(false)),
+                    _ => Err(String::new()),
+                }
+            } else {
+                fields::parse(field, Some(raw))
+            };
+            match parsed {
+                Ok(cell) => query.filters.push((field, cell)),
+                Err(_) => bad_filter = true,
+            }
+        }
+    }
+    if let Some(o) = param("o") {
+        let (name, desc) = o.strip_prefix('-').map_or((o, false), |n| (n, true));
+        if m.list.contains(&name) {
+            query.order = m.field(name).map(|f| (f, desc));
+        }
+    }
+    query.page = param("p").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let hierarchy = match m.date_hierarchy.and_then(|name| m.field(name)) {
+        Some(field) => {
+            let (json, within, bad) = drill_down(ctx, m, &query, field, params).await?;
+            query.within = within;
+            bad_filter |= bad;
+            json
+        }
+        None => Json::Null,
+    };
+    Ok((query, bad_filter, hierarchy))
 }

@@ -2,12 +2,13 @@
 //! or the ticked rows of a list (the "delete selected" bulk action), each
 //! listing what goes with it and refusing while something protects it.
 
-use axum::http::StatusCode;
+use axum::{extract::RawQuery, http::StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     change::capitalize,
+    export,
     page::{Delete, OnModel, OnObject, Page, Posted, View},
 };
 use crate::admin::{
@@ -77,11 +78,35 @@ pub async fn delete(Posted(on, _): Posted<OnObject<Delete>>) -> AdminResult {
     Ok(page.redirect(&m.url(), &capitalize(&message)))
 }
 
-/// `POST /admin/{app}/{model}/`: a bulk action on the ticked rows. Only
-/// "delete selected": first a confirmation page, then (`post=yes`) the delete.
-pub async fn bulk_action(Posted(on, input): Posted<OnModel<View>>) -> AdminResult {
+pub const NOTHING_CHOSEN: &str =
+    "Debes seleccionar elementos para realizar acciones sobre ellos. No se modificó ningún elemento.";
+
+/// `POST /admin/{app}/{model}/`: an action on the ticked rows (or, with
+/// `select_across=1`, on every row the changelist's address lists): export
+/// to CSV (whoever may view the model), the model's own actions (each its
+/// permission), or delete (first a confirmation page, then with `post=yes`
+/// the delete).
+pub async fn bulk_action(
+    RawQuery(raw): RawQuery,
+    Posted(on, input): Posted<OnModel<View>>,
+) -> AdminResult {
     let OnModel { page, m, .. } = on;
-    if input.get("action") != Some("delete_selected") {
+    let action = input.get("action").unwrap_or_default();
+    if action == "export_csv" {
+        return export::csv(&page, m, raw.as_deref(), &input).await;
+    }
+    if let Some(bulk) = m.bulk.iter().find(|b| b.name() == action) {
+        if !bulk.allowed(page.editor()) {
+            return Err(page.denied());
+        }
+        let rows = export::chosen(&page, m, raw.as_deref(), &input).await?;
+        if rows.is_empty() {
+            return Ok(page.redirect(&m.url(), NOTHING_CHOSEN));
+        }
+        let message = bulk.run(&page.ctx, m, page.editor(), &rows).await?;
+        return Ok(page.redirect(&m.url(), &message));
+    }
+    if action != "delete_selected" {
         return Ok(page.redirect(&m.url(), "Elige una acción."));
     }
     if !page.staff.perms.can(m, Action::Delete) {
@@ -93,10 +118,7 @@ pub async fn bulk_action(Posted(on, input): Posted<OnModel<View>>) -> AdminResul
         .collect();
     let rows = store::get_many(&page.ctx.db, m, &ids).await?;
     if rows.is_empty() {
-        return Ok(page.redirect(
-            &m.url(),
-            "Debes seleccionar elementos para realizar acciones sobre ellos. No se modificó ningún elemento.",
-        ));
+        return Ok(page.redirect(&m.url(), NOTHING_CHOSEN));
     }
     if rows.iter().any(|r| m.hooks.protected(m, r, page.editor())) {
         return Err(page.denied());

@@ -15,6 +15,7 @@ pub mod autocomplete;
 pub mod change;
 pub mod changelist;
 pub mod delete;
+pub mod export;
 pub mod history;
 pub mod page;
 pub mod passwords;

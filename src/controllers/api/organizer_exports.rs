@@ -113,7 +113,8 @@ fn field(out: &mut String, value: &str) {
     }
 }
 
-fn line<S: AsRef<str>>(out: &mut String, values: &[S]) {
+/// One CSV line of `values` (quoted and neutralised as [`field`] does), CRLF-ended.
+pub fn csv_line<S: AsRef<str>>(out: &mut String, values: &[S]) {
     for (n, v) in values.iter().enumerate() {
         if n > 0 {
             out.push(',');
@@ -415,8 +416,8 @@ fn stream(
                 Cursor::Start => {
                     let mut head = String::from("\u{feff}");
                     match kind {
-                        Kind::Orders => line(&mut head, &ORDER_HEADERS),
-                        Kind::Attendees => line(&mut head, &ATTENDEE_HEADERS),
+                        Kind::Orders => csv_line(&mut head, &ORDER_HEADERS),
+                        Kind::Attendees => csv_line(&mut head, &ATTENDEE_HEADERS),
                     }
                     return Some((Ok(Bytes::from(head)), Cursor::First));
                 }
@@ -431,7 +432,7 @@ fn stream(
                 Ok((rows, Some((at, id)))) => {
                     let mut text = String::with_capacity(rows.len() * 256);
                     for row in &rows {
-                        line(&mut text, row);
+                        csv_line(&mut text, row);
                     }
                     Some((Ok(Bytes::from(text)), Cursor::After(at, id)))
                 }
@@ -715,7 +716,7 @@ mod tests {
     #[test]
     fn fields_are_quoted_and_formulas_neutralised() {
         let mut out = String::new();
-        super::line(&mut out, &["a,b", "=1+1", "di \"jo\"", "+56 9", "ok"]);
+        super::csv_line(&mut out, &["a,b", "=1+1", "di \"jo\"", "+56 9", "ok"]);
         assert_eq!(out, "\"a,b\",'=1+1,\"di \"\"jo\"\"\",'+56 9,ok\r\n");
     }
 }

@@ -432,9 +432,10 @@ pub async fn resend_email(
         ));
     }
     let base = format!("{}://{}", url.scheme, url.host);
-    match crate::mailers::order_confirmation::send(&ctx, order.id, &base).await {
-        Ok(true) => {}
-        Ok(false) | Err(_) => return Err(ApiError::Unavailable),
+    // Sent again whether or not it was sent before (that is what a resend is).
+    if let Err(err) = crate::mailers::order_confirmation::resend(&ctx, order.id, &base).await {
+        tracing::warn!(order = %order.id, error = %err, "confirmation not resent");
+        return Err(ApiError::Unavailable);
     }
     member
         .log(
