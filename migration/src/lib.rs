@@ -26,6 +26,7 @@ mod m20261203_000021_door_counts;
 mod m20261203_000022_payment_settings;
 mod m20261203_000023_order_reminders;
 mod m20261203_000024_django_imports;
+pub mod m20261203_000025_admin_search;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_payment_settings::Migration),
             Box::new(m20261203_000023_order_reminders::Migration),
             Box::new(m20261203_000024_django_imports::Migration),
+            Box::new(m20261203_000025_admin_search::Migration),
             // inject-above (do not remove this comment)
         ]
     }

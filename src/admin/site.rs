@@ -207,6 +207,29 @@ pub fn by_name(name: &str) -> Option<&'static ModelAdmin> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_trigram_indexes_index_what_the_admin_searches() {
+        use migration::m20261203_000025_admin_search::SEARCH_INDEXES;
+        for (index, table, expr) in SEARCH_INDEXES {
+            let m = MODELS
+                .iter()
+                .find(|m| m.table == table)
+                .unwrap_or_else(|| panic!("{index}: no admin model on {table}"));
+            assert_eq!(
+                crate::admin::store::search_expression(m),
+                expr,
+                "{index} must index the expression the {table} changelist searches"
+            );
+        }
+        for m in MODELS.iter().filter(|m| m.large) {
+            assert!(
+                SEARCH_INDEXES.iter().any(|(_, t, _)| *t == m.table),
+                "{} is large: its search needs a trigram index",
+                m.table
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

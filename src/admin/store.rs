@@ -102,17 +102,29 @@ fn like_escaped(word: &str) -> String {
     out
 }
 
+/// The text a changelist search looks in: the model's search columns, lower
+/// case, joined by spaces (a word, having none, matches inside one column).
+/// One expression, so PostgreSQL can answer `LIKE '%word%'` from a trigram
+/// index on it (migration `m20261203_000025_admin_search`, which writes the
+/// same expression).
+#[must_use]
+pub fn search_expression(m: &ModelAdmin) -> String {
+    let joined = m
+        .search
+        .iter()
+        .map(|c| format!("COALESCE({c}, '')"))
+        .collect::<Vec<_>>()
+        .join(" || ' ' || ");
+    format!("lower({joined})")
+}
+
 fn apply_where(m: &ModelAdmin, q: &mut SelectStatement, list: &ListQuery<'_>) {
-    for word in &list.search {
-        let pattern = like_escaped(&word.to_lowercase());
-        let mut any = sea_orm::Condition::any();
-        for name in m.search {
-            any = any.add(
-                Expr::expr(Func::lower(col(name)))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-            );
+    if !m.search.is_empty() {
+        let haystack = Expr::cust(search_expression(m));
+        for word in &list.search {
+            let pattern = like_escaped(&word.to_lowercase());
+            q.and_where(haystack.clone().like(LikeExpr::new(pattern).escape('\\')));
         }
-        q.cond_where(any);
     }
     if let Some((field, from, until)) = &list.within {
         q.and_where(col(field.name).gte(*from))
@@ -136,7 +148,14 @@ pub async fn list<C: ConnectionTrait>(
     m: &ModelAdmin,
     query: &ListQuery<'_>,
 ) -> Result<(Vec<Row>, u64), DbErr> {
-    let total = count(db, m, query).await?;
+    let unfiltered = query.search.is_empty() && query.filters.is_empty() && query.within.is_none();
+    let total = match (unfiltered && m.large).then_some(()) {
+        Some(()) => match estimated_rows(db, m).await? {
+            Some(n) => n,
+            None => count(db, m, query).await?,
+        },
+        None => count(db, m, query).await?,
+    };
     let mut q = select_all(m);
     apply_where(m, &mut q, query);
     let (order_field, desc) = query.order.map_or_else(
@@ -146,13 +165,13 @@ pub async fn list<C: ConnectionTrait>(
         },
         |(f, d)| (f.name, d),
     );
-    q.order_by(
-        Alias::new(order_field),
-        if desc { Order::Desc } else { Order::Asc },
-    )
-    .order_by(Alias::new("id"), Order::Asc)
-    .limit(PER_PAGE)
-    .offset(query.page.saturating_sub(1) * PER_PAGE);
+    // The id breaks ties in the same direction, so one index on
+    // (column, id) serves the page either way.
+    let direction = if desc { Order::Desc } else { Order::Asc };
+    q.order_by(Alias::new(order_field), direction.clone())
+        .order_by(Alias::new("id"), direction)
+        .limit(PER_PAGE)
+        .offset(query.page.saturating_sub(1) * PER_PAGE);
     let rows = db.query_all(&q).await?;
     Ok((rows.iter().map(|r| read_row(m, r)).collect(), total))
 }
@@ -177,14 +196,42 @@ pub async fn list_all<C: ConnectionTrait>(
         },
         |(f, d)| (f.name, d),
     );
-    q.order_by(
-        Alias::new(order_field),
-        if desc { Order::Desc } else { Order::Asc },
-    )
-    .order_by(Alias::new("id"), Order::Asc)
-    .limit(cap);
+    let direction = if desc { Order::Desc } else { Order::Asc };
+    q.order_by(Alias::new(order_field), direction.clone())
+        .order_by(Alias::new("id"), direction)
+        .limit(cap);
     let rows = db.query_all(&q).await?;
     Ok(rows.iter().map(|r| read_row(m, r)).collect())
+}
+
+/// Rows at or above which a large model's unfiltered count is PostgreSQL's
+/// estimate (`pg_class.reltuples`, kept by autovacuum) instead of a
+/// `COUNT(*)` over the whole table.
+pub const ESTIMATE_FROM: u64 = 20_000;
+
+/// PostgreSQL's estimate of a large table's rows, when it is that large;
+/// `None` on SQLite, for small tables, or before the first analyze.
+///
+/// # Errors
+/// Database errors.
+pub async fn estimated_rows<C: ConnectionTrait>(
+    db: &C,
+    m: &ModelAdmin,
+) -> Result<Option<u64>, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT CAST(reltuples AS BIGINT) AS n FROM pg_class WHERE oid = to_regclass($1)",
+            [m.table.into()],
+        ))
+        .await?;
+    let n = row
+        .and_then(|r| r.try_get::<i64>("", "n").ok())
+        .and_then(|n| u64::try_from(n).ok());
+    Ok(n.filter(|n| *n >= ESTIMATE_FROM))
 }
 
 /// How many rows match.

@@ -1333,6 +1333,10 @@ async fn large_models_are_searched_through_their_autocomplete_endpoint() {
         .text();
     assert!(chosen.contains("Festival Andino 07"));
     assert!(!chosen.contains("Festival Andino 08"));
+    // Filtered, a large model's listing does not count the whole table again
+    // (Django's show_full_result_count=False): a link to all instead.
+    assert!(chosen.contains(">Mostrar todo</a>"), "{chosen}");
+    assert!(!chosen.contains("en total"));
 
     // A tier's form holds its event (even past any list's length) and
     // nothing else.

@@ -57,10 +57,16 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
         (rows, count) = store::list(&ctx.db, m, &query).await?;
     }
     let filtered = !query.search.is_empty() || !query.filters.is_empty() || query.within.is_some();
-    let total = if filtered {
-        store::count(&ctx.db, m, &ListQuery::default()).await?
+    // A large model's listing skips the second count when filtered (Django's
+    // show_full_result_count=False) and, unfiltered, may show PostgreSQL's
+    // estimate of its size.
+    let approximate = !filtered && m.large && store::estimated_rows(&ctx.db, m).await?.is_some();
+    let total = if !filtered {
+        Some(count)
+    } else if m.large {
+        None
     } else {
-        count
+        Some(store::count(&ctx.db, m, &ListQuery::default()).await?)
     };
     let related = related_titles(ctx, m, &rows).await?;
     let can_change = staff.perms.can(m, Action::Change);
@@ -193,6 +199,7 @@ pub async fn changelist(on: OnModel<View>, RawQuery(raw): RawQuery) -> AdminResu
             "rows": body,
             "count": count,
             "total": total,
+            "approximate": approximate,
             "filtered": filtered,
             "q": q,
             "searchable": !m.search.is_empty(),
