@@ -170,6 +170,55 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Writes the same log line for many objects, a few hundred per statement
+/// (a whole listing exported).
+///
+/// # Errors
+/// Database errors.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    user: &users::Model,
+    m: &ModelAdmin,
+    objects: &[(Uuid, String)],
+    change: Change,
+    message: &str,
+) -> Result<(), DbErr> {
+    let now = Utc::now().fixed_offset();
+    for chunk in objects.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table(Alias::new("admin_log")).columns(
+            [
+                "id",
+                "action_time",
+                "user_id",
+                "user_email",
+                "model",
+                "object_id",
+                "object_repr",
+                "action",
+                "message",
+            ]
+            .map(Alias::new),
+        );
+        for (id, repr) in chunk {
+            q.values([
+                Expr::val(Uuid::new_v4()),
+                Expr::val(Value::ChronoDateTimeWithTimeZone(Some(now))),
+                Expr::val(user.id),
+                Expr::val(user.email.clone()),
+                Expr::val(m.name),
+                Expr::val(id.to_string()),
+                Expr::val(repr.chars().take(200).collect::<String>()),
+                Expr::val(change as i16),
+                Expr::val(message),
+            ])
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        db.execute(&q).await?;
+    }
+    Ok(())
+}
+
 async fn entries<C: ConnectionTrait>(
     db: &C,
     filter: impl FnOnce(&mut sea_orm::sea_query::SelectStatement),

@@ -1564,6 +1564,11 @@ async fn changelist_actions_export_csv_and_resend_confirmations() {
         "{csv}"
     );
     assert!(!csv.contains("ORD-OTRA0003"), "{csv}");
+    let history = a
+        .get(&format!("/admin/events/order/{pending}/history/"))
+        .await
+        .text();
+    assert!(history.contains("Exportado a CSV."), "{history}");
 
     // Resend the confirmations: the paid one is mailed (although it was
     // confirmed before), the pending one skipped.
