@@ -136,38 +136,15 @@ pub async fn record<C: ConnectionTrait>(
     change: Change,
     message: &str,
 ) -> Result<(), DbErr> {
-    let mut q = Query::insert();
-    q.into_table(Alias::new("admin_log"))
-        .columns(
-            [
-                "id",
-                "action_time",
-                "user_id",
-                "user_email",
-                "model",
-                "object_id",
-                "object_repr",
-                "action",
-                "message",
-            ]
-            .map(Alias::new),
-        )
-        .values([
-            Expr::val(Uuid::new_v4()),
-            Expr::val(Value::ChronoDateTimeWithTimeZone(Some(
-                Utc::now().fixed_offset(),
-            ))),
-            Expr::val(user.id),
-            Expr::val(user.email.clone()),
-            Expr::val(m.name),
-            Expr::val(object_id.to_string()),
-            Expr::val(object.chars().take(200).collect::<String>()),
-            Expr::val(change as i16),
-            Expr::val(message),
-        ])
-        .map_err(|e| DbErr::Custom(e.to_string()))?;
-    db.execute(&q).await?;
-    Ok(())
+    record_many(
+        db,
+        user,
+        m,
+        &[(object_id, object.to_string())],
+        change,
+        message,
+    )
+    .await
 }
 
 /// Writes the same log line for many objects, a few hundred per statement
