@@ -653,12 +653,7 @@ fn plan_organizers(
     let mut ok = HashSet::new();
     for org in &src.organizers {
         if existing.gone(T, org.id) {
-            report.skip(
-                T,
-                org.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, org.id);
             continue;
         }
         if existing.has(T, org.id) {
@@ -762,21 +757,11 @@ fn plan_members(
     }
     for m in &src.members {
         let Some(user) = users.get(&m.user_id).copied() else {
-            report.skip(
-                T,
-                m.id,
-                "parent_skipped",
-                format!("user {} was not imported", m.user_id),
-            );
+            report.parent_skipped(T, m.id, "user", m.user_id);
             continue;
         };
         if !organizers.contains(&m.organizer_id) {
-            report.skip(
-                T,
-                m.id,
-                "parent_skipped",
-                format!("organizer {} was not imported", m.organizer_id),
-            );
+            report.parent_skipped(T, m.id, "organizer", m.organizer_id);
             continue;
         }
         if existing.has(T, m.id) {
@@ -822,12 +807,7 @@ fn plan_categories(
     let mut map = HashMap::new();
     for c in &src.categories {
         if existing.gone(T, c.id) {
-            report.skip(
-                T,
-                c.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, c.id);
             continue;
         }
         if existing.has(T, c.id) {
@@ -876,12 +856,7 @@ fn plan_locations(
     let mut ok = HashSet::new();
     for l in &src.locations {
         if existing.gone(T, l.id) {
-            report.skip(
-                T,
-                l.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, l.id);
             continue;
         }
         ok.insert(l.id);
@@ -998,21 +973,11 @@ fn plan_events(
     let mut ok = HashMap::new();
     for ev in &src.events {
         if !organizers.contains(&ev.organizer_id) {
-            report.skip(
-                T,
-                ev.id,
-                "parent_skipped",
-                format!("organizer {} was not imported", ev.organizer_id),
-            );
+            report.parent_skipped(T, ev.id, "organizer", ev.organizer_id);
             continue;
         }
         if existing.gone(T, ev.id) {
-            report.skip(
-                T,
-                ev.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, ev.id);
             continue;
         }
         if existing.has(T, ev.id) {
@@ -1165,12 +1130,7 @@ fn plan_images(
     report.read(T, src.images.len());
     for img in &src.images {
         if !events.contains_key(&img.event_id) {
-            report.skip(
-                T,
-                img.id,
-                "parent_skipped",
-                format!("event {} was not imported", img.event_id),
-            );
+            report.parent_skipped(T, img.id, "event", img.event_id);
             continue;
         }
         if existing.has(T, img.id) {
@@ -1242,21 +1202,11 @@ fn plan_ticket_categories(
     let mut ok = HashSet::new();
     for c in &src.ticket_categories {
         if !events.contains_key(&c.event_id) {
-            report.skip(
-                T,
-                c.id,
-                "parent_skipped",
-                format!("event {} was not imported", c.event_id),
-            );
+            report.parent_skipped(T, c.id, "event", c.event_id);
             continue;
         }
         if existing.gone(T, c.id) {
-            report.skip(
-                T,
-                c.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, c.id);
             continue;
         }
         ok.insert(c.id);
@@ -1334,21 +1284,11 @@ fn check_tiers(
     let mut ok = HashMap::new();
     for t in &src.tiers {
         if !events.contains_key(&t.event_id) {
-            report.skip(
-                T,
-                t.id,
-                "parent_skipped",
-                format!("event {} was not imported", t.event_id),
-            );
+            report.parent_skipped(T, t.id, "event", t.event_id);
             continue;
         }
         if existing.gone(T, t.id) {
-            report.skip(
-                T,
-                t.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, t.id);
             continue;
         }
         if existing.has(T, t.id) {
@@ -1564,21 +1504,11 @@ fn check_coupons(
         .collect();
     for c in &src.coupons {
         if !organizers.contains(&c.organizer_id) {
-            report.skip(
-                T,
-                c.id,
-                "parent_skipped",
-                format!("organizer {} was not imported", c.organizer_id),
-            );
+            report.parent_skipped(T, c.id, "organizer", c.organizer_id);
             continue;
         }
         if existing.gone(T, c.id) {
-            report.skip(
-                T,
-                c.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, c.id);
             continue;
         }
         // An earlier run's coupon: its code is worked out again, quietly.
@@ -1969,12 +1899,7 @@ fn plan_orders(
             }
         };
         if existing.gone(T, o.id) {
-            report.skip(
-                T,
-                o.id,
-                "deleted_here",
-                "imported earlier and deleted here since",
-            );
+            report.deleted_here(T, o.id);
             skip_lines(report, "deleted_here");
             continue;
         }
@@ -2524,12 +2449,7 @@ fn plan_payments(
             continue;
         }
         if !orders.orders.contains_key(&p.order_id) {
-            report.skip(
-                T,
-                p.id,
-                "parent_skipped",
-                format!("order {} was not imported", p.order_id),
-            );
+            report.parent_skipped(T, p.id, "order", p.order_id);
             continue;
         }
         let status = match p.status.as_str() {

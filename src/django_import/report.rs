@@ -141,6 +141,33 @@ impl Report {
         self.find(table, id, Action::Note, rule, detail);
     }
 
+    /// A row whose parent (`what` `parent`) was not imported.
+    pub fn parent_skipped(
+        &mut self,
+        table: &'static str,
+        id: impl ToString,
+        what: &str,
+        parent: impl std::fmt::Display,
+    ) {
+        self.skip(
+            table,
+            id,
+            "parent_skipped",
+            format!("{what} {parent} was not imported"),
+        );
+    }
+
+    /// A row an earlier run imported and the app has deleted since: it stays
+    /// deleted.
+    pub fn deleted_here(&mut self, table: &'static str, id: impl ToString) {
+        self.skip(
+            table,
+            id,
+            "deleted_here",
+            "imported earlier and deleted here since",
+        );
+    }
+
     /// The findings of one table and rule (tests and the admin read them).
     #[must_use]
     pub fn with_rule(&self, table: &str, rule: &str) -> Vec<&Finding> {
