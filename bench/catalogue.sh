@@ -21,7 +21,7 @@ export EXPECT_COUNT=1500 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 
 (cd "$ROOT" && cargo build --release --locked --bin tuki_backend-cli)
 BIN=$ROOT/target/release/tuki_backend-cli
-RUST_ENV="LOCO_ENV=production DB_NAME=tuki_rust SECRET_KEY=bench-only-0123456789abcdefghijklmnopq ALLOWED_HOSTS=127.0.0.1 TRANSBANK_WEBPAY_PLUS_SANDBOX=true"
+RUST_ENV="LOCO_ENV=production DB_NAME=tuki_rust DB_PASSWORD=bench-only-password SECRET_KEY=bench-only-0123456789abcdefghijklmnopq ALLOWED_HOSTS=127.0.0.1 TRANSBANK_WEBPAY_PLUS_SANDBOX=true"
 psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d tuki -c "create database tuki_rust" >/dev/null 2>&1 || true
 (cd "$ROOT" && env $RUST_ENV "$BIN" task migrate && env $RUST_ENV "$BIN" task seed_demo)
 psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d tuki_rust -qc "ANALYZE" >/dev/null
