@@ -19,11 +19,16 @@
 # Env: PGURL=postgres://postgres@127.0.0.1:5432 INSTANCES=4 BUYERS=2000
 #      CAPACITY=20000 DB_POOL_MAX=4 (per process, production's default)
 #      PROFILE=bench-quick (or release: the deployed build, fat LTO)
+#      REDIS_URL=redis://127.0.0.1:6379/15 (the per-client counters; empty:
+#      in PostgreSQL, as a deployment without USE_REDIS)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 INSTANCES=${INSTANCES:-4} BUYERS=${BUYERS:-2000} CAPACITY=${CAPACITY:-20000}
 DB_POOL_MAX=${DB_POOL_MAX:-4} PROFILE=${PROFILE:-bench-quick}
+REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/15}
+REDIS_ENV="USE_REDIS=false"
+[ -n "$REDIS_URL" ] && REDIS_ENV="USE_REDIS=true REDIS_URL=$REDIS_URL"
 SERVER_CPU=${SERVER_CPU:-1} LOADGEN_CPU=${LOADGEN_CPU:-0}
 BASE_PORT=${BASE_PORT:-18290} DB=tuki_bench_surge
 OUT=$ROOT/bench/results/surge; mkdir -p "$OUT"
@@ -46,6 +51,9 @@ psql "$URL" -qc "
     sale_end = NULL, min_per_order = 1, max_per_order = 10 WHERE id = '$TIER';
   ANALYZE"
 
+# Counters of an earlier run would count against this one's buyers.
+[ -n "$REDIS_URL" ] && { redis-cli -u "$REDIS_URL" FLUSHDB >/dev/null || { echo "Redis at $REDIS_URL does not answer" >&2; exit 1; }; }
+
 cd "$ROOT"
 PIDS=() WRKS=()
 cleanup() {
@@ -54,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 for i in $(seq 0 $((INSTANCES - 1))); do
-  LOCO_ENV=production PORT=$((BASE_PORT + i)) DATABASE_URL=$URL DB_POOL_MAX=$DB_POOL_MAX \
+  env $REDIS_ENV LOCO_ENV=production PORT=$((BASE_PORT + i)) DATABASE_URL=$URL DB_POOL_MAX=$DB_POOL_MAX \
     SECRET_KEY=bench-only-secret-key-0123456789abcdef TRANSBANK_WEBPAY_PLUS_SANDBOX=true \
     ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=warn \
     taskset -c "$SERVER_CPU" "$BIN" start >"$OUT/server-$i.log" 2>&1 &
@@ -124,6 +132,8 @@ kill -TERM $SAMPLER; wait $SAMPLER 2>/dev/null || true
 surge after 10
 wait "${WRKS[@]}" 2>/dev/null || true
 WRKS=()
+# Each process's peak resident memory (VmHWM), in MB.
+HWM=$(for p in "${PIDS[@]}"; do awk '/VmHWM/ {printf "%.0f ", $2 / 1024}' "/proc/$p/status"; done)
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 wait "${PIDS[@]}" 2>/dev/null || true
 PIDS=()
@@ -135,12 +145,14 @@ read -r TOTAL SOLD RESERVED LIVE CAP < <(psql "$URL" -Atc "
          t.capacity
   FROM ticket_tiers t WHERE t.id = '$TIER'" | tr '|' ' ')
 python3 - "$OUT" "$INSTANCES" "$BUYERS" "$START" "$SOLD_AT" "$HOLDS" "$TOTAL" "$SOLD" "$RESERVED" \
-  "$LIVE" "$CAP" "$HEALTHZ" "$DB_POOL_MAX" "$PROFILE" <<'PY' | tee "$OUT/summary.txt"
+  "$LIVE" "$CAP" "$HEALTHZ" "$DB_POOL_MAX" "$PROFILE" "$HWM" "$REDIS_URL" <<'PY' | tee "$OUT/summary.txt"
 import glob, json, re, sys
 out, n, buyers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 start, sold_at = float(sys.argv[4]), float(sys.argv[5])
 holds, total, sold, reserved, live, cap = map(int, sys.argv[6:12])
 healthz, pool, profile = float(sys.argv[12]), sys.argv[13], sys.argv[14]
+hwm = sys.argv[15].split()
+redis = "counters in Redis" if sys.argv[16] else "counters in PostgreSQL"
 def phase(name):
     rows = []
     for f in sorted(glob.glob(f"{out}/wrk-{name}-*.txt")):
@@ -154,7 +166,7 @@ waits = json.load(open(f"{out}/waits.json"))
 lock = sum(s["lock"] for s in waits) / max(1, sum(s["active"] for s in waits))
 events = sorted({e for s in waits for e in s["events"].split(",") if e})
 held_201 = sum(r["held"] for r in up) + sum(r["held"] for r in after)
-print(f"on-sale surge: {n} processes (pool {pool} each, {profile} build), {buyers} buyers, one tier of {cap} seats")
+print(f"on-sale surge: {n} processes (pool {pool} each, {profile} build, {redis}), {buyers} buyers, one tier of {cap} seats")
 print(f"sold out in {secs:.2f} s: {holds:,} holds, {holds / secs:,.0f} holds/s "
       f"({holds / secs / healthz:.3f} of one process's /healthz, {healthz:,.0f} req/s in the same run)")
 print("  latency until sold out: p50 " + " / ".join(ms(r["p50_us"]) for r in up)
@@ -167,6 +179,7 @@ print(f"once sold out: {a_rps:,.0f} answers/s, p50 " + " / ".join(ms(r["p50_us"]
       + f"; {sum(r['sold_out'] for r in after):,} sold out, {sum(r['held'] for r in after)} held, "
       f"{sum(r['other'] for r in after)} other")
 print(f"PostgreSQL backends waiting on a lock while selling: {lock:.1%} of active ({', '.join(events) or 'none'})")
+print(f"peak RSS per process: {' / '.join(hwm)} MB")
 print(f"seats: capacity {cap}, held {reserved} (live reservations hold {live}), sold {sold}")
 print(f"oversold: {max(0, sold + reserved - cap)}   held == live holds: {reserved == live}   "
       f"every 201 a reservation: {held_201 == total} ({held_201} / {total})")

@@ -194,6 +194,9 @@ impl Hooks for App {
         // Read once into the shared store (API handlers take `Api`, not a clone
         // of the whole context).
         let settings = settings_in(&ctx.config)?;
+        // Before anything below keeps a handle on the pool.
+        let mut ctx = ctx;
+        ctx.db = crate::platform::pool::without_checkout_ping(ctx.db, &ctx.config.database).await?;
         // One Redis connection for the cache, the sessions and the counters.
         let redis = match (settings.use_redis, settings.redis_url.as_deref()) {
             (true, Some(url)) => Some(
@@ -245,7 +248,6 @@ impl Hooks for App {
                 "configuration error: {var}: media storage cannot be used: {e}"
             ))
         })?;
-        let mut ctx = ctx;
         ctx.storage = Arc::new(storage);
         ctx.shared_store.insert(Arc::new(settings));
         // From here on the app reads the settings from the shared store. axum

@@ -1,7 +1,9 @@
-//! Catalogue answers already in this instance's cache, served before the
-//! request span, CORS, routing and the handler: a hit costs a key lookup. It
-//! sits inside the host check and the https redirect (those rules hold for
-//! every answer) and outside everything else. Only plain reads take it: `GET`
+//! Catalogue answers already in this instance's cache, served before
+//! everything but `/healthz` and the security headers: a hit costs a key
+//! lookup. The host check and the https redirect hold for every answer, so a
+//! request either rule would stop (a Host outside `ALLOWED_HOSTS`; in
+//! production, `X-Forwarded-Proto: http`) never takes the short way: it goes
+//! on to those layers, which answer it. Only plain reads take it: `GET`
 //! under `/api/v1/` without an `Origin` (browsers' cross-origin calls go the
 //! full way, so CORS answers them) — the mobile app, server-side rendering
 //! and crawlers. A miss, or anything else, goes on as before; the body and
@@ -19,22 +21,37 @@ use axum::{
     body::Body,
     http::{header, HeaderValue, Method, Request, Response, StatusCode},
 };
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt};
 
+use super::hosts::{request_host, AllowedHosts};
 use crate::platform::cache::ResponseCache;
 
 /// What the CORS layer adds to every answer (kept identical on a hit).
 const VARY: &str = "origin, access-control-request-method, access-control-request-headers";
 
+/// What decides whether a request may take the short way.
+struct Rules {
+    cache: Arc<ResponseCache>,
+    allowed: Arc<AllowedHosts>,
+    /// Plain-http requests are redirected (production).
+    redirect_http: bool,
+}
+
 #[derive(Clone)]
 pub struct FastCacheLayer {
-    cache: Arc<ResponseCache>,
+    rules: Arc<Rules>,
 }
 
 impl FastCacheLayer {
     #[must_use]
-    pub const fn new(cache: Arc<ResponseCache>) -> Self {
-        Self { cache }
+    pub fn new(cache: Arc<ResponseCache>, allowed: Arc<AllowedHosts>, redirect_http: bool) -> Self {
+        Self {
+            rules: Arc::new(Rules {
+                cache,
+                allowed,
+                redirect_http,
+            }),
+        }
     }
 }
 
@@ -42,16 +59,43 @@ impl<S> Layer<S> for FastCacheLayer {
     type Service = FastCache<S>;
     fn layer(&self, inner: S) -> Self::Service {
         FastCache {
-            inner,
-            cache: self.cache.clone(),
+            inner: Arc::new(inner),
+            rules: self.rules.clone(),
         }
     }
 }
 
-#[derive(Clone)]
+/// The inner service is shared, not owned: axum clones the service a request
+/// meets, and a hit must not pay for cloning everything behind it (CORS's
+/// lists among it). A miss clones it then, as axum would have.
 pub struct FastCache<S> {
-    inner: S,
-    cache: Arc<ResponseCache>,
+    inner: Arc<S>,
+    rules: Arc<Rules>,
+}
+
+impl<S> Clone for FastCache<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            rules: self.rules.clone(),
+        }
+    }
+}
+
+impl Rules {
+    /// The cache key of a request that may be answered from the cache: one
+    /// the host check and the redirect would let through, to a cached URL.
+    fn key_of(&self, req: &Request<Body>) -> Option<String> {
+        if !self.cache.enabled()
+            || !request_host(req).is_some_and(|h| self.allowed.allows(h))
+            || (self.redirect_http
+                && super::https::forwarded_scheme(req.headers())
+                    .is_some_and(|s| s.eq_ignore_ascii_case("http")))
+        {
+            return None;
+        }
+        key_of(req)
+    }
 }
 
 /// The cache key the catalogue handlers store an answer under (see
@@ -91,6 +135,7 @@ where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
         + Send
+        + Sync
         + 'static,
     S::Future: Send + 'static,
 {
@@ -98,20 +143,19 @@ where
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Ready: the clone that serves a miss is made ready when it is called.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let Some(key) = key_of(&req).filter(|_| self.cache.enabled()) else {
-            return Box::pin(self.inner.call(req));
+        let Some(key) = self.rules.key_of(&req) else {
+            return Box::pin(S::clone(&self.inner).oneshot(req));
         };
-        let cache = self.cache.clone();
-        // The clone that was made ready is the one that serves a miss.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rules = self.rules.clone();
+        let inner = self.inner.clone();
         Box::pin(async move {
-            if let Some(body) = cache.peek(&key).await {
+            if let Some(body) = rules.cache.peek(&key).await {
                 let mut res = Response::new(Body::from(body));
                 *res.status_mut() = StatusCode::OK;
                 let h = res.headers_mut();
@@ -126,7 +170,7 @@ where
                 );
                 return Ok(res);
             }
-            inner.call(req).await
+            S::clone(&inner).oneshot(req).await
         })
     }
 }
@@ -182,5 +226,35 @@ mod tests {
             get("/api/v1/events/public_list/").header(header::ORIGIN, "https://tuki.cl")
         ))
         .is_none());
+    }
+
+    #[test]
+    fn requests_the_host_check_or_the_redirect_would_stop_go_the_full_way() {
+        let rules = |redirect_http| Rules {
+            cache: Arc::new(ResponseCache::new(
+                "t",
+                std::time::Duration::from_secs(10),
+                None,
+            )),
+            allowed: Arc::new(AllowedHosts::new(&["api.tuki.live".to_string()])),
+            redirect_http,
+        };
+        let req = |host: &str, proto: &str| {
+            Request::builder()
+                .uri("/api/v1/events/public_list/")
+                .header(header::HOST, host)
+                .header("x-forwarded-proto", proto)
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert!(rules(true).key_of(&req("api.tuki.live", "https")).is_some());
+        assert!(rules(true).key_of(&req("evil.example", "https")).is_none());
+        assert!(rules(true).key_of(&req("api.tuki.live", "http")).is_none());
+        assert!(rules(false).key_of(&req("api.tuki.live", "http")).is_some());
+        let off = Rules {
+            cache: Arc::new(ResponseCache::new("t", std::time::Duration::ZERO, None)),
+            ..rules(false)
+        };
+        assert!(off.key_of(&req("api.tuki.live", "https")).is_none());
     }
 }

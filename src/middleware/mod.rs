@@ -23,16 +23,18 @@ use crate::{platform::cache::ResponseCache, platform::settings::Settings};
 /// 1. `/healthz` is answered at once (no host check, no redirect: Cloud Run's
 ///    probes reach it by the container's address, over plain HTTP);
 /// 2. security headers are set on whatever answers below;
-/// 3. a Host outside `ALLOWED_HOSTS` gets 400 (before any redirect, so the
+/// 3. a catalogue answer already cached here is served (`fast_cache`) to a
+///    request the next two rules let through (it checks them itself);
+/// 4. a Host outside `ALLOWED_HOSTS` gets 400 (before any redirect, so the
 ///    redirect can never point at a forged host);
-/// 4. production: `X-Forwarded-Proto: http` gets a 301 to https;
-/// 5. a catalogue answer already cached here is served (`fast_cache`), and
-///    Loco's `/_readiness` answers at most one database ping a second;
-/// 6. the request span (trace id, `httpRequest`) and the optional access log;
-/// 7. CORS for the frontends' origins; then text PostgreSQL would refuse (a
+/// 5. production: `X-Forwarded-Proto: http` gets a 301 to https;
+/// 6. Loco's `/_readiness` answers at most one database ping a second;
+/// 7. the request span (trace id, `httpRequest`) and the optional access log;
+/// 8. CORS for the frontends' origins; then text PostgreSQL would refuse (a
 ///    NUL in the path, a parameter or a field) gets a 400 naming it (`nul`);
-/// 8. a trailing slash is trimmed before routing (`slash`).
+/// 9. a trailing slash is trimmed before routing (`slash`).
 pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>) -> Router {
+    let allowed = Arc::new(hosts::AllowedHosts::new(&settings.allowed_hosts));
     let router = slash::wrap(router)
         .layer(axum::middleware::from_fn(nul::refuse_nul))
         .layer(cors::layer(settings))
@@ -40,7 +42,6 @@ pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>
             trace::TraceConfig::new(settings.access_log, settings.num_proxies),
             trace::request_span,
         ))
-        .layer(fast_cache::FastCacheLayer::new(cache))
         .layer(axum::middleware::from_fn_with_state(
             readiness::Last::new(),
             readiness::limit,
@@ -51,9 +52,19 @@ pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>
         router
     };
     let router = router.layer(axum::middleware::from_fn_with_state(
-        Arc::new(hosts::AllowedHosts::new(&settings.allowed_hosts)),
+        allowed.clone(),
         hosts::check_host,
     ));
-    let router = headers::apply(router, settings.production);
-    router.layer(healthz::HealthzLayer)
+    // The first three as one service in front of the router: axum clones a
+    // router's layers for every request, and these run for every request.
+    let front = tower::ServiceBuilder::new()
+        .layer(healthz::HealthzLayer)
+        .layer(headers::SecurityHeadersLayer::new(settings.production))
+        .layer(fast_cache::FastCacheLayer::new(
+            cache,
+            allowed,
+            settings.production,
+        ))
+        .service(router);
+    Router::new().fallback_service(front)
 }

@@ -283,21 +283,45 @@ pub async fn reserve(
         hold,
         now,
     };
-    let mut outcome = hold_seats(db, &attempt).await?;
+    // A tier the read above already shows short is not worth its row's lock
+    // (once a tier sells out, every buyer would queue on it to hear so): only
+    // expired holds could make room. The hold itself is still decided under
+    // the lock, so a stale read can only refuse, never oversell.
+    let seen_short = wanted
+        .iter()
+        .find(|&(id, quantity)| {
+            let t = &tiers[id];
+            t.capacity
+                .is_some_and(|c| c - t.sold - t.reserved < *quantity)
+        })
+        .map(|(id, _)| *id);
+    let mut outcome = match seen_short {
+        Some(id) => Held::Short(id),
+        None => hold_seats(db, &attempt).await?,
+    };
+    // Whether the read above is still the latest word on the seats.
+    let mut as_read = seen_short.is_some();
     if matches!(outcome, Held::Short(_)) {
         // Expired holds may be in the way: give their seats back, try once more.
         if reservations::release_expired(db, now, Some(&tier_ids), 100).await? > 0 {
             outcome = hold_seats(db, &attempt).await?;
+            as_read = false;
         }
     }
     match outcome {
         Held::Reserved(reserved) => Ok(reserved),
         Held::TooManyHolds => Err(too_many_holds(limits.holds_per_client)),
         Held::Short(short) => {
-            let available = ticket_tiers::Entity::find_by_id(short)
-                .one(db)
-                .await?
-                .and_then(|t| t.capacity.map(|c| Ord::max(c - t.sold - t.reserved, 0)));
+            let seats_left =
+                |t: &ticket_tiers::Model| t.capacity.map(|c| Ord::max(c - t.sold - t.reserved, 0));
+            let available = if as_read {
+                seats_left(&tiers[&short])
+            } else {
+                ticket_tiers::Entity::find_by_id(short)
+                    .one(db)
+                    .await?
+                    .and_then(|t| seats_left(&t))
+            };
             Err(CheckoutError::SoldOut {
                 tier_id: short,
                 tier_name: tiers[&short].name.clone(),

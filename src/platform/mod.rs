@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod context;
 pub mod logging;
+pub mod pool;
 pub mod redis_conn;
 pub mod settings;
 pub mod sqlite;

@@ -8,7 +8,7 @@
 //!                     (`fetch_bodies.sh`): the fully cached ceiling.
 //!   db:               public_list and the detail each run one hand-written
 //!                     statement on this project's schema (tokio-postgres, a pool
-//!                     of DB_POOL=10, prepared once per connection, generic plans)
+//!                     of DB_POOL=10, each statement prepared once per connection)
 //!                     and serialize the same JSON, byte for byte, as the project
 //!                     (`check_bodies.sh` compares them): the uncached ceiling.
 //! Only what the harness asks is served: the listing without filters (`?page=N`),
@@ -39,18 +39,31 @@ const UNLIMITED: i32 = 9_999_999;
 const TICKETS_PER_ORDER: i32 = 10;
 const HARD_TICKETS_PER_ORDER: i32 = 100;
 const MONTHS_ES: [&str; 12] = [
-    "Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre",
-    "Octubre", "Noviembre", "Diciembre",
+    "Enero",
+    "Febrero",
+    "Marzo",
+    "Abril",
+    "Mayo",
+    "Junio",
+    "Julio",
+    "Agosto",
+    "Septiembre",
+    "Octubre",
+    "Noviembre",
+    "Diciembre",
 ];
 
 /// The page of 20 and the total in one round trip: ids read in the listing's
 /// order from the partial index, then each row's venue, first image and public
 /// tier aggregates (one LATERAL pass over its tiers). Past the end: no rows.
+/// The offset is written into the text (one prepared statement per page): with
+/// a parameter, PostgreSQL's generic plan cannot know how many rows the page
+/// skips, and deep pages cost more.
 const LIST_SQL: &str = "\
 WITH page AS (
   SELECT id, featured, start_date FROM events
    WHERE status = 'published' AND visibility = 'public' AND deleted_at IS NULL
-   ORDER BY featured DESC, start_date DESC, id LIMIT 20 OFFSET $1)
+   ORDER BY featured DESC, start_date DESC, id LIMIT 20 OFFSET {offset})
 SELECT (SELECT count(*) FROM events
          WHERE status = 'published' AND visibility = 'public' AND deleted_at IS NULL),
        e.id, e.title,
@@ -147,20 +160,29 @@ type AppState = Arc<Mode>;
 /// and credentials, the security headers), so both servers write the same
 /// bytes.
 const CONTRACT_HEADERS: [(&str, &str); 7] = [
-    ("vary", "origin, access-control-request-method, access-control-request-headers"),
+    (
+        "vary",
+        "origin, access-control-request-method, access-control-request-headers",
+    ),
     ("access-control-allow-credentials", "true"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
-    ("strict-transport-security", "max-age=31536000; includeSubDomains; preload"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains; preload",
+    ),
 ];
 
 fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     for (name, value) in CONTRACT_HEADERS {
         h.insert(name, HeaderValue::from_static(value));
     }
@@ -168,7 +190,10 @@ fn json(status: StatusCode, body: impl Into<Body>) -> Response {
 }
 
 fn not_found(detail: &'static str) -> Response {
-    json(StatusCode::NOT_FOUND, format!("{{\"detail\":\"{detail}\"}}"))
+    json(
+        StatusCode::NOT_FOUND,
+        format!("{{\"detail\":\"{detail}\"}}"),
+    )
 }
 
 fn server_error(e: impl std::fmt::Display) -> Response {
@@ -196,7 +221,11 @@ fn page_of(query: Option<&str>) -> Option<i64> {
         if k != "page" {
             return None;
         }
-        page = Some(v.parse::<i64>().ok().filter(|n| (1..=1_000_000_000).contains(n))?);
+        page = Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000_000).contains(n))?,
+        );
     }
     Some(page.unwrap_or(1))
 }
@@ -219,7 +248,12 @@ fn iso(at: DateTime<Utc>) -> String {
 
 fn date_es(at: DateTime<Utc>) -> String {
     let l = santiago(at);
-    format!("{} {} {}", l.day(), MONTHS_ES[l.month0() as usize], l.year())
+    format!(
+        "{} {} {}",
+        l.day(),
+        MONTHS_ES[l.month0() as usize],
+        l.year()
+    )
 }
 
 fn time_hm(at: DateTime<Utc>) -> String {
@@ -251,7 +285,10 @@ fn in_window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, now: Date
 }
 
 fn comma_list(text: &str) -> Vec<&str> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn is_virtual(address: &str) -> bool {
@@ -295,7 +332,10 @@ struct ListPage<'a> {
 
 /// `https` when the proxy says so (X-Forwarded-Proto), else `http`.
 fn scheme_of(headers: &HeaderMap) -> &'static str {
-    match headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
+    match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     }
@@ -330,11 +370,12 @@ async fn public_list(
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
-    let stmt = match client.prepare_cached(LIST_SQL).await {
+    let sql = LIST_SQL.replace("{offset}", &((page - 1) * PAGE_SIZE).to_string());
+    let stmt = match client.prepare_cached(&sql).await {
         Ok(s) => s,
         Err(e) => return server_error(e),
     };
-    let rows = match client.query(&stmt, &[&((page - 1) * PAGE_SIZE)]).await {
+    let rows = match client.query(&stmt, &[]).await {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
@@ -654,12 +695,12 @@ async fn detail(
         Some(Ok(v)) => v,
         Some(Err(err)) => return server_error(err),
     };
-    let categories: Vec<TicketCategory> = match e.get::<_, Option<&str>>(35).map(serde_json::from_str)
-    {
-        None => Vec::new(),
-        Some(Ok(v)) => v,
-        Some(Err(err)) => return server_error(err),
-    };
+    let categories: Vec<TicketCategory> =
+        match e.get::<_, Option<&str>>(35).map(serde_json::from_str) {
+            None => Vec::new(),
+            Some(Ok(v)) => v,
+            Some(Err(err)) => return server_error(err),
+        };
     let now = Utc::now();
     let media = format!("{}://{}/media/", scheme_of(&headers), host_of(&headers));
     let title: &str = e.get(1);
@@ -669,7 +710,8 @@ async fn detail(
     let sales_start: Option<DateTime<Utc>> = e.get(11);
     let sales_end: Option<DateTime<Utc>> = e.get(12);
     let pending: bool = e.get(21);
-    let sales_active = status == "published" && in_window(sales_start, sales_end, now) && end >= now;
+    let sales_active =
+        status == "published" && in_window(sales_start, sales_end, now) && end >= now;
     let ceiling = e
         .get::<_, Option<i32>>(13)
         .filter(|m| *m >= 0)
@@ -687,7 +729,9 @@ async fn detail(
             let (sold, reserved): (i32, i32) = (t.get(44), t.get(45));
             let available = capacity.map_or(UNLIMITED, |c| (c - sold - reserved).max(0));
             let fee = (price * i64::from(fee_bps) + 5_000) / 10_000;
-            let max_per_order = t.get::<_, Option<i32>>(47).map_or(ceiling, |m| m.min(ceiling));
+            let max_per_order = t
+                .get::<_, Option<i32>>(47)
+                .map_or(ceiling, |m| m.min(ceiling));
             let min_per_order: i32 = t.get(46);
             let category: Option<Uuid> = t.get(50);
             Some(TierOut {
@@ -729,7 +773,9 @@ async fn detail(
                     on_hold: reserved,
                     real_available: available,
                     utilization_rate: match capacity {
-                        Some(c) if c > 0 => (f64::from(sold) * 10_000.0 / f64::from(c)).round() / 100.0,
+                        Some(c) if c > 0 => {
+                            (f64::from(sold) * 10_000.0 / f64::from(c)).round() / 100.0
+                        }
                         _ => 0.0,
                     },
                 },
@@ -758,7 +804,12 @@ async fn detail(
         end_date: (!pending).then(|| iso(end)),
         location: e.get::<_, Option<Uuid>>(31).map(|id| {
             let address: &str = e.get(33);
-            Location { id, name: e.get(32), address, is_virtual: is_virtual(address) }
+            Location {
+                id,
+                name: e.get(32),
+                address,
+                is_virtual: is_virtual(address),
+            }
         }),
         category: e.get::<_, Option<Uuid>>(27).map(|id| EventCategory {
             id,
@@ -793,7 +844,9 @@ async fn detail(
         ticket_categories: categories
             .iter()
             .map(|c| {
-                let available = c.capacity.map_or(i64::from(UNLIMITED), |cap| (i64::from(cap) - c.sold).max(0));
+                let available = c
+                    .capacity
+                    .map_or(i64::from(UNLIMITED), |cap| (i64::from(cap) - c.sold).max(0));
                 CategoryOut {
                     id: c.id,
                     name: &c.name,
@@ -821,8 +874,16 @@ async fn detail(
                 }
             })
             .collect(),
-        date: if pending { String::new() } else { date_es(start) },
-        time: if pending { String::new() } else { time_hm(start) },
+        date: if pending {
+            String::new()
+        } else {
+            date_es(start)
+        },
+        time: if pending {
+            String::new()
+        } else {
+            time_hm(start)
+        },
         is_past: !pending && end < now,
         is_upcoming: !pending && start > now && sales_active,
         is_ongoing: start <= now && now <= end && status == "published",
@@ -851,7 +912,10 @@ fn load_static() -> StaticBodies {
     StaticBodies {
         list_p1: read("list_p1.json"),
         list_p10: read("list_p10.json"),
-        detail_key: String::from_utf8(read("detail.slug").to_vec()).unwrap().trim().to_string(),
+        detail_key: String::from_utf8(read("detail.slug").to_vec())
+            .unwrap()
+            .trim()
+            .to_string(),
         detail: read("detail.json"),
     }
 }
@@ -865,11 +929,17 @@ fn make_pool() -> deadpool_postgres::Pool {
         cfg.host(&host);
     }
     cfg.port(env("DB_PORT", "5433").parse().expect("DB_PORT"))
-        .dbname(&env("DB_NAME", "tuki_rust"))
-        .user(&env("DB_USER", "tuki"))
-        .password(env("DB_PASSWORD", "tuki"))
-        // parameters only change OFFSET / key: plan once per connection
-        .options("-c plan_cache_mode=force_generic_plan");
+        .dbname(env("DB_NAME", "tuki_rust"))
+        .user(env("DB_USER", "tuki"))
+        .password(env("DB_PASSWORD", "tuki"));
+    // PostgreSQL's own choice between generic and custom plans unless told
+    // (force_generic_plan, force_custom_plan): the same as the project's.
+    if let Some(mode) = std::env::var("PLAN_CACHE_MODE")
+        .ok()
+        .filter(|m| !m.is_empty())
+    {
+        cfg.options(format!("-c plan_cache_mode={mode}"));
+    }
     let mgr = deadpool_postgres::Manager::from_config(
         cfg,
         tokio_postgres::NoTls,
