@@ -18,6 +18,8 @@
 # this server's.
 # Usage: bench/ceiling.sh     Env: RUNS=2 BENCH=/tmp/tuki-bench PROFILE=bench-quick
 #        CONFIGS="limit-static rust-cache limit-db rust-nocache"
+#        BIN=path (a server built elsewhere, e.g. without mimalloc: not rebuilt)
+#        TAG=-glibc (appended to this server's labels)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=${BENCH:-/tmp/tuki-bench}
@@ -30,9 +32,12 @@ RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results/ceiling-$(date +%Y%m%d-%H%M%S)}
 export RESULTS_DIR
 LIMIT=$ROOT/bench/limit_server
 
-(cd "$ROOT" && cargo build --profile "$PROFILE" --locked --bin tuki_backend-cli)
+if [ -z "${BIN:-}" ]; then
+  (cd "$ROOT" && cargo build --profile "$PROFILE" --locked --bin tuki_backend-cli)
+  BIN=$ROOT/target/$PROFILE/tuki_backend-cli
+fi
+TAG=${TAG:-}
 (cd "$LIMIT" && cargo build --release --locked)
-BIN=$ROOT/target/$PROFILE/tuki_backend-cli
 RUST_ENV="LOCO_ENV=production DB_PASSWORD=bench-only-password SECRET_KEY=bench-only-0123456789abcdefghijklmnopq ALLOWED_HOSTS=127.0.0.1 TRANSBANK_WEBPAY_PLUS_SANDBOX=true"
 psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d postgres -c "create database tuki_rust" >/dev/null 2>&1 || true
 if [ "$(psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d tuki_rust -Atc "select to_regclass('events') is not null and exists(select 1 from events)" 2>/dev/null)" != t ]; then
@@ -73,9 +78,9 @@ for _ in $(seq "$RUNS"); do
         LABEL=$config START_DIR=$LIMIT NOTE="bench/limit_server, LIMIT_MODE=${config#limit-}" \
           START_CMD="env LIMIT_MODE=${config#limit-} DB_POOL=4 ./target/release/limit-server" "$BENCH/run.sh" ;;
       rust-cache)
-        LABEL=$config START_DIR=$ROOT START_CMD="env $RUST_ENV $BIN start" "$BENCH/run.sh" ;;
+        LABEL=$config$TAG START_DIR=$ROOT START_CMD="env $RUST_ENV $BIN start" "$BENCH/run.sh" ;;
       rust-nocache)
-        LABEL=$config START_DIR=$ROOT START_CMD="env $RUST_ENV CATALOGUE_CACHE_SECONDS=0 $BIN start" "$BENCH/run.sh" ;;
+        LABEL=$config$TAG START_DIR=$ROOT START_CMD="env $RUST_ENV CATALOGUE_CACHE_SECONDS=0 $BIN start" "$BENCH/run.sh" ;;
     esac
   done
 done

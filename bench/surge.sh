@@ -124,7 +124,8 @@ while :; do
 done
 SOLD_AT=$(date +%s.%N)
 HOLDS=$(psql "$URL" -Atc "SELECT count(*) FROM reservations")
-kill -INT "${WRKS[@]}" 2>/dev/null || true
+# (to wrk itself: a background subshell of a script ignores SIGINT)
+for w in "${WRKS[@]}"; do pkill -INT -P "$w" 2>/dev/null || true; done
 wait "${WRKS[@]}" 2>/dev/null || true
 kill -TERM $SAMPLER; wait $SAMPLER 2>/dev/null || true
 

@@ -14,6 +14,7 @@ use tuki_backend::{
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small
 /// buffers (glibc's allocator was a fifth of the server's CPU under load).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
