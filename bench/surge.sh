@@ -21,6 +21,8 @@
 #      PROFILE=bench-quick (or release: the deployed build, fat LTO)
 #      REDIS_URL=redis://127.0.0.1:6379/15 (the per-client counters; empty:
 #      in PostgreSQL, as a deployment without USE_REDIS)
+#      BIN=path (a prebuilt server, e.g. an earlier commit's, not built here)
+#      TAG=label (results under bench/results/surge/TAG)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
@@ -31,10 +33,12 @@ REDIS_ENV="USE_REDIS=false"
 [ -n "$REDIS_URL" ] && REDIS_ENV="USE_REDIS=true REDIS_URL=$REDIS_URL"
 SERVER_CPU=${SERVER_CPU:-1} LOADGEN_CPU=${LOADGEN_CPU:-0}
 BASE_PORT=${BASE_PORT:-18290} DB=tuki_bench_surge
-OUT=$ROOT/bench/results/surge; mkdir -p "$OUT"
-BIN=$ROOT/target/$PROFILE/tuki_backend-cli
+OUT=$ROOT/bench/results/surge${TAG:+/$TAG}; mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-(cd "$ROOT" && cargo build --profile "$PROFILE" --locked --bin tuki_backend-cli)
+if [ -z "${BIN:-}" ]; then
+  BIN=$ROOT/target/$PROFILE/tuki_backend-cli
+  (cd "$ROOT" && cargo build --profile "$PROFILE" --locked --bin tuki_backend-cli)
+fi
 
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 URL="$PGURL/$DB"
@@ -146,7 +150,7 @@ read -r TOTAL SOLD RESERVED LIVE CAP < <(psql "$URL" -Atc "
          t.capacity
   FROM ticket_tiers t WHERE t.id = '$TIER'" | tr '|' ' ')
 python3 - "$OUT" "$INSTANCES" "$BUYERS" "$START" "$SOLD_AT" "$HOLDS" "$TOTAL" "$SOLD" "$RESERVED" \
-  "$LIVE" "$CAP" "$HEALTHZ" "$DB_POOL_MAX" "$PROFILE" "$HWM" "$REDIS_URL" <<'PY' | tee "$OUT/summary.txt"
+  "$LIVE" "$CAP" "$HEALTHZ" "$DB_POOL_MAX" "$PROFILE" "$HWM" "$REDIS_URL" "${TAG:-}" <<'PY' | tee "$OUT/summary.txt"
 import glob, json, re, sys
 out, n, buyers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 start, sold_at = float(sys.argv[4]), float(sys.argv[5])
@@ -154,6 +158,7 @@ holds, total, sold, reserved, live, cap = map(int, sys.argv[6:12])
 healthz, pool, profile = float(sys.argv[12]), sys.argv[13], sys.argv[14]
 hwm = sys.argv[15].split()
 redis = "counters in Redis" if sys.argv[16] else "counters in PostgreSQL"
+tag = f" [{sys.argv[17]}]" if len(sys.argv) > 17 and sys.argv[17] else ""
 def phase(name):
     rows = []
     for f in sorted(glob.glob(f"{out}/wrk-{name}-*.txt")):
@@ -167,7 +172,7 @@ waits = json.load(open(f"{out}/waits.json"))
 lock = sum(s["lock"] for s in waits) / max(1, sum(s["active"] for s in waits))
 events = sorted({e for s in waits for e in s["events"].split(",") if e})
 held_201 = sum(r["held"] for r in up) + sum(r["held"] for r in after)
-print(f"on-sale surge: {n} processes (pool {pool} each, {profile} build, {redis}), {buyers} buyers, one tier of {cap} seats")
+print(f"on-sale surge{tag}: {n} processes (pool {pool} each, {profile} build, {redis}), {buyers} buyers, one tier of {cap} seats")
 print(f"sold out in {secs:.2f} s: {holds:,} holds, {holds / secs:,.0f} holds/s "
       f"({holds / secs / healthz:.3f} of one process's /healthz, {healthz:,.0f} req/s in the same run)")
 print("  latency until sold out: p50 " + " / ".join(ms(r["p50_us"]) for r in up)

@@ -398,19 +398,13 @@ enum Held {
 /// never pass the limit together.
 async fn hold_seats(db: &DatabaseConnection, a: &Attempt<'_>) -> Result<Held, DbErr> {
     let held = new_hold(a);
+    let pg = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if pg && a.wanted.len() == 1 {
+        return hold_one_tier_pg(db, held, a.max_holds).await;
+    }
     let txn = db.begin().await?;
-    let pg = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
     if pg {
         lock_limit(&txn, &a.client.key).await?;
-        if a.wanted.len() == 1 {
-            let outcome = hold_one_tier_pg(&txn, held, a.max_holds, a.now).await?;
-            if matches!(outcome, Held::Reserved(_)) {
-                txn.commit().await?;
-            } else {
-                txn.rollback().await?;
-            }
-            return Ok(outcome);
-        }
         // A hold lost to a database crash only means the buyer reserves again
         // (the tier's count goes with it: one WAL record); orders and payments
         // always wait for the disk. Not waiting here keeps the tier row's lock
@@ -446,43 +440,27 @@ async fn hold_seats(db: &DatabaseConnection, a: &Attempt<'_>) -> Result<Held, Db
     Ok(Held::Reserved(held))
 }
 
-/// [`hold_seats`] for one tier on PostgreSQL, inside the client-locked
-/// transaction: the client's hold count, the tier's conditional `UPDATE`, the
-/// reservation and its line are one statement (the rows are only written if
-/// the client is under its limit and the seats were taken).
+/// [`hold_seats`] for one tier on PostgreSQL: one autocommit call of the
+/// `tuki_hold_one_tier` function (migration `m20261204_000026`), which takes
+/// the client's lock, counts its live holds, takes the seats with the
+/// conditional `UPDATE` and writes the reservation and its line, all inside
+/// the statement. The tier's row is locked from that `UPDATE` to the commit
+/// that ends the statement: never while a reply travels to this process and
+/// the next command back, which is what capped an on-sale surge (every buyer
+/// queues on that one row).
 async fn hold_one_tier_pg(
-    txn: &sea_orm::DatabaseTransaction,
+    db: &DatabaseConnection,
     held: Reserved,
     max_holds: u32,
-    now: DateTime<Utc>,
 ) -> Result<Held, DbErr> {
     let (item, _) = held
         .items
         .first()
         .ok_or_else(|| DbErr::Custom("no tier to hold".into()))?;
     let reservation = &held.reservation;
-    // One prepared statement (its plan is cached per connection). The hold's
-    // transaction commits without waiting for the disk: `set_config(…, true)`
-    // lasts until the end of this statement's own transaction.
-    const SQL: &str = "\
-        WITH room AS ( \
-          SELECT count(*) < $11 AS ok FROM reservations \
-          WHERE client_key = $10 AND status IN ('active', 'ordered') AND expires_at > $7), \
-        taken AS ( \
-          UPDATE ticket_tiers SET reserved = reserved + $2 \
-          WHERE id = $1 AND (capacity IS NULL OR sold + reserved + $2 <= capacity) \
-            AND (SELECT ok FROM room) \
-          RETURNING id), \
-        held AS ( \
-          INSERT INTO reservations (id, event_id, user_id, status, expires_at, client_key, created_at, updated_at) \
-          SELECT $3, $4, $5, 'active', $6, $10, $7, $7 FROM taken \
-          RETURNING id) \
-        INSERT INTO reservation_items (id, reservation_id, tier_id, quantity, unit_price, created_at, updated_at) \
-        SELECT $8, held.id, $1, $2, $9, $7, $7 \
-        FROM held, (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed";
     let stmt = sea_orm::Statement::from_sql_and_values(
         sea_orm::DbBackend::Postgres,
-        SQL,
+        "SELECT tuki_hold_one_tier($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS outcome",
         [
             item.tier_id.into(),
             item.quantity.into(),
@@ -498,17 +476,19 @@ async fn hold_one_tier_pg(
         ],
     );
     let tier_id = item.tier_id;
-    if txn.execute_raw(stmt).await?.rows_affected() == 0 {
-        let key = reservation.client_key.as_deref().unwrap_or_default();
-        return Ok(
-            if live_holds(txn, key, now).await? >= u64::from(max_holds) {
-                Held::TooManyHolds
-            } else {
-                Held::Short(tier_id)
-            },
-        );
+    let outcome: String = db
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| DbErr::Custom("tuki_hold_one_tier returned no row".into()))?
+        .try_get("", "outcome")?;
+    match outcome.as_str() {
+        "held" => Ok(Held::Reserved(held)),
+        "short" => Ok(Held::Short(tier_id)),
+        "limit" => Ok(Held::TooManyHolds),
+        other => Err(DbErr::Custom(format!(
+            "tuki_hold_one_tier answered {other:?}"
+        ))),
     }
-    Ok(Held::Reserved(held))
 }
 
 /// The buyer as the order records them.
