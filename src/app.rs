@@ -310,11 +310,10 @@ impl Hooks for App {
         let router = router.layer(Extension(ViewEngine::from(tera)));
         let settings = crate::platform::context::settings(ctx)?;
         let router = controllers::media::mount(router, &settings);
-        Ok(middleware::apply(
-            router,
-            &settings,
-            crate::platform::context::cache(ctx)?,
-        ))
+        let (router, front) =
+            middleware::apply(router, &settings, crate::platform::context::cache(ctx)?);
+        ctx.shared_store.insert(front);
+        Ok(router)
     }
 
     /// Loco's server, with Nagle's algorithm off on every connection (as
@@ -337,17 +336,35 @@ impl Hooks for App {
                 tracing::warn!(error = %err, "could not set TCP_NODELAY on a connection");
             }
         });
-        let ctx = ctx.clone();
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            loco_rs::boot::shutdown_signal().await;
-            tracing::info!("shutting down...");
-            Self::on_shutdown(&ctx).await;
-        })
-        .await?;
+        let shutdown = {
+            let ctx = ctx.clone();
+            async move {
+                loco_rs::boot::shutdown_signal().await;
+                tracing::info!("shutting down...");
+                Self::on_shutdown(&ctx).await;
+            }
+        };
+        // The stack `after_routes` built, without the router that only
+        // forwards to it (one route lookup and one boxed clone a request).
+        let front = ctx
+            .shared_store
+            .get::<middleware::FrontParts>()
+            .and_then(|parts| parts.front());
+        match front {
+            Some(front) => {
+                axum::serve(listener, middleware::peer::MakeWithPeer::new(front))
+                    .with_graceful_shutdown(shutdown)
+                    .await?;
+            }
+            None => {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await?;
+            }
+        }
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{header, HeaderValue, Method, Request, Response, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, Request, Response},
 };
 use tower::{Layer, Service, ServiceExt};
 
@@ -35,6 +35,26 @@ struct Rules {
     allowed: Arc<AllowedHosts>,
     /// Plain-http requests are redirected (production).
     redirect_http: bool,
+    /// A hit's headers, made once: those the full path gives a catalogue
+    /// answer, the security headers included (so their layer finds them
+    /// set and adds nothing).
+    hit_headers: HeaderMap,
+}
+
+/// The headers of every catalogue answer served from the cache.
+fn hit_headers(production: bool) -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(8);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static(VARY));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    super::headers::set(&mut h, production);
+    h
 }
 
 #[derive(Clone)]
@@ -43,14 +63,28 @@ pub struct FastCacheLayer {
 }
 
 impl FastCacheLayer {
+    /// `production`: plain-http requests are redirected and answers carry
+    /// HSTS.
     #[must_use]
-    pub fn new(cache: Arc<ResponseCache>, allowed: Arc<AllowedHosts>, redirect_http: bool) -> Self {
+    pub fn new(cache: Arc<ResponseCache>, allowed: Arc<AllowedHosts>, production: bool) -> Self {
         Self {
             rules: Arc::new(Rules {
                 cache,
                 allowed,
-                redirect_http,
+                redirect_http: production,
+                hit_headers: hit_headers(production),
             }),
+        }
+    }
+}
+
+impl FastCacheLayer {
+    /// The layer around a service already shared.
+    #[must_use]
+    pub fn around<S>(&self, inner: Arc<S>) -> FastCache<S> {
+        FastCache {
+            inner,
+            rules: self.rules.clone(),
         }
     }
 }
@@ -58,10 +92,7 @@ impl FastCacheLayer {
 impl<S> Layer<S> for FastCacheLayer {
     type Service = FastCache<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        FastCache {
-            inner: Arc::new(inner),
-            rules: self.rules.clone(),
-        }
+        self.around(Arc::new(inner))
     }
 }
 
@@ -157,17 +188,7 @@ where
         Box::pin(async move {
             if let Some(body) = rules.cache.peek(&key).await {
                 let mut res = Response::new(Body::from(body));
-                *res.status_mut() = StatusCode::OK;
-                let h = res.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                h.insert(header::VARY, HeaderValue::from_static(VARY));
-                h.insert(
-                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    HeaderValue::from_static("true"),
-                );
+                *res.headers_mut() = rules.hit_headers.clone();
                 return Ok(res);
             }
             S::clone(&inner).oneshot(req).await
@@ -238,6 +259,7 @@ mod tests {
             )),
             allowed: Arc::new(AllowedHosts::new(&["api.tuki.live".to_string()])),
             redirect_http,
+            hit_headers: hit_headers(redirect_http),
         };
         let req = |host: &str, proto: &str| {
             Request::builder()

@@ -12,7 +12,7 @@ use axum::{
     http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response},
 };
 use futures_util::future::{FutureExt, Map};
-use tower::{Layer, Service};
+use tower::Service;
 
 const HSTS: &str = "max-age=31536000; includeSubDomains; preload";
 
@@ -27,7 +27,7 @@ const ALWAYS: [(HeaderName, &str); 4] = [
     ),
 ];
 
-fn set(headers: &mut HeaderMap, production: bool) {
+pub(crate) fn set(headers: &mut HeaderMap, production: bool) {
     for (name, value) in &ALWAYS {
         if !headers.contains_key(name) {
             headers.insert(name.clone(), HeaderValue::from_static(value));
@@ -59,32 +59,16 @@ fn without_hsts(mut answer: Answer) -> Answer {
 
 /// Adds the headers to every response. HSTS only in production: sent from a
 /// development server it would pin `localhost` to HTTPS in the browser.
-#[derive(Clone, Copy)]
-pub struct SecurityHeadersLayer {
-    production: bool,
-}
-
-impl SecurityHeadersLayer {
-    #[must_use]
-    pub const fn new(production: bool) -> Self {
-        Self { production }
-    }
-}
-
-impl<S> Layer<S> for SecurityHeadersLayer {
-    type Service = SecurityHeaders<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        SecurityHeaders {
-            inner,
-            production: self.production,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct SecurityHeaders<S> {
     inner: S,
     production: bool,
+}
+
+impl<S> SecurityHeaders<S> {
+    pub const fn new(inner: S, production: bool) -> Self {
+        Self { inner, production }
+    }
 }
 
 impl<S> Service<Request<Body>> for SecurityHeaders<S>

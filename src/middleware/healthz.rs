@@ -12,7 +12,7 @@ use axum::{
     http::{header, HeaderValue, Request, Response},
 };
 use futures_util::future::Either;
-use tower::{Layer, Service};
+use tower::Service;
 
 pub const PATH: &str = "/healthz";
 
@@ -30,19 +30,15 @@ pub fn ok() -> Response<Body> {
     response
 }
 
-#[derive(Clone, Copy)]
-pub struct HealthzLayer;
-
-impl<S> Layer<S> for HealthzLayer {
-    type Service = Healthz<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        Healthz { inner }
-    }
-}
-
 #[derive(Clone)]
 pub struct Healthz<S> {
     inner: S,
+}
+
+impl<S> Healthz<S> {
+    pub const fn new(inner: S) -> Self {
+        Self { inner }
+    }
 }
 
 impl<S> Service<Request<Body>> for Healthz<S>

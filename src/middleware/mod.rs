@@ -8,6 +8,7 @@ pub mod healthz;
 pub mod hosts;
 pub mod https;
 pub mod nul;
+pub mod peer;
 pub mod readiness;
 pub mod slash;
 pub mod trace;
@@ -33,7 +34,16 @@ use crate::{platform::cache::ResponseCache, platform::settings::Settings};
 /// 8. CORS for the frontends' origins; then text PostgreSQL would refuse (a
 ///    NUL in the path, a parameter or a field) gets a 400 naming it (`nul`);
 /// 9. a trailing slash is trimmed before routing (`slash`).
-pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>) -> Router {
+///
+/// Returns the router Loco serves and tests call, and the way to the
+/// service that router wraps ([`FrontParts`]): the server serves that
+/// directly (see `App::serve`), so a request does not first pass an outer
+/// router whose only route is its fallback.
+pub fn apply(
+    router: Router,
+    settings: &Arc<Settings>,
+    cache: Arc<ResponseCache>,
+) -> (Router, FrontParts) {
     let allowed = Arc::new(hosts::AllowedHosts::new(&settings.allowed_hosts));
     let router = slash::wrap(router)
         .layer(axum::middleware::from_fn(nul::refuse_nul))
@@ -57,14 +67,45 @@ pub fn apply(router: Router, settings: &Arc<Settings>, cache: Arc<ResponseCache>
     ));
     // The first three as one service in front of the router: axum clones a
     // router's layers for every request, and these run for every request.
-    let front = tower::ServiceBuilder::new()
-        .layer(healthz::HealthzLayer)
-        .layer(headers::SecurityHeadersLayer::new(settings.production))
-        .layer(fast_cache::FastCacheLayer::new(
-            cache,
-            allowed,
-            settings.production,
-        ))
-        .service(router);
-    Router::new().fallback_service(front)
+    let parts = FrontParts {
+        production: settings.production,
+        fast: fast_cache::FastCacheLayer::new(cache, allowed, settings.production),
+        router: std::sync::Weak::new(),
+    };
+    let router = Arc::new(router);
+    let front = parts.around(router.clone());
+    let parts = FrontParts {
+        router: Arc::downgrade(&router),
+        ..parts
+    };
+    (Router::new().fallback_service(front), parts)
 }
+
+/// What [`Front`] is made of, without owning the router: kept in the app's
+/// shared store, which the router's own state holds (owning it there would
+/// be a cycle, and a context and its router would never be freed).
+#[derive(Clone)]
+pub struct FrontParts {
+    production: bool,
+    fast: fast_cache::FastCacheLayer,
+    router: std::sync::Weak<Router>,
+}
+
+impl FrontParts {
+    fn around(&self, router: Arc<Router>) -> Front {
+        healthz::Healthz::new(headers::SecurityHeaders::new(
+            self.fast.around(router),
+            self.production,
+        ))
+    }
+
+    /// The front service, while the router `apply` returned is alive.
+    #[must_use]
+    pub fn front(&self) -> Option<Front> {
+        self.router.upgrade().map(|router| self.around(router))
+    }
+}
+
+/// Every request's way in: `/healthz`, the security headers, the cache's
+/// short way, then the router with the rest of the layers.
+pub type Front = healthz::Healthz<headers::SecurityHeaders<fast_cache::FastCache<Router>>>;

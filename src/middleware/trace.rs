@@ -69,6 +69,10 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
     let version = req.version();
     let user_agent = req.headers().get(header::USER_AGENT).cloned();
     let forwarded_for = req.headers().get("x-forwarded-for").cloned();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     if status >= 500 || config.access_log {
@@ -79,10 +83,12 @@ pub async fn request_span(State(config): State<TraceConfig>, req: Request, next:
                 .unwrap_or_default()
                 .to_string()
         };
+        // The client the front end saw, else the connection's peer.
         let remote_ip = crate::controllers::api::auth::forwarded_client(
             forwarded_for.iter().filter_map(|h| h.to_str().ok()),
             config.num_proxies,
         )
+        .or_else(|| peer.map(|ip| ip.to_string()))
         .unwrap_or_default();
         // The path only: query strings may carry tokens (order links, resets).
         let path = loggable_path(uri.path());

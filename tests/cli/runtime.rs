@@ -171,6 +171,9 @@ async fn logs_are_cloud_logging_json_with_trace_and_no_secret() {
     // The header's decimal span id as Cloud Logging's 16 hex digits.
     assert_eq!(access["logging.googleapis.com/spanId"], "0000000000000007");
     assert_eq!(access["httpRequest"]["status"], 200);
+    // No X-Forwarded-For: the connection's own peer (the server passes it
+    // to every request).
+    assert_eq!(access["httpRequest"]["remoteIp"], "127.0.0.1");
     let all = format!("{stdout}{}", server.stderr());
     assert!(!all.contains(STRONG_SECRET), "SECRET_KEY in a log line");
     assert!(!all.contains("tbk-api-key-secret-value"));
