@@ -74,7 +74,7 @@ fn respell_dry_run(args: &[String]) -> Option<std::io::Error> {
 
 /// Small pages only. mimalloc commits its arena up front, and with
 /// transparent huge pages every 2 MiB of it the process touches becomes
-/// resident at once: 22 MB of heap at idle instead of 6 MB (the deployed
+/// resident at once: 17-22 MB of heap at idle instead of 10 MB (the deployed
 /// build, measured in `bench/README.md`), which a 256 MiB instance pays
 /// for and a service of this size gains nothing from. Set before the
 /// runtime starts its threads and allocates, so later faults take 4 KiB.

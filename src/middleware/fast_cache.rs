@@ -21,7 +21,7 @@ use axum::{
     body::Body,
     http::{header, HeaderMap, HeaderValue, Method, Request, Response},
 };
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use super::hosts::{request_host, AllowedHosts};
 use crate::platform::cache::ResponseCache;
@@ -76,9 +76,7 @@ impl FastCacheLayer {
             }),
         }
     }
-}
 
-impl FastCacheLayer {
     /// The layer around a service already shared.
     #[must_use]
     pub fn around<S>(&self, inner: Arc<S>) -> FastCache<S> {
@@ -86,13 +84,6 @@ impl FastCacheLayer {
             inner,
             rules: self.rules.clone(),
         }
-    }
-}
-
-impl<S> Layer<S> for FastCacheLayer {
-    type Service = FastCache<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        self.around(Arc::new(inner))
     }
 }
 

@@ -67,18 +67,13 @@ pub fn apply(
     ));
     // The first three as one service in front of the router: axum clones a
     // router's layers for every request, and these run for every request.
+    let router = Arc::new(router);
     let parts = FrontParts {
         production: settings.production,
         fast: fast_cache::FastCacheLayer::new(cache, allowed, settings.production),
-        router: std::sync::Weak::new(),
-    };
-    let router = Arc::new(router);
-    let front = parts.around(router.clone());
-    let parts = FrontParts {
         router: Arc::downgrade(&router),
-        ..parts
     };
-    (Router::new().fallback_service(front), parts)
+    (Router::new().fallback_service(parts.around(router)), parts)
 }
 
 /// What [`Front`] is made of, without owning the router: kept in the app's
