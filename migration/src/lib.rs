@@ -27,7 +27,7 @@ mod m20261203_000022_payment_settings;
 mod m20261203_000023_order_reminders;
 mod m20261203_000024_django_imports;
 pub mod m20261203_000025_admin_search;
-mod m20261204_000026_hold_function;
+pub mod m20261204_000026_hold_function;
 
 pub struct Migrator;
 

@@ -19,7 +19,8 @@
 //! functions: its single writer keeps the transaction path.
 use sea_orm_migration::prelude::*;
 
-const CREATE: &str = r"
+/// The function, as created (the application checks it keeps its lock key).
+pub const CREATE: &str = r"
 CREATE OR REPLACE FUNCTION tuki_hold_one_tier(
     p_tier uuid, p_quantity integer, p_reservation uuid, p_event uuid,
     p_user uuid, p_expires timestamptz, p_now timestamptz, p_item uuid,

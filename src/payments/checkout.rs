@@ -101,13 +101,16 @@ pub fn order_ceiling(max_tickets_per_purchase: Option<i32>, limits: &Limits) -> 
     i64::from(Ord::min(max, Limits::HARD_TICKETS_PER_ORDER))
 }
 
+const LIMIT_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))::text";
+
 /// Serializes, until the end of the transaction, every transaction that
 /// counts against the same limit `key` (PostgreSQL; SQLite has one writer).
+/// (`tuki_hold_one_tier` takes the same lock; a test keeps the two equal.)
 async fn lock_limit<C: ConnectionTrait>(db: &C, key: &str) -> Result<(), DbErr> {
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))::text",
+            LIMIT_LOCK_SQL,
             [key.into()],
         ))
         .await?;
@@ -989,6 +992,29 @@ mod tests {
         assert_eq!(service_fee(12_344, 1_000), 1_234);
         assert_eq!(service_fee(0, 1_000), 0);
         assert_eq!(service_fee(9_990, 0), 0);
+    }
+
+    #[test]
+    fn the_hold_function_locks_and_counts_as_the_transaction_path_does() {
+        use migration::m20261204_000026_hold_function::CREATE;
+        // The same advisory lock (key expression and seed): a one-tier and a
+        // multi-tier hold of one client serialize against each other.
+        let lock = LIMIT_LOCK_SQL
+            .split("pg_advisory_xact_lock(")
+            .nth(1)
+            .and_then(|rest| rest.split(")::text").next())
+            .unwrap()
+            .replace("$1", "p_client");
+        assert!(
+            CREATE.contains(&format!("pg_advisory_xact_lock({lock})")),
+            "{lock}"
+        );
+        // The same live statuses as `live_holds`.
+        let live: Vec<String> = ReservationStatus::LIVE
+            .iter()
+            .map(|s| format!("'{}'", String::from(*s)))
+            .collect();
+        assert!(CREATE.contains(&format!("status IN ({})", live.join(", "))));
     }
 
     #[test]
